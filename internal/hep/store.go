@@ -1,0 +1,116 @@
+package hep
+
+import (
+	"context"
+	"time"
+)
+
+// Store is what hep remembers. Each method is one transaction.
+//
+// Audit: every method marked "audited" writes exactly one audit row, for
+// ActorFrom(ctx) with outcome OK, in the same transaction as its work; if the
+// audit row cannot be written the method fails and nothing changes. Methods
+// that fail write nothing (the transport records failures with AppendAudit).
+// Methods not marked audited are lookups the transport itself makes while
+// authenticating and authorizing a call.
+//
+// Errors: methods return *Error values with the codes documented on them;
+// anything else is an internal failure.
+type Store interface {
+	// Secret returns the named 32-byte server secret, creating it at random on
+	// first use. Not audited.
+	Secret(ctx context.Context, name string) ([]byte, error)
+
+	// CreateAccount stores a new account with the given password hash.
+	// ALREADY_EXISTS if the email is taken. Audited (resource accounts/ID).
+	CreateAccount(ctx context.Context, a AccountCreate, passwordHash string) (Account, error)
+	// EnsureAdmin creates an admin account unless one with that email exists.
+	// created is false (and nothing changes) if an admin with the email exists;
+	// ALREADY_EXISTS if a clinician has it. Audited when it creates.
+	EnsureAdmin(ctx context.Context, a AccountCreate, passwordHash string) (acct Account, created bool, err error)
+	// GetAccount returns an account. NOT_FOUND. Audited.
+	GetAccount(ctx context.Context, id string) (Account, error)
+	// ListAccounts returns a page of accounts. Audited (resource accounts).
+	ListAccounts(ctx context.Context, f AccountFilter) ([]Account, error)
+	// UpdateAccount applies u. Disabling revokes every live session of the
+	// account in the same transaction. NOT_FOUND. Audited.
+	UpdateAccount(ctx context.Context, id string, u AccountUpdate) (Account, error)
+	// AccountCredentials returns the account with this (normalized) email and
+	// its password hash. NOT_FOUND. Not audited: SignIn audits its outcome.
+	AccountCredentials(ctx context.Context, email string) (Account, string, error)
+	// CountAdmins returns how many enabled admin accounts exist. Not audited.
+	CountAdmins(ctx context.Context) (int, error)
+
+	// StartSession starts a session for an enabled account with its first
+	// refresh token. FAILED_PRECONDITION if the account is disabled. Audited
+	// (resource sessions/ID).
+	StartSession(ctx context.Context, s SessionStart) (Session, error)
+	// RotateRefreshToken marks the refresh token with oldHash used and stores
+	// next in the same session. If oldHash was already used, the session is
+	// revoked (and that revocation committed) and the error is UNAUTHENTICATED
+	// with reason REFRESH_TOKEN_REUSED. Unknown, expired or revoked:
+	// UNAUTHENTICATED. Audited (resource sessions/ID), on reuse too.
+	RotateRefreshToken(ctx context.Context, oldHash string, next RefreshToken) (Session, error)
+	// Session returns a session by id with its live/revoked state; a session
+	// whose account is disabled or whose device is revoked is reported
+	// revoked. NOT_FOUND. Not audited.
+	Session(ctx context.Context, id string) (Session, error)
+	// RevokeSession revokes a session (idempotent). NOT_FOUND. Audited.
+	RevokeSession(ctx context.Context, id string) error
+
+	// CreateEnrollmentCode stores the hash of a one-time enrollment code for
+	// a patient. NOT_FOUND if the patient does not exist. Audited.
+	CreateEnrollmentCode(ctx context.Context, patientID, codeHash string, expire time.Time) error
+	// EnrollDevice redeems an enrollment code (unused, unexpired) for a new
+	// device and its first session, all in one transaction; the code can never
+	// be used again. UNAUTHENTICATED with reason ENROLLMENT_CODE_INVALID
+	// otherwise. Audited (resource devices/ID; the actor becomes the device).
+	EnrollDevice(ctx context.Context, d DeviceEnroll, refresh RefreshToken) (Device, Session, error)
+	// ListDevices returns a patient's devices, oldest first. Audited.
+	ListDevices(ctx context.Context, patientID string) ([]Device, error)
+	// RevokeDevice revokes a patient's device and every session of it
+	// (idempotent). NOT_FOUND if the device is not that patient's. Audited.
+	RevokeDevice(ctx context.Context, patientID, deviceID string) (Device, error)
+
+	// CreatePatient stores a new patient and puts clinicianID on its care
+	// team. Audited.
+	CreatePatient(ctx context.Context, p PatientCreate, clinicianID string) (Patient, error)
+	// GetPatient returns a patient. NOT_FOUND. Audited.
+	GetPatient(ctx context.Context, id string) (Patient, error)
+	// ListPatients returns a page of a clinician's care-team patients.
+	// Audited (resource patients).
+	ListPatients(ctx context.Context, f PatientFilter) ([]Patient, error)
+	// UpdatePatient applies u. NOT_FOUND. Audited.
+	UpdatePatient(ctx context.Context, id string, u PatientUpdate) (Patient, error)
+	// OnCareTeam reports whether clinicianID is on patientID's care team (false
+	// for a patient that does not exist). Not audited.
+	OnCareTeam(ctx context.Context, clinicianID, patientID string) (bool, error)
+	// PatientExists reports whether a patient exists. Not audited.
+	PatientExists(ctx context.Context, patientID string) (bool, error)
+	// AddCareTeamMember puts an enabled clinician on a patient's care team
+	// (idempotent). NOT_FOUND for an unknown patient; FAILED_PRECONDITION if
+	// the account is not an enabled clinician (NOT_FOUND if it does not
+	// exist). Audited.
+	AddCareTeamMember(ctx context.Context, patientID, clinicianID string) (CareTeamMember, error)
+	// RemoveCareTeamMember takes a clinician off a care team. NOT_FOUND if the
+	// clinician was not on it. Audited.
+	RemoveCareTeamMember(ctx context.Context, patientID, clinicianID string) error
+	// ListCareTeamMembers lists a patient's care team, oldest first. Audited.
+	ListCareTeamMembers(ctx context.Context, patientID string) ([]CareTeamMember, error)
+
+	// AppendAudit appends one event built from its fields (Seq, Time,
+	// PrevHash and Hash are assigned by the store) in its own transaction.
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	// ListAuditEvents returns a page of events. Audited (the read of the
+	// trail is itself recorded, after the page is read).
+	ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	// VerifyAudit walks the whole chain and reports the first broken link.
+	// Not audited.
+	VerifyAudit(ctx context.Context) (AuditVerification, error)
+
+	// Close releases the store. Calls after Close fail.
+	Close() error
+}
+
+// Clock is the time source stores and services use, so tests can move time.
+type Clock func() time.Time
