@@ -1,0 +1,95 @@
+package rpc
+
+import (
+	"strings"
+
+	"github.com/hepclinic/hep/internal/hep"
+	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
+)
+
+// scope says how a call's target patient is resolved.
+type scope int
+
+const (
+	// scopeNone: the call is not about one patient (or, like CreatePatient,
+	// about one that does not exist yet).
+	scopeNone scope = iota
+	// scopePatient: the call is about the patient named by the request's
+	// patient_id. A device's patient always comes from its token: a request
+	// naming another patient is NOT_FOUND. A clinician must be on the
+	// patient's care team and an admin may only reach patients that exist;
+	// both get NOT_FOUND otherwise, exactly as for a patient that does not
+	// exist.
+	scopePatient
+)
+
+// rule is one row of the authorization table.
+type rule struct {
+	// public methods need no access token (sign-in, refresh, enrollment).
+	public bool
+	// roles may call the method; any other role gets PERMISSION_DENIED.
+	roles []hep.Role
+	// scope resolves the target patient.
+	scope scope
+	// action is the audit action name; "" means the call is not audited
+	// (WhoAmI only: it reads nothing but the caller's own token).
+	action string
+	// selfAudit methods record their failures themselves, because only the
+	// handler knows who the (unauthenticated) caller claimed to be.
+	selfAudit bool
+}
+
+var (
+	anyone    = []hep.Role{hep.RoleAdmin, hep.RoleClinician, hep.RolePatient}
+	admin     = []hep.Role{hep.RoleAdmin}
+	clinician = []hep.Role{hep.RoleClinician}
+)
+
+// authzTable lists every RPC of the hep.v1 API. A test walks the registered
+// services and fails if any method is missing here or listed but not served.
+var authzTable = map[string]rule{
+	hepv1.AuthService_SignIn_FullMethodName:       {public: true, action: "auth.sign_in", selfAudit: true},
+	hepv1.AuthService_RefreshToken_FullMethodName: {public: true, action: "auth.refresh", selfAudit: true},
+	hepv1.AuthService_EnrollDevice_FullMethodName: {public: true, action: "auth.enroll_device", selfAudit: true},
+	hepv1.AuthService_SignOut_FullMethodName:      {roles: anyone, action: "auth.sign_out"},
+	hepv1.AuthService_WhoAmI_FullMethodName:       {roles: anyone},
+
+	hepv1.AccountService_CreateAccount_FullMethodName: {roles: admin, action: "account.create"},
+	hepv1.AccountService_GetAccount_FullMethodName:    {roles: admin, action: "account.get"},
+	hepv1.AccountService_ListAccounts_FullMethodName:  {roles: admin, action: "account.list"},
+	hepv1.AccountService_UpdateAccount_FullMethodName: {roles: admin, action: "account.update"},
+
+	hepv1.PatientService_CreatePatient_FullMethodName:        {roles: clinician, action: "patient.create"},
+	hepv1.PatientService_GetPatient_FullMethodName:           {roles: []hep.Role{hep.RoleClinician, hep.RolePatient}, scope: scopePatient, action: "patient.get"},
+	hepv1.PatientService_ListPatients_FullMethodName:         {roles: clinician, action: "patient.list"},
+	hepv1.PatientService_UpdatePatient_FullMethodName:        {roles: clinician, scope: scopePatient, action: "patient.update"},
+	hepv1.PatientService_AddCareTeamMember_FullMethodName:    {roles: admin, scope: scopePatient, action: "care_team.add"},
+	hepv1.PatientService_RemoveCareTeamMember_FullMethodName: {roles: admin, scope: scopePatient, action: "care_team.remove"},
+	hepv1.PatientService_ListCareTeamMembers_FullMethodName:  {roles: []hep.Role{hep.RoleAdmin, hep.RoleClinician}, scope: scopePatient, action: "care_team.list"},
+
+	hepv1.DeviceService_CreateEnrollmentCode_FullMethodName: {roles: clinician, scope: scopePatient, action: "device.create_enrollment_code"},
+	hepv1.DeviceService_ListDevices_FullMethodName:          {roles: []hep.Role{hep.RoleClinician, hep.RolePatient}, scope: scopePatient, action: "device.list"},
+	hepv1.DeviceService_RevokeDevice_FullMethodName:         {roles: []hep.Role{hep.RoleClinician, hep.RolePatient}, scope: scopePatient, action: "device.revoke"},
+
+	hepv1.AuditService_ListAuditEvents_FullMethodName: {roles: admin, action: "audit.list"},
+}
+
+// infraMethod reports whether a method belongs to the infrastructure services
+// that need no token: health checks and server reflection.
+func infraMethod(fullMethod string) bool {
+	return strings.HasPrefix(fullMethod, "/grpc.health.v1.Health/") ||
+		strings.HasPrefix(fullMethod, "/grpc.reflection.v1.ServerReflection/") ||
+		strings.HasPrefix(fullMethod, "/grpc.reflection.v1alpha.ServerReflection/")
+}
+
+func (r rule) allows(role hep.Role) bool {
+	for _, x := range r.roles {
+		if x == role {
+			return true
+		}
+	}
+	return false
+}
+
+// patientIDGetter is implemented by every request that names a patient.
+type patientIDGetter interface{ GetPatientId() string }

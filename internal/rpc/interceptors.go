@@ -1,0 +1,266 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/hepclinic/hep/internal/auth"
+	"github.com/hepclinic/hep/internal/hep"
+)
+
+// callInfo is what the interceptors learn about a call and hand to handlers.
+type callInfo struct {
+	rule      rule
+	patientID string // the resolved target patient (scopePatient)
+}
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) *callInfo {
+	c, _ := ctx.Value(callKey{}).(*callInfo)
+	if c == nil {
+		return &callInfo{}
+	}
+	return c
+}
+
+// patientOf returns the target patient resolved by authorization. Handlers use
+// it instead of the request's patient_id.
+func patientOf(ctx context.Context) string { return callFrom(ctx).patientID }
+
+const requestIDHeader = "x-request-id"
+
+// requestID returns the caller's x-request-id if it is short and plain, and a
+// new one otherwise.
+func requestID(ctx context.Context) string {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(requestIDHeader); len(v) == 1 && len(v[0]) <= 64 && len(v[0]) > 0 &&
+			strings.Trim(v[0], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == "" {
+			return v[0]
+		}
+	}
+	return uuid.NewString()
+}
+
+func peerAddr(ctx context.Context) string {
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return p.Addr.String()
+	}
+	return ""
+}
+
+func peerHost(ctx context.Context) string {
+	a := peerAddr(ctx)
+	if h, _, err := net.SplitHostPort(a); err == nil {
+		return h
+	}
+	return a
+}
+
+// unary is the whole unary interceptor chain, in this order: request id and
+// logging (outermost, so it logs the final status), panic recovery, default
+// deadline, authentication, authorization with failure auditing, handler.
+// Nothing here logs a request or response payload: payloads are health data.
+func (s *Server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	start := time.Now()
+	rid := requestID(ctx)
+	_ = grpc.SetHeader(ctx, metadata.Pairs(requestIDHeader, rid))
+	actor := hep.Actor{RequestID: rid, Peer: peerAddr(ctx)}
+	ctx = hep.WithActor(ctx, actor)
+
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.ErrorContext(ctx, "panic", "request_id", rid, "method", info.FullMethod, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp, err = nil, statusWith(codes.Internal, "internal error", hep.ReasonInternal, nil)
+		}
+		a := hep.ActorFrom(ctx)
+		s.log.LogAttrs(ctx, slog.LevelInfo, "rpc",
+			slog.String("method", info.FullMethod),
+			slog.String("code", status.Code(err).String()),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", rid),
+			slog.String("peer", actor.Peer),
+			slog.String("actor", a.ID),
+			slog.String("role", string(a.Role)))
+	}()
+
+	if _, ok := ctx.Deadline(); !ok && s.cfg.DefaultDeadline > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.DefaultDeadline)
+		defer cancel()
+	}
+
+	if infraMethod(info.FullMethod) {
+		return handler(ctx, req)
+	}
+	r, ok := authzTable[info.FullMethod]
+	if !ok {
+		// Served but not in the table: refuse rather than guess.
+		return nil, statusWith(codes.Unimplemented, "method not served", hep.ReasonPermissionDenied, nil)
+	}
+	ci := &callInfo{rule: r}
+	ctx = context.WithValue(ctx, callKey{}, ci)
+	actor.Action = r.action
+	ctx = hep.WithActor(ctx, actor)
+
+	if r.public {
+		if err := s.limitPublic(ctx); err != nil {
+			return nil, toStatus(ctx, s.log, err)
+		}
+		resp, err := handler(ctx, req)
+		return resp, toStatus(ctx, s.log, err)
+	}
+
+	actor, err = s.authenticate(ctx, actor)
+	if err != nil {
+		// No trustworthy actor: logged, not audited (it would let anyone fill
+		// the audit trail).
+		return nil, toStatus(ctx, s.log, err)
+	}
+	ctx = hep.WithActor(ctx, actor)
+
+	resp, err = s.authorizeAndHandle(ctx, ci, req, handler)
+	if err != nil && r.action != "" && !r.selfAudit {
+		// The store wrote nothing (a failed method rolls back); record the
+		// failure in its own transaction. If even that fails, say so.
+		ev := hep.NewAuditEvent(hep.ActorFrom(ctx), s.now(), ci.patientID, "", string(hep.ErrorCode(err)))
+		if ce := grpcCodeOf(err); ce != "" {
+			ev.Outcome = ce
+		}
+		if aerr := s.store.AppendAudit(ctx, ev); aerr != nil {
+			s.log.ErrorContext(ctx, "audit write failed", "request_id", rid, "err", aerr.Error())
+			return nil, statusWith(codes.Internal, "internal error", hep.ReasonInternal, nil)
+		}
+	}
+	return resp, toStatus(ctx, s.log, err)
+}
+
+// grpcCodeOf names the failure of errors that are already gRPC statuses.
+func grpcCodeOf(err error) string {
+	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
+		return strings.ToUpper(codeName(st.Code()))
+	}
+	return ""
+}
+
+func codeName(c codes.Code) string {
+	// codes.Code.String gives "InvalidArgument"; audit rows use the proto
+	// enum spelling, INVALID_ARGUMENT, like the domain codes.
+	var b strings.Builder
+	for i, r := range c.String() {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// authenticate checks the bearer token and the session it names.
+func (s *Server) authenticate(ctx context.Context, a hep.Actor) (hep.Actor, error) {
+	unauth := func(msg string) error {
+		return hep.Errorf(hep.CodeUnauthenticated, "%s", msg)
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	vals := md.Get("authorization")
+	if len(vals) != 1 {
+		return a, unauth("missing bearer token")
+	}
+	scheme, tok, ok := strings.Cut(vals[0], " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return a, unauth("authorization must be \"Bearer <token>\"")
+	}
+	c, err := s.signer.Verify(strings.TrimSpace(tok), s.now())
+	if err == auth.ErrTokenExpired {
+		return a, unauth("access token expired; refresh it")
+	}
+	if err != nil {
+		return a, unauth("invalid access token")
+	}
+	sess, err := s.store.Session(ctx, c.SessionID)
+	if hep.ErrorCode(err) == hep.CodeNotFound {
+		return a, unauth("session revoked")
+	}
+	if err != nil {
+		return a, err
+	}
+	if !sess.Live() || sess.PrincipalID() != c.Subject || string(sess.Role) != c.Role {
+		return a, unauth("session revoked")
+	}
+	a.ID, a.Role, a.PatientID, a.SessionID = sess.PrincipalID(), sess.Role, sess.PatientID, sess.ID
+	return a, nil
+}
+
+// authorizeAndHandle applies the table row: role, then target patient, then
+// the handler.
+func (s *Server) authorizeAndHandle(ctx context.Context, ci *callInfo, req any, handler grpc.UnaryHandler) (any, error) {
+	a := hep.ActorFrom(ctx)
+	if !ci.rule.allows(a.Role) {
+		return nil, hep.Errorf(hep.CodePermissionDenied, "role %s may not call this method", a.Role)
+	}
+	if ci.rule.scope == scopePatient {
+		requested := ""
+		if g, ok := req.(patientIDGetter); ok {
+			requested = g.GetPatientId()
+		}
+		switch a.Role {
+		case hep.RolePatient:
+			// The patient comes from the token; naming another is NOT_FOUND.
+			if requested != "" && requested != a.PatientID {
+				return nil, hep.NotFound("patient")
+			}
+			ci.patientID = a.PatientID
+		default:
+			var v hep.Violations
+			hep.CheckID(&v, "patient_id", requested)
+			if err := v.Err(); err != nil {
+				return nil, err
+			}
+			var ok bool
+			var err error
+			if a.Role == hep.RoleClinician {
+				ok, err = s.store.OnCareTeam(ctx, a.ID, requested)
+			} else {
+				ok, err = s.store.PatientExists(ctx, requested)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, hep.NotFound("patient")
+			}
+			ci.patientID = requested
+		}
+	}
+	return handler(ctx, req)
+}
+
+// limitPublic rate-limits the unauthenticated methods per client address, so
+// that passwords and enrollment codes cannot be guessed at network speed.
+func (s *Server) limitPublic(ctx context.Context) error {
+	if s.publicLimiter == nil || s.publicLimiter.allow(peerHost(ctx), s.now()) {
+		return nil
+	}
+	return hep.Errorf(hep.CodeResourceExhausted, "too many attempts; wait and retry")
+}
+
+// stream guards streaming methods. hep.v1 has none yet; only health Watch and
+// reflection stream, and they need no token.
+func (s *Server) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if infraMethod(info.FullMethod) {
+		return handler(srv, ss)
+	}
+	return status.Error(codes.Unimplemented, "streaming method not served")
+}
