@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/hepclinic/hep/internal/rpc"
+	"github.com/hepclinic/hep/internal/sqlite"
+)
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	listen := fs.String("listen", envOr("HEP_LISTEN", "127.0.0.1:7070"), "address to listen on (env HEP_LISTEN)")
+	db := dbFlag(fs)
+	certFile := fs.String("tls-cert", envOr("HEP_TLS_CERT", ""), "TLS certificate file, PEM (env HEP_TLS_CERT)")
+	keyFile := fs.String("tls-key", envOr("HEP_TLS_KEY", ""), "TLS private key file, PEM (env HEP_TLS_KEY)")
+	insecure := fs.Bool("insecure-plaintext", false, "allow plaintext on a non-loopback address (only behind a TLS-terminating proxy)")
+	logFormat := fs.String("log-format", envOr("HEP_LOG_FORMAT", "json"), "log format: json or text (env HEP_LOG_FORMAT)")
+	drain := fs.Duration("shutdown-timeout", 20*time.Second, "how long in-flight calls may run after SIGTERM")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(*logFormat, stderr)
+	if err != nil {
+		return err
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
+	}
+	useTLS := *certFile != ""
+	if !useTLS && !*insecure && !isLoopback(*listen) {
+		return fmt.Errorf("%w: refusing plaintext on non-loopback address %q: give --tls-cert/--tls-key, or --insecure-plaintext behind a TLS proxy", errUsage, *listen)
+	}
+	var extra []grpc.ServerOption
+	if useTLS {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return fmt.Errorf("loading TLS key pair: %w", err)
+		}
+		extra = append(extra, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})))
+	}
+
+	store, err := sqlite.Open(ctx, *db, sqlite.WithLogger(log))
+	if err != nil {
+		return fmt.Errorf("opening database: %w", err)
+	}
+	// The database closes last, after every in-flight call has finished.
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("closing database", "err", err.Error())
+		}
+		log.Info("stopped")
+	}()
+	if n, err := store.CountAdmins(ctx); err != nil {
+		return err
+	} else if n == 0 {
+		fmt.Fprintf(stderr, "hepd: this database has no admin account yet. Create one with:\n"+
+			"  hepd admin create --db %s --email you@clinic.example --password-file -\n"+
+			"(type the password on standard input; it is never taken from the command line)\n", *db)
+	}
+
+	srv, err := rpc.New(ctx, rpc.Config{Store: store, Logger: log}, extra...)
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	log.Info("serving", "addr", lis.Addr().String(), "tls", useTLS, "db", *db)
+	fmt.Fprintf(stdout, "hepd listening on %s\n", lis.Addr())
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.GRPC.Serve(lis) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+
+	// Shutdown: health goes NOT_SERVING first so balancers stop sending,
+	// in-flight calls finish (up to the drain timeout), then the database
+	// closes (deferred above).
+	log.Info("shutting down")
+	srv.Health.Shutdown()
+	done := make(chan struct{})
+	go func() { srv.GRPC.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(*drain):
+		log.Warn("drain timeout: cancelling remaining calls")
+		srv.GRPC.Stop()
+		<-done
+	}
+	return nil
+}
+
+// isLoopback reports whether a listen address binds only loopback.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func newLogger(format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("%w: --log-format must be json or text", errUsage)
+}
