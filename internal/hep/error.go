@@ -27,19 +27,19 @@ const (
 // Reasons are the stable machine-readable reasons clients branch on. They are
 // listed, with their meaning, in the ErrorReason enum of proto/hep/v1.
 const (
-	ReasonInvalidArgument        = "INVALID_ARGUMENT"
-	ReasonNotFound               = "NOT_FOUND"
-	ReasonAlreadyExists          = "ALREADY_EXISTS"
-	ReasonUnauthenticated        = "UNAUTHENTICATED"
-	ReasonPermissionDenied       = "PERMISSION_DENIED"
-	ReasonInvalidCredentials     = "INVALID_CREDENTIALS"
-	ReasonRefreshTokenReused     = "REFRESH_TOKEN_REUSED"
-	ReasonEnrollmentCodeInvalid  = "ENROLLMENT_CODE_INVALID"
-	ReasonFailedPrecondition     = "FAILED_PRECONDITION"
-	ReasonAborted                = "ABORTED"
-	ReasonResourceExhausted      = "RESOURCE_EXHAUSTED"
-	ReasonUnavailable            = "UNAVAILABLE"
-	ReasonInternal               = "INTERNAL"
+	ReasonInvalidArgument       = "INVALID_ARGUMENT"
+	ReasonNotFound              = "NOT_FOUND"
+	ReasonAlreadyExists         = "ALREADY_EXISTS"
+	ReasonUnauthenticated       = "UNAUTHENTICATED"
+	ReasonPermissionDenied      = "PERMISSION_DENIED"
+	ReasonInvalidCredentials    = "INVALID_CREDENTIALS"
+	ReasonRefreshTokenReused    = "REFRESH_TOKEN_REUSED"
+	ReasonEnrollmentCodeInvalid = "ENROLLMENT_CODE_INVALID"
+	ReasonFailedPrecondition    = "FAILED_PRECONDITION"
+	ReasonAborted               = "ABORTED"
+	ReasonResourceExhausted     = "RESOURCE_EXHAUSTED"
+	ReasonUnavailable           = "UNAVAILABLE"
+	ReasonInternal              = "INTERNAL"
 )
 
 // FieldViolation names one invalid request field and says what is wrong.

@@ -96,6 +96,13 @@ func (s *Server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 			slog.String("role", string(a.Role)))
 	}()
 
+	// Consumed first and always, so no decoded request is left behind.
+	if field, bad := takeBadUTF8(req); bad {
+		var v hep.Violations
+		v.Add(field, "must be valid UTF-8")
+		return nil, toStatus(ctx, s.log, v.Err())
+	}
+
 	if _, ok := ctx.Deadline(); !ok && s.cfg.DefaultDeadline > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.DefaultDeadline)

@@ -114,6 +114,7 @@ func New(ctx context.Context, cfg Config, extra ...grpc.ServerOption) (*Server, 
 			Time:              2 * time.Minute,
 			Timeout:           20 * time.Second,
 		}),
+		grpc.ForceServerCodecV2(newStrictCodec()),
 		grpc.ChainUnaryInterceptor(s.unary),
 		grpc.ChainStreamInterceptor(s.stream),
 	}

@@ -1,0 +1,247 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/hepclinic/hep/internal/hep"
+	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
+)
+
+// TestAuthzTableCoversEveryMethod walks the registered services: every hep.v1
+// method must have a row, and every row must name a served method.
+func TestAuthzTableCoversEveryMethod(t *testing.T) {
+	e := newEnv(t)
+	served := map[string]bool{}
+	for svc, info := range e.srv.GRPC.GetServiceInfo() {
+		for _, m := range info.Methods {
+			full := "/" + svc + "/" + m.Name
+			served[full] = true
+			if strings.HasPrefix(svc, "hep.") {
+				if _, ok := authzTable[full]; !ok {
+					t.Errorf("%s is served but missing from authzTable", full)
+				}
+				if m.IsClientStream || m.IsServerStream {
+					t.Errorf("%s streams: the stream interceptor has no authorization for it yet", full)
+				}
+			} else if !infraMethod(full) {
+				t.Errorf("%s is served but is neither hep.v1 nor infrastructure", full)
+			}
+		}
+	}
+	for m, r := range authzTable {
+		if !served[m] {
+			t.Errorf("authzTable lists %s, which is not served", m)
+		}
+		if !r.public && len(r.roles) == 0 {
+			t.Errorf("%s: no role may call it", m)
+		}
+		if r.action == "" && m != hepv1.AuthService_WhoAmI_FullMethodName {
+			t.Errorf("%s is not audited", m)
+		}
+	}
+}
+
+// call invokes any unary method by its full name.
+func call(ctx context.Context, conn *grpc.ClientConn, method string, req proto.Message) error {
+	out := newResponse(method)
+	return conn.Invoke(ctx, method, req, out)
+}
+
+// newResponse returns an empty response message for a method, found through
+// the registered file descriptors.
+func newResponse(method string) proto.Message {
+	parts := strings.Split(strings.TrimPrefix(method, "/"), "/")
+	svc := parts[0][strings.LastIndex(parts[0], ".")+1:]
+	name := parts[1] + "Response"
+	_ = svc
+	mt, ok := responseTypes[name]
+	if !ok {
+		panic("no response type " + name)
+	}
+	return mt()
+}
+
+var responseTypes = map[string]func() proto.Message{}
+
+func init() {
+	for _, m := range []proto.Message{
+		&hepv1.SignInResponse{}, &hepv1.RefreshTokenResponse{}, &hepv1.EnrollDeviceResponse{}, &hepv1.SignOutResponse{}, &hepv1.WhoAmIResponse{},
+		&hepv1.CreateAccountResponse{}, &hepv1.GetAccountResponse{}, &hepv1.ListAccountsResponse{}, &hepv1.UpdateAccountResponse{},
+		&hepv1.CreatePatientResponse{}, &hepv1.GetPatientResponse{}, &hepv1.ListPatientsResponse{}, &hepv1.UpdatePatientResponse{},
+		&hepv1.AddCareTeamMemberResponse{}, &hepv1.RemoveCareTeamMemberResponse{}, &hepv1.ListCareTeamMembersResponse{},
+		&hepv1.CreateEnrollmentCodeResponse{}, &hepv1.ListDevicesResponse{}, &hepv1.RevokeDeviceResponse{},
+		&hepv1.ListAuditEventsResponse{},
+	} {
+		m := m
+		responseTypes[string(m.ProtoReflect().Descriptor().Name())] = func() proto.Message { return proto.Clone(m) }
+	}
+}
+
+// matrixRequests builds, for each method, a valid request aimed at patient A
+// (or at nothing patient-specific). Public methods get fresh credentials
+// each time, so every caller's attempt is independently valid.
+func matrixRequests(e *env) map[string]func(n int) proto.Message {
+	return map[string]func(n int) proto.Message{
+		hepv1.AuthService_SignIn_FullMethodName: func(int) proto.Message {
+			return &hepv1.SignInRequest{Email: "admin@clinic.example", Password: testPassword}
+		},
+		hepv1.AuthService_RefreshToken_FullMethodName: func(int) proto.Message {
+			_, rt := e.signIn("a@clinic.example")
+			return &hepv1.RefreshTokenRequest{RefreshToken: rt}
+		},
+		hepv1.AuthService_EnrollDevice_FullMethodName: func(int) proto.Message {
+			return &hepv1.EnrollDeviceRequest{EnrollmentCode: e.enrollCode(callerClinA, e.patientA), DeviceName: "tablet"}
+		},
+		hepv1.AuthService_SignOut_FullMethodName: func(int) proto.Message { return &hepv1.SignOutRequest{} },
+		hepv1.AuthService_WhoAmI_FullMethodName:  func(int) proto.Message { return &hepv1.WhoAmIRequest{} },
+		hepv1.AccountService_CreateAccount_FullMethodName: func(n int) proto.Message {
+			return &hepv1.CreateAccountRequest{Email: fmt.Sprintf("new%d@clinic.example", n), DisplayName: "New", Role: hepv1.Role_ROLE_CLINICIAN, Password: testPassword}
+		},
+		hepv1.AccountService_GetAccount_FullMethodName:   func(int) proto.Message { return &hepv1.GetAccountRequest{AccountId: e.clinAID} },
+		hepv1.AccountService_ListAccounts_FullMethodName: func(int) proto.Message { return &hepv1.ListAccountsRequest{} },
+		hepv1.AccountService_UpdateAccount_FullMethodName: func(int) proto.Message {
+			return &hepv1.UpdateAccountRequest{AccountId: e.clinBID, DisplayName: proto.String("Dr B")}
+		},
+		hepv1.PatientService_CreatePatient_FullMethodName: func(int) proto.Message {
+			return &hepv1.CreatePatientRequest{DisplayName: "C", TimeZone: "UTC"}
+		},
+		hepv1.PatientService_GetPatient_FullMethodName:   func(int) proto.Message { return &hepv1.GetPatientRequest{PatientId: e.patientA} },
+		hepv1.PatientService_ListPatients_FullMethodName: func(int) proto.Message { return &hepv1.ListPatientsRequest{} },
+		hepv1.PatientService_UpdatePatient_FullMethodName: func(int) proto.Message {
+			return &hepv1.UpdatePatientRequest{PatientId: e.patientA, TimeZone: proto.String("America/New_York")}
+		},
+		hepv1.PatientService_AddCareTeamMember_FullMethodName: func(int) proto.Message {
+			return &hepv1.AddCareTeamMemberRequest{PatientId: e.patientA, ClinicianId: e.clinBID}
+		},
+		hepv1.PatientService_RemoveCareTeamMember_FullMethodName: func(int) proto.Message {
+			return &hepv1.RemoveCareTeamMemberRequest{PatientId: e.patientA, ClinicianId: e.clinAID}
+		},
+		hepv1.PatientService_ListCareTeamMembers_FullMethodName: func(int) proto.Message {
+			return &hepv1.ListCareTeamMembersRequest{PatientId: e.patientA}
+		},
+		hepv1.DeviceService_CreateEnrollmentCode_FullMethodName: func(int) proto.Message {
+			return &hepv1.CreateEnrollmentCodeRequest{PatientId: e.patientA}
+		},
+		hepv1.DeviceService_ListDevices_FullMethodName: func(int) proto.Message { return &hepv1.ListDevicesRequest{PatientId: e.patientA} },
+		hepv1.DeviceService_RevokeDevice_FullMethodName: func(int) proto.Message {
+			return &hepv1.RevokeDeviceRequest{PatientId: e.patientA, DeviceId: e.deviceA}
+		},
+		hepv1.AuditService_ListAuditEvents_FullMethodName: func(int) proto.Message {
+			return &hepv1.ListAuditEventsRequest{StartTime: timestamppb.New(time.Now().Add(-time.Hour)), EndTime: timestamppb.New(time.Now().Add(time.Hour))}
+		},
+	}
+}
+
+// expected is the access rule restated independently of the interceptor:
+// who gets what for a request aimed at patient A.
+func expected(r rule, caller string) codes.Code {
+	if r.public {
+		return codes.OK
+	}
+	switch caller {
+	case callerNone, callerExpired, callerRevokedDv:
+		return codes.Unauthenticated
+	}
+	role := map[string]hep.Role{
+		callerPatientA: hep.RolePatient, callerPatientB: hep.RolePatient,
+		callerClinA: hep.RoleClinician, callerClinB: hep.RoleClinician, callerAdmin: hep.RoleAdmin,
+	}[caller]
+	if !r.allows(role) {
+		return codes.PermissionDenied
+	}
+	if r.scope == scopePatient && (caller == callerPatientB || caller == callerClinB) {
+		return codes.NotFound
+	}
+	return codes.OK
+}
+
+// matrixOrder runs callers that must be refused first, so that allowed calls
+// that change state (revocations, sign-outs, care-team removal) cannot
+// affect them; patient A runs before clinician A because both may revoke
+// patient A's device (the second revocation is idempotent).
+var matrixOrder = []string{callerNone, callerExpired, callerRevokedDv, callerPatientB, callerClinB, callerPatientA, callerClinA, callerAdmin}
+
+// TestAccessMatrix: every RPC x every caller -> the expected code; a refused
+// call changes no domain row, and adds an audit row only when the caller was
+// authenticated.
+func TestAccessMatrix(t *testing.T) {
+	if len(matrixOrder) != len(allCallers) {
+		t.Fatal("matrixOrder must list every caller")
+	}
+	methods := make([]string, 0, len(authzTable))
+	for m := range authzTable {
+		methods = append(methods, m)
+	}
+	for _, method := range methods {
+		r := authzTable[method]
+		t.Run(strings.TrimPrefix(method, "/hep.v1."), func(t *testing.T) {
+			e := newEnv(t)
+			reqs := matrixRequests(e)
+			mk, ok := reqs[method]
+			if !ok {
+				t.Fatalf("no matrix request for %s", method)
+			}
+			for n, caller := range matrixOrder {
+				want := expected(r, caller)
+				req := mk(n)
+				beforeDomain, beforeAudit := e.snapshot()
+				err := call(e.as(caller), e.conn, method, req)
+				if got := status.Code(err); got != want {
+					t.Errorf("%s: got %v (%v), want %v", caller, got, err, want)
+					continue
+				}
+				if want == codes.OK {
+					continue
+				}
+				afterDomain, afterAudit := e.snapshot()
+				if afterDomain != beforeDomain {
+					t.Errorf("%s: refused call changed domain rows", caller)
+				}
+				wantAudit := beforeAudit + 1
+				if want == codes.Unauthenticated {
+					wantAudit = beforeAudit
+				}
+				if afterAudit != wantAudit {
+					t.Errorf("%s: audit rows %d -> %d, want %d", caller, beforeAudit, afterAudit, wantAudit)
+				}
+				if want == codes.NotFound {
+					if st, _ := status.FromError(err); strings.Contains(st.Message(), "care team") {
+						t.Errorf("%s: NOT_FOUND message leaks why: %q", caller, st.Message())
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestNotFoundIsIndistinguishable: a patient that exists but is not on the
+// clinician's team and one that does not exist give identical errors.
+func TestNotFoundIsIndistinguishable(t *testing.T) {
+	e := newEnv(t)
+	_, errOther := e.patients.GetPatient(e.as(callerClinB), &hepv1.GetPatientRequest{PatientId: e.patientA})
+	_, errNone := e.patients.GetPatient(e.as(callerClinB), &hepv1.GetPatientRequest{PatientId: "0190a5a0-0000-7000-8000-000000000000"})
+	if status.Code(errOther) != codes.NotFound || status.Convert(errOther).Message() != status.Convert(errNone).Message() ||
+		status.Code(errNone) != codes.NotFound {
+		t.Errorf("other patient: %v; missing patient: %v", errOther, errNone)
+	}
+	// A device naming another patient is refused the same way.
+	_, errDev := e.patients.GetPatient(e.as(callerPatientA), &hepv1.GetPatientRequest{PatientId: e.patientB})
+	if status.Convert(errDev).Message() != status.Convert(errNone).Message() {
+		t.Errorf("device naming another patient: %v", errDev)
+	}
+	// A device that names no patient gets its own.
+	got, err := e.patients.GetPatient(e.as(callerPatientA), &hepv1.GetPatientRequest{})
+	if err != nil || got.Patient.Id != e.patientA {
+		t.Errorf("device's own patient: %v, %v", got, err)
+	}
+}

@@ -1,0 +1,34 @@
+// Package sqlite is the embedded SQLite implementation of hep.Store, the
+// default storage engine of hepd (modernc.org/sqlite: pure Go, no cgo).
+//
+// It only remembers. Every clinical and security rule, every validation and
+// the audit hash itself (hep.ChainHash) live in internal/hep; this package
+// maps the Store methods onto tables, transactions and SQLite errors, and its
+// behaviour is pinned by the store-agnostic conformance suite in
+// internal/hep/heptest.
+//
+// Layout of a Store:
+//
+//   - One writer connection (database/sql pool of size 1) runs every
+//     transaction that writes, including the audited reads: an audited read
+//     writes its audit row in the same transaction. BEGIN IMMEDIATE
+//     (_txlock=immediate) takes the write lock up front, so a transaction
+//     never fails half-way for want of it, and the single connection
+//     serializes writers inside the process without SQLITE_BUSY.
+//   - A small pool of query_only reader connections serves the un-audited
+//     lookups made while authenticating and authorizing a call; in WAL mode
+//     they never wait for the writer.
+//
+// Pragmas are per connection, so they are set in the DSN and every
+// connection of both pools gets them: WAL, synchronous=FULL (a committed
+// write survives power loss: a phone may forget what the server acknowledged),
+// busy_timeout (other processes, such as "hepd backup", may hold the lock
+// briefly) and foreign_keys.
+//
+// The schema lives in migrations/NNNN_name.sql, embedded, applied in order at
+// Open (or by Migrate, for "hepd migrate") and recorded in schema_migrations.
+//
+// Times are stored as fixed-width UTC text with nanoseconds
+// (2006-01-02T15:04:05.000000000Z): exact round trips, and text order equals
+// time order. Ids are UUIDv7, whose text order is creation order.
+package sqlite

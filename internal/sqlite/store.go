@@ -1,0 +1,300 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/hepclinic/hep/internal/hep"
+)
+
+// Store is a hep.Store backed by one SQLite database file.
+type Store struct {
+	path  string
+	w     *sql.DB // the one writer connection
+	r     *sql.DB // query_only readers
+	clock hep.Clock
+	log   *slog.Logger
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ hep.Store = (*Store)(nil)
+
+// readers is the size of the reader pool. Lookups are point queries on
+// indexes, so a few connections go a long way; more would only hold memory.
+const readers = 4
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	clock hep.Clock
+	log   *slog.Logger
+}
+
+// WithClock sets the time source of every timestamp the store writes and of
+// expiry checks. Tests use it to move time; the default is time.Now.
+func WithClock(c hep.Clock) Option {
+	return func(o *options) { o.clock = c }
+}
+
+// WithLogger sets where the store logs migrations and shutdown problems. It
+// never logs names, emails or other payloads. The default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.log = l }
+}
+
+// dsn is the driver name for the database file at path. The pragmas are in
+// the DSN because they are per connection: database/sql may open a new
+// connection at any time and it must be configured like the others.
+func dsn(path string, readOnly bool) string {
+	// The path becomes the path of a file: URI; escaping keeps '?', '#' and
+	// '%' in a file name from being read as URI syntax. SQLite decodes %XX.
+	p := (&url.URL{Path: path}).EscapedPath()
+	q := []string{
+		"_pragma=busy_timeout(10000)",
+		"_pragma=journal_mode(WAL)",
+		"_pragma=synchronous(FULL)",
+		"_pragma=foreign_keys(1)",
+	}
+	if readOnly {
+		// query_only makes a reader refuse writes, so an audited write can
+		// never slip onto a reader and escape the single-writer ordering.
+		q = append(q, "_pragma=query_only(1)")
+	} else {
+		q = append(q, "_txlock=immediate")
+	}
+	return "file:" + p + "?" + strings.Join(q, "&")
+}
+
+// openDB opens one pool.
+func openDB(ctx context.Context, path string, readOnly bool, conns int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path, readOnly))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	// Connections are cheap to keep and each open re-runs the pragmas: keep
+	// them for the life of the store.
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Open opens (creating if needed) the database at path, applies any pending
+// migrations and returns the store. It refuses a database whose schema is
+// newer than this code.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := options{clock: time.Now, log: slog.New(slog.DiscardHandler)}
+	for _, f := range opts {
+		f(&o)
+	}
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	if err := createPrivate(path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("sqlite: creating %s: %w", path, err)
+	}
+	// The writer opens first: it creates the file and switches it to WAL
+	// (a persistent setting) before any reader looks at it.
+	w, err := openDB(ctx, path, false, 1)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	applied, err := migrate(ctx, w)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	for _, v := range applied {
+		o.log.InfoContext(ctx, "applied database migration", "version", v)
+	}
+	r, err := openDB(ctx, path, true, readers)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: opening readers of %s: %w", path, err)
+	}
+	return &Store{path: path, w: w, r: r, clock: o.clock, log: o.log}, nil
+}
+
+// Close checkpoints the WAL into the database file and closes the store.
+// Calling it again returns the first result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		rerr := s.r.Close()
+		// Best effort: leaves a single self-contained file behind (handy
+		// for copies) and gives the planner fresh statistics. Failure is
+		// harmless; the WAL is replayed at the next open.
+		if _, err := s.w.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+			s.log.Warn("sqlite optimize on close failed", "err", err.Error())
+		}
+		if _, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			s.log.Warn("sqlite checkpoint on close failed", "err", err.Error())
+		}
+		werr := s.w.Close()
+		s.closeErr = errors.Join(rerr, werr)
+	})
+	return s.closeErr
+}
+
+// now is the store's time, in UTC and without a monotonic reading, so that
+// what is returned equals what is stored.
+func (s *Store) now() time.Time { return s.clock().UTC().Round(0) }
+
+// commitThen makes tx commit and still return err: the one case is a
+// refresh-token reuse, whose session revocation must stick although the
+// call fails.
+type commitThen struct{ err error }
+
+func (c *commitThen) Error() string { return c.err.Error() }
+func (c *commitThen) Unwrap() error { return c.err }
+
+// tx runs fn in one write transaction on the writer connection. It commits
+// if fn returns nil (or a *commitThen) and rolls back on any other error or
+// a panic. Errors come back mapped by mapErr.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			// A panic in fn: leave nothing half-written on the one writer
+			// connection, then let the panic continue.
+			_ = tx.Rollback()
+		}
+	}()
+	ferr := fn(tx)
+	done = true
+	var keep *commitThen
+	if ferr != nil && !errors.As(ferr, &keep) {
+		_ = tx.Rollback()
+		return mapErr(ferr)
+	}
+	if err := tx.Commit(); err != nil {
+		return mapErr(err)
+	}
+	if keep != nil {
+		return mapErr(keep.err)
+	}
+	return nil
+}
+
+// IntegrityCheck runs SQLite's integrity and foreign-key checks and returns
+// an error describing the first problems found, or nil.
+func (s *Store) IntegrityCheck(ctx context.Context) error {
+	var problems []string
+	rows, err := s.r.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return mapErr(err)
+	}
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			rows.Close()
+			return mapErr(err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := closeRows(rows); err != nil {
+		return err
+	}
+	rows, err = s.r.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return mapErr(err)
+	}
+	for rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fkid int64
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			rows.Close()
+			return mapErr(err)
+		}
+		problems = append(problems, fmt.Sprintf("foreign key violation: %s row %d references missing %s", table, rowid.Int64, parent))
+	}
+	if err := closeRows(rows); err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		if len(problems) > 10 {
+			problems = append(problems[:10], "...")
+		}
+		return fmt.Errorf("sqlite: integrity check failed: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Backup writes a consistent, compacted copy of the database to dstPath,
+// which must not exist. Writers carry on meanwhile: VACUUM INTO reads one
+// snapshot and takes no write lock. It runs on a connection of its own
+// because query_only readers refuse it and the writer must stay free.
+func (s *Store) Backup(ctx context.Context, dstPath string) error {
+	if dstPath == "" {
+		return errors.New("sqlite: empty backup path")
+	}
+	if err := s.r.PingContext(ctx); err != nil { // closed?
+		return mapErr(err)
+	}
+	// VACUUM INTO accepts an empty file: creating it first, exclusively,
+	// refuses to overwrite and keeps the copy private.
+	if err := createPrivate(dstPath); err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	err := func() error {
+		db, err := openDB(ctx, s.path, false, 1)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = db.ExecContext(ctx, "VACUUM INTO ?", dstPath)
+		return mapErr(err)
+	}()
+	if err != nil {
+		os.Remove(dstPath)
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	return nil
+}
+
+// createPrivate creates an empty file at path readable by its owner only:
+// the database holds health data. SQLite gives the -wal and -shm files the
+// database file's permissions. fs.ErrExist if path exists.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// closeRows closes rows and reports the iteration error, if any.
+func closeRows(rows *sql.Rows) error {
+	err := rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return mapErr(err)
+}
