@@ -42,14 +42,15 @@ type Store interface {
 	CountAdmins(ctx context.Context) (int, error)
 
 	// StartSession starts a session for an enabled account with its first
-	// refresh token. FAILED_PRECONDITION if the account is disabled. Audited
-	// (resource sessions/ID).
+	// refresh token. NOT_FOUND for an unknown account, FAILED_PRECONDITION if
+	// it is disabled. Audited (resource sessions/ID).
 	StartSession(ctx context.Context, s SessionStart) (Session, error)
 	// RotateRefreshToken marks the refresh token with oldHash used and stores
 	// next in the same session. If oldHash was already used, the session is
 	// revoked (and that revocation committed) and the error is UNAUTHENTICATED
 	// with reason REFRESH_TOKEN_REUSED. Unknown, expired or revoked:
-	// UNAUTHENTICATED. Audited (resource sessions/ID), on reuse too.
+	// UNAUTHENTICATED. Audited (resource sessions/ID) as the session's
+	// principal, on reuse too.
 	RotateRefreshToken(ctx context.Context, oldHash string, next RefreshToken) (Session, error)
 	// Session returns a session by id with its live/revoked state; a session
 	// whose account is disabled or whose device is revoked is reported
@@ -64,16 +65,19 @@ type Store interface {
 	// EnrollDevice redeems an enrollment code (unused, unexpired) for a new
 	// device and its first session, all in one transaction; the code can never
 	// be used again. UNAUTHENTICATED with reason ENROLLMENT_CODE_INVALID
-	// otherwise. Audited (resource devices/ID; the actor becomes the device).
+	// otherwise (an expired code is one whose expiry is <= now). Audited
+	// (resource patients/P/devices/D; the actor becomes the new device).
 	EnrollDevice(ctx context.Context, d DeviceEnroll, refresh RefreshToken) (Device, Session, error)
-	// ListDevices returns a patient's devices, oldest first. Audited.
+	// ListDevices returns a patient's devices, oldest first (empty for an
+	// unknown patient: callers authorize the patient first). Audited.
 	ListDevices(ctx context.Context, patientID string) ([]Device, error)
 	// RevokeDevice revokes a patient's device and every session of it
 	// (idempotent). NOT_FOUND if the device is not that patient's. Audited.
 	RevokeDevice(ctx context.Context, patientID, deviceID string) (Device, error)
 
 	// CreatePatient stores a new patient and puts clinicianID on its care
-	// team. Audited.
+	// team. NOT_FOUND if the clinician account does not exist,
+	// FAILED_PRECONDITION if it is not an enabled clinician. Audited.
 	CreatePatient(ctx context.Context, p PatientCreate, clinicianID string) (Patient, error)
 	// GetPatient returns a patient. NOT_FOUND. Audited.
 	GetPatient(ctx context.Context, id string) (Patient, error)
@@ -95,7 +99,8 @@ type Store interface {
 	// RemoveCareTeamMember takes a clinician off a care team. NOT_FOUND if the
 	// clinician was not on it. Audited.
 	RemoveCareTeamMember(ctx context.Context, patientID, clinicianID string) error
-	// ListCareTeamMembers lists a patient's care team, oldest first. Audited.
+	// ListCareTeamMembers lists a patient's care team, oldest first (empty
+	// for an unknown patient). Audited.
 	ListCareTeamMembers(ctx context.Context, patientID string) ([]CareTeamMember, error)
 
 	// AppendAudit appends one event built from its fields (Seq, Time,

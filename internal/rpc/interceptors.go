@@ -142,7 +142,11 @@ func (s *Server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 	if err != nil && r.action != "" && !r.selfAudit {
 		// The store wrote nothing (a failed method rolls back); record the
 		// failure in its own transaction. If even that fails, say so.
-		ev := hep.NewAuditEvent(hep.ActorFrom(ctx), s.now(), ci.patientID, "", string(hep.ErrorCode(err)))
+		resource := ""
+		if ci.patientID != "" {
+			resource = "patients/" + ci.patientID
+		}
+		ev := hep.NewAuditEvent(hep.ActorFrom(ctx), s.now(), ci.patientID, resource, string(hep.ErrorCode(err)))
 		if ce := grpcCodeOf(err); ce != "" {
 			ev.Outcome = ce
 		}
