@@ -91,7 +91,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// in-flight calls finish (up to the drain timeout), then the database
 	// closes (deferred above).
 	log.Info("shutting down")
-	srv.Health.Shutdown()
+	srv.Drain()
 	done := make(chan struct{})
 	go func() { srv.GRPC.GracefulStop(); close(done) }()
 	select {

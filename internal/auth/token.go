@@ -12,7 +12,9 @@ import (
 	"time"
 )
 
-var b64url = base64.RawURLEncoding
+// Strict decoding: a token has exactly one spelling, so a re-encoded token
+// cannot pass for the original.
+var b64url = base64.RawURLEncoding.Strict()
 
 // Claims are what an access token asserts. Tokens are verified by signature
 // and expiry; the session they name is also looked up on every call so that

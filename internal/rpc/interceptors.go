@@ -24,6 +24,7 @@ import (
 type callInfo struct {
 	rule      rule
 	patientID string // the resolved target patient (scopePatient)
+	requested string // the patient the request named, for failure audit rows
 }
 
 type callKey struct{}
@@ -132,8 +133,17 @@ func (s *Server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 
 	actor, err = s.authenticate(ctx, actor)
 	if err != nil {
-		// No trustworthy actor: logged, not audited (it would let anyone fill
-		// the audit trail).
+		// Without a validly signed token there is no trustworthy actor: the
+		// failure is logged, not audited (anyone could fill the trail). A
+		// validly signed token of a revoked session names its principal, and
+		// its use after revocation (a lost phone, a stolen token) is audited.
+		if actor.ID != "" && r.action != "" {
+			ev := hep.NewAuditEvent(actor, s.now(), actor.PatientID, "sessions/"+actor.SessionID, string(hep.CodeUnauthenticated))
+			if aerr := s.store.AppendAudit(ctx, ev); aerr != nil {
+				s.log.ErrorContext(ctx, "audit write failed", "request_id", rid, "err", aerr.Error())
+				return nil, statusWith(codes.Internal, "internal error", hep.ReasonInternal, nil)
+			}
+		}
 		return nil, toStatus(ctx, s.log, err)
 	}
 	ctx = hep.WithActor(ctx, actor)
@@ -143,8 +153,8 @@ func (s *Server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 		// The store wrote nothing (a failed method rolls back); record the
 		// failure in its own transaction. If even that fails, say so.
 		resource := ""
-		if ci.patientID != "" {
-			resource = "patients/" + ci.patientID
+		if ci.requested != "" {
+			resource = "patients/" + ci.requested
 		}
 		ev := hep.NewAuditEvent(hep.ActorFrom(ctx), s.now(), ci.patientID, resource, string(hep.ErrorCode(err)))
 		if ce := grpcCodeOf(err); ce != "" {
@@ -207,8 +217,13 @@ func (s *Server) authenticate(ctx context.Context, a hep.Actor) (hep.Actor, erro
 	if err != nil {
 		return a, err
 	}
-	if !sess.Live() || sess.PrincipalID() != c.Subject || string(sess.Role) != c.Role {
-		return a, unauth("session revoked")
+	if sess.PrincipalID() != c.Subject || string(sess.Role) != c.Role {
+		return a, unauth("invalid access token")
+	}
+	if !sess.Live() {
+		revoked := a
+		revoked.ID, revoked.Role, revoked.PatientID, revoked.SessionID = sess.PrincipalID(), sess.Role, sess.PatientID, sess.ID
+		return revoked, unauth("session revoked")
 	}
 	a.ID, a.Role, a.PatientID, a.SessionID = sess.PrincipalID(), sess.Role, sess.PatientID, sess.ID
 	return a, nil
@@ -225,6 +240,9 @@ func (s *Server) authorizeAndHandle(ctx context.Context, ci *callInfo, req any, 
 		requested := ""
 		if g, ok := req.(patientIDGetter); ok {
 			requested = g.GetPatientId()
+		}
+		if len(requested) <= hep.MaxIDLen {
+			ci.requested = requested
 		}
 		switch a.Role {
 		case hep.RolePatient:
@@ -270,8 +288,45 @@ func (s *Server) limitPublic(ctx context.Context) error {
 // stream guards streaming methods. hep.v1 has none yet; only health Watch and
 // reflection stream, and they need no token.
 func (s *Server) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if info.FullMethod == "/grpc.health.v1.Health/Watch" {
+		// A watcher (a load balancer) would otherwise hold GracefulStop
+		// until the drain timeout: end its stream shortly after Drain, once
+		// it has had time to receive NOT_SERVING.
+		ctx, cancel := context.WithCancel(ss.Context())
+		defer cancel()
+		go func() {
+			select {
+			case <-s.drain:
+				select {
+				case <-time.After(watchGrace):
+				case <-ctx.Done():
+				}
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		return handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
+	}
 	if infraMethod(info.FullMethod) {
 		return handler(srv, ss)
 	}
 	return status.Error(codes.Unimplemented, "streaming method not served")
+}
+
+// watchGrace is how long health watchers keep their stream after Drain.
+const watchGrace = 250 * time.Millisecond
+
+type ctxStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (c *ctxStream) Context() context.Context { return c.ctx }
+
+// Drain starts shutdown: health reports NOT_SERVING to every checker and
+// watcher, and watch streams end shortly after so that GracefulStop waits
+// only for real calls. Call it once, before GracefulStop.
+func (s *Server) Drain() {
+	s.Health.Shutdown()
+	s.drainOnce.Do(func() { close(s.drain) })
 }

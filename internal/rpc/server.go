@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -63,6 +64,8 @@ type Server struct {
 	signer        *auth.Signer
 	pwParams      auth.Params
 	publicLimiter *keyedLimiter
+	drain         chan struct{}
+	drainOnce     sync.Once
 
 	GRPC   *grpc.Server
 	Health *health.Server
@@ -101,6 +104,7 @@ func New(ctx context.Context, cfg Config, extra ...grpc.ServerOption) (*Server, 
 		cfg: cfg.Limits, store: cfg.Store, log: cfg.Logger, now: cfg.Clock, signer: signer,
 		pwParams:      cfg.PasswordParams,
 		publicLimiter: newKeyedLimiter(cfg.Limits.PublicPerMinute, cfg.Limits.PublicBurst),
+		drain:         make(chan struct{}),
 	}
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.Limits.MaxRecvMsgSize),
