@@ -11,6 +11,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
 )
 
 // errUsage marks errors that are the caller's mistake (exit status 2).
@@ -75,6 +77,15 @@ func errorLines(err error) []string {
 			violations = append(violations, d.GetFieldViolations()...)
 		}
 	}
+	if reason == gateBlocked && len(violations) > 0 {
+		// One line per blocked item and reason, under a header that says
+		// nothing was written.
+		lines := []string{code + ": the gate blocks items of this plan, so nothing was written:"}
+		for _, v := range violations {
+			lines = append(lines, fmt.Sprintf("  %s: %s", v.GetField(), v.GetDescription()))
+		}
+		return append(lines, "see every reason with hepctl plan check; answer unknown flags with hepctl screening set; clear what needs clearance with hepctl plan clear")
+	}
 	if len(violations) > 0 {
 		lines := make([]string, 0, len(violations))
 		for _, v := range violations {
@@ -87,6 +98,8 @@ func errorLines(err error) []string {
 	switch {
 	case reason == "REFRESH_TOKEN_REUSED":
 		line += " (the session was revoked because a refresh token was used twice: run hepctl login)"
+	case st.Code() == codes.Aborted && re.method == hepv1.PlanService_SetPlan_FullMethodName:
+		line += " (the plan changed meanwhile: look at it with hepctl plan show, then re-run hepctl plan set)"
 	case st.Code() == codes.Unauthenticated && !publicMethod(re.method):
 		line += " (run hepctl login)"
 	case st.Code() == codes.Unavailable:
@@ -100,6 +113,9 @@ func errorLines(err error) []string {
 	}
 	return []string{line}
 }
+
+// gateBlocked is the ErrorInfo reason of a plan write the gate refused.
+var gateBlocked = strings.TrimPrefix(hepv1.ErrorReason_ERROR_REASON_GATE_BLOCKED.String(), "ERROR_REASON_")
 
 // codePrefix matches the "NOT_FOUND: " the server puts before its messages.
 var codePrefix = regexp.MustCompile(`^[A-Z][A-Z_]+: `)

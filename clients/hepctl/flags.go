@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -151,4 +153,69 @@ func (o *optionalString) ptr() *string {
 	}
 	v := o.value
 	return &v
+}
+
+// optionalInt64 is a flag.Value that remembers whether it was set, so
+// "--expected-version 0" (the first plan) differs from no flag at all.
+type optionalInt64 struct {
+	value int64
+	set   bool
+}
+
+func (o *optionalInt64) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.FormatInt(o.value, 10)
+}
+
+func (o *optionalInt64) Set(s string) error {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return errors.New("not a whole number")
+	}
+	o.value, o.set = v, true
+	return nil
+}
+
+// stringList is a flag.Value that collects every use of a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ", ") }
+
+func (l *stringList) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
+// maxInputBytes bounds a file given to a flag (a plan, instructions).
+const maxInputBytes = 1 << 20
+
+// readInput reads the file a flag names, or standard input for "-".
+func (a *app) readInput(name string) ([]byte, error) {
+	r := a.stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxInputBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxInputBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes", inputName(name), maxInputBytes)
+	}
+	return b, nil
+}
+
+// inputName names a file given to a flag in messages.
+func inputName(name string) string {
+	if name == "-" {
+		return "standard input"
+	}
+	return name
 }

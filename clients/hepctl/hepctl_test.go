@@ -463,6 +463,10 @@ func TestOfflineCommands(t *testing.T) {
 		{[]string{"login", "-h"}, 0, "-password-file"},
 		{[]string{"accounts", "-h"}, 0, "hepctl accounts disable ACCOUNT_ID"},
 		{[]string{"audit", "list", "--help"}, 0, "a date given to --to includes that whole day"},
+		{[]string{"plan", "set", "-h"}, 0, `{"exercise_id": "cat-cow",`},
+		{[]string{"plan", "-h"}, 0, "hepctl plan clear PATIENT_ID EXERCISE_ID [--flag FLAG] --reason R"},
+		{[]string{"help", "screening", "set"}, 0, "usage: hepctl screening set PATIENT_ID FLAG=STATUS... [--note N]"},
+		{[]string{"red-flags", "-h"}, 0, "saddle_numbness"},
 		{[]string{}, 2, ""},
 	}
 	for _, tt := range tests {

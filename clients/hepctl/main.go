@@ -72,6 +72,8 @@ type command struct {
 	name string
 	// args names the positional arguments, all required.
 	args []string
+	// variadic: the last of args may be given more than once ("SYMPTOM...").
+	variadic bool
 	// synopsis shows the flags in the usage line.
 	synopsis string
 	// summary is the one-line description in "hepctl help".
@@ -91,6 +93,9 @@ type runner func(ctx context.Context, a *app, args []string) error
 func (c *command) usageLine() string {
 	parts := []string{"hepctl", c.name}
 	parts = append(parts, c.args...)
+	if c.variadic {
+		parts[len(parts)-1] += "..."
+	}
 	if c.synopsis != "" {
 		parts = append(parts, c.synopsis)
 	}
@@ -99,6 +104,7 @@ func (c *command) usageLine() string {
 
 // commands is every command, in help order.
 var commands = concat(authCommands, accountCommands, patientCommands, careTeamCommands, deviceCommands, auditCommands,
+	catalogCommands, screeningCommands, planCommands, alertCommands,
 	[]*command{{
 		name: "version", summary: "print hepctl's version", offline: true,
 		define: func(fs *flag.FlagSet) runner {
@@ -229,7 +235,7 @@ func (a *app) main(ctx context.Context, args []string) error {
 		}
 		return err
 	}
-	if len(pos) != len(c.args) {
+	if len(pos) != len(c.args) && (!c.variadic || len(pos) < len(c.args)) {
 		if len(pos) < len(c.args) {
 			return usageErrorf("%s: missing %s\nusage: %s", c.name, strings.Join(c.args[len(pos):], " "), c.usageLine())
 		}

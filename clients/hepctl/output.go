@@ -73,12 +73,7 @@ func fmtTime(ts *timestamppb.Timestamp) string {
 }
 
 // roleName shows ROLE_CLINICIAN as "clinician".
-func roleName(r hepv1.Role) string {
-	if r == hepv1.Role_ROLE_UNSPECIFIED {
-		return ""
-	}
-	return strings.ToLower(strings.TrimPrefix(r.String(), "ROLE_"))
-}
+func roleName(r hepv1.Role) string { return enumWord(r.String(), "ROLE_") }
 
 // parseRole accepts "clinician", "admin" or the enum names.
 func parseRole(s string) (hepv1.Role, bool) {
@@ -93,9 +88,4 @@ func parseRole(s string) (hepv1.Role, bool) {
 	return 0, false
 }
 
-func platformName(p hepv1.Platform) string {
-	if p == hepv1.Platform_PLATFORM_UNSPECIFIED {
-		return ""
-	}
-	return strings.ToLower(strings.TrimPrefix(p.String(), "PLATFORM_"))
-}
+func platformName(p hepv1.Platform) string { return enumWord(p.String(), "PLATFORM_") }

@@ -40,6 +40,8 @@ const (
 	ReasonResourceExhausted     = "RESOURCE_EXHAUSTED"
 	ReasonUnavailable           = "UNAVAILABLE"
 	ReasonInternal              = "INTERNAL"
+	ReasonGateBlocked           = "GATE_BLOCKED"
+	ReasonVersionMismatch       = "VERSION_MISMATCH"
 )
 
 // FieldViolation names one invalid request field and says what is wrong.

@@ -113,6 +113,74 @@ type Store interface {
 	// Not audited.
 	VerifyAudit(ctx context.Context) (AuditVerification, error)
 
+	// ---- Clinical core. Every method below is audited. ----
+
+	// ListExercises returns the catalog: built-in entries first (by id), then
+	// clinic entries in creation order; retired ones only if asked.
+	ListExercises(ctx context.Context, includeRetired bool) ([]Exercise, error)
+	// GetExercise returns a catalog entry. NOT_FOUND.
+	GetExercise(ctx context.Context, id string) (Exercise, error)
+	// CreateExercise stores a validated clinic entry (BuiltIn false,
+	// CatalogVersion 0). ALREADY_EXISTS if the id is taken.
+	CreateExercise(ctx context.Context, e Exercise) (Exercise, error)
+	// RetireExercise retires a clinic entry (idempotent). NOT_FOUND;
+	// FAILED_PRECONDITION for a built-in entry.
+	RetireExercise(ctx context.Context, id string) (Exercise, error)
+
+	// RecordScreening appends validated answers with the source and
+	// recorder taken from ActorFrom(ctx) (SourceFor(role), actor id). In the
+	// same transaction it ends the clearances EndedClearances names, re-gates
+	// the current plan with Regate, stores the changed item states, keeps a
+	// GatingDecision per changed item (cause SCREENING_CHANGED) and raises
+	// ScreeningAlert if any item changed. Returns the new current screening
+	// and the exercise ids of the changed items.
+	RecordScreening(ctx context.Context, patientID string, answers []ScreeningInput) (Screening, []string, error)
+	// GetScreening returns the current screening (latest answer per flag).
+	GetScreening(ctx context.Context, patientID string) (Screening, error)
+	// ListScreeningHistory returns a page of answers, newest first.
+	ListScreeningHistory(ctx context.Context, f ScreeningFilter) ([]ScreeningAnswer, error)
+	// ReportRedFlags records a red-flag report by the actor, raises
+	// RedFlagAlert, puts the plan on red-flag hold and re-gates it (every
+	// item SUSPENDED; decisions with cause RED_FLAG), in one transaction.
+	ReportRedFlags(ctx context.Context, patientID string, symptoms []RedFlag, note string) (Alert, error)
+
+	// GetPlan returns plan version v (0: the current one; a patient without a
+	// plan gets Plan{PatientID, Version: 0}). NOT_FOUND for an unknown
+	// version.
+	GetPlan(ctx context.Context, patientID string, version int64) (Plan, error)
+	// SetPlan writes a new plan version, in one transaction: ABORTED with
+	// reason VERSION_MISMATCH unless in.ExpectedVersion is the current
+	// version; ValidateItems against the catalog and the current version
+	// (INVALID_ARGUMENT); GateItems against the current screening and live
+	// clearances. If the gate blocks an item, the refused decisions are kept
+	// (cause PLAN_REFUSED, committed on their own) and the GateItems error
+	// is returned: nothing else is written. Otherwise items get
+	// StateFor(decision, hold), and decisions resting on clearances are
+	// kept (cause PLAN_WRITTEN).
+	SetPlan(ctx context.Context, patientID string, in PlanInput) (Plan, error)
+	// CheckPlan validates items like SetPlan and returns the gate's decision
+	// for each, writing nothing but the audit row.
+	CheckPlan(ctx context.Context, patientID string, items []ItemSpec) ([]Decision, error)
+	// ClearItem stores a clearance given by the actor: NOT_FOUND for an
+	// unknown exercise; CheckClearance (FAILED_PRECONDITION); ALREADY_EXISTS
+	// if a live clearance for the exercise and flag exists. It keeps a
+	// decision for the cleared exercise (cause CLEARANCE), re-gates the plan
+	// and returns the exercise ids of the items that changed.
+	ClearItem(ctx context.Context, c Clearance) (Clearance, []string, error)
+	// ListClearances returns every clearance of a patient, newest first.
+	ListClearances(ctx context.Context, patientID string) ([]Clearance, error)
+	// ListGatingDecisions returns a page of the decision trail, newest first.
+	ListGatingDecisions(ctx context.Context, f DecisionFilter) ([]GatingDecision, error)
+
+	// ListAlerts returns a page of a patient's alerts, newest first.
+	ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, error)
+	// AcknowledgeAlert marks an open alert of the patient acknowledged by the
+	// actor with a note. NOT_FOUND (also for another patient's alert);
+	// FAILED_PRECONDITION if already acknowledged. Acknowledging the last
+	// open RED_FLAG alert lifts the hold and re-gates (cause RED_FLAG);
+	// returns the exercise ids of the items that changed.
+	AcknowledgeAlert(ctx context.Context, patientID, alertID, note string) (Alert, []string, error)
+
 	// Close releases the store. Calls after Close fail.
 	Close() error
 }

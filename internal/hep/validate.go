@@ -133,3 +133,18 @@ func CheckPageSize(v *Violations, size int32, def, max int) int {
 	}
 	return int(size)
 }
+
+// checkMultiline validates free text that may span lines: valid UTF-8, no
+// control characters other than newline and tab, length in runes.
+func checkMultiline(v *Violations, field, s string, required bool, max int) {
+	switch {
+	case !utf8.ValidString(s):
+		v.Add(field, "must be valid UTF-8")
+	case s == "" && required:
+		v.Add(field, "is required")
+	case utf8.RuneCountInString(s) > max:
+		v.Add(field, "must be at most %d characters", max)
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' }) >= 0:
+		v.Add(field, "must not contain control characters")
+	}
+}

@@ -43,6 +43,9 @@ var (
 	anyone    = []hep.Role{hep.RoleAdmin, hep.RoleClinician, hep.RolePatient}
 	admin     = []hep.Role{hep.RoleAdmin}
 	clinician = []hep.Role{hep.RoleClinician}
+	// clinicianOrPatient: with scopePatient, a care-team clinician or the
+	// patient's own device.
+	clinicianOrPatient = []hep.Role{hep.RoleClinician, hep.RolePatient}
 )
 
 // authzTable lists every RPC of the hep.v1 API. A test walks the registered
@@ -72,6 +75,28 @@ var authzTable = map[string]rule{
 	hepv1.DeviceService_RevokeDevice_FullMethodName:         {roles: []hep.Role{hep.RoleClinician, hep.RolePatient}, scope: scopePatient, action: "device.revoke"},
 
 	hepv1.AuditService_ListAuditEvents_FullMethodName: {roles: admin, action: "audit.list"},
+
+	// The clinical core. The catalog is no patient's data; everything else
+	// is, and admins have no clinical access.
+	hepv1.CatalogService_ListExercises_FullMethodName:  {roles: anyone, action: "catalog.list"},
+	hepv1.CatalogService_GetExercise_FullMethodName:    {roles: anyone, action: "catalog.get"},
+	hepv1.CatalogService_CreateExercise_FullMethodName: {roles: clinician, action: "catalog.create"},
+	hepv1.CatalogService_RetireExercise_FullMethodName: {roles: admin, action: "catalog.retire"},
+
+	hepv1.ScreeningService_RecordScreeningAnswers_FullMethodName: {roles: clinicianOrPatient, scope: scopePatient, action: "screening.record"},
+	hepv1.ScreeningService_GetScreening_FullMethodName:           {roles: clinicianOrPatient, scope: scopePatient, action: "screening.get"},
+	hepv1.ScreeningService_ListScreeningHistory_FullMethodName:   {roles: clinicianOrPatient, scope: scopePatient, action: "screening.list_history"},
+	hepv1.ScreeningService_ReportRedFlags_FullMethodName:         {roles: clinicianOrPatient, scope: scopePatient, action: "screening.report_red_flags"},
+
+	hepv1.PlanService_GetPlan_FullMethodName:             {roles: clinicianOrPatient, scope: scopePatient, action: "plan.get"},
+	hepv1.PlanService_SetPlan_FullMethodName:             {roles: clinician, scope: scopePatient, action: "plan.set"},
+	hepv1.PlanService_CheckPlan_FullMethodName:           {roles: clinician, scope: scopePatient, action: "plan.check"},
+	hepv1.PlanService_ClearItem_FullMethodName:           {roles: clinician, scope: scopePatient, action: "plan.clear_item"},
+	hepv1.PlanService_ListClearances_FullMethodName:      {roles: clinician, scope: scopePatient, action: "plan.list_clearances"},
+	hepv1.PlanService_ListGatingDecisions_FullMethodName: {roles: clinician, scope: scopePatient, action: "plan.list_decisions"},
+
+	hepv1.AlertService_ListAlerts_FullMethodName:       {roles: clinician, scope: scopePatient, action: "alert.list"},
+	hepv1.AlertService_AcknowledgeAlert_FullMethodName: {roles: clinician, scope: scopePatient, action: "alert.acknowledge"},
 }
 
 // infraMethod reports whether a method belongs to the infrastructure services

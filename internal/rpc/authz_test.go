@@ -81,6 +81,11 @@ func init() {
 		&hepv1.AddCareTeamMemberResponse{}, &hepv1.RemoveCareTeamMemberResponse{}, &hepv1.ListCareTeamMembersResponse{},
 		&hepv1.CreateEnrollmentCodeResponse{}, &hepv1.ListDevicesResponse{}, &hepv1.RevokeDeviceResponse{},
 		&hepv1.ListAuditEventsResponse{},
+		&hepv1.ListExercisesResponse{}, &hepv1.GetExerciseResponse{}, &hepv1.CreateExerciseResponse{}, &hepv1.RetireExerciseResponse{},
+		&hepv1.RecordScreeningAnswersResponse{}, &hepv1.GetScreeningResponse{}, &hepv1.ListScreeningHistoryResponse{}, &hepv1.ReportRedFlagsResponse{},
+		&hepv1.GetPlanResponse{}, &hepv1.SetPlanResponse{}, &hepv1.CheckPlanResponse{}, &hepv1.ClearItemResponse{},
+		&hepv1.ListClearancesResponse{}, &hepv1.ListGatingDecisionsResponse{},
+		&hepv1.ListAlertsResponse{}, &hepv1.AcknowledgeAlertResponse{},
 	} {
 		m := m
 		responseTypes[string(m.ProtoReflect().Descriptor().Name())] = func() proto.Message { return proto.Clone(m) }
@@ -90,8 +95,78 @@ func init() {
 // matrixRequests builds, for each method, a valid request aimed at patient A
 // (or at nothing patient-specific). Public methods get fresh credentials
 // each time, so every caller's attempt is independently valid.
+//
+// Clinical requests that need state (a screened patient, a clinic entry, an
+// open alert) make it the first time they are built, as clinician A or
+// patient A, before the call whose effect the matrix measures.
 func matrixRequests(e *env) map[string]func(n int) proto.Message {
+	var (
+		screened     bool
+		clinicEntry  string
+		openAlert    string
+		screenedOnce = func() {
+			if !screened {
+				e.screenAll(callerClinA, e.patientA, absent)
+				screened = true
+			}
+		}
+	)
 	return map[string]func(n int) proto.Message{
+		hepv1.CatalogService_ListExercises_FullMethodName: func(int) proto.Message { return &hepv1.ListExercisesRequest{} },
+		hepv1.CatalogService_GetExercise_FullMethodName:   func(int) proto.Message { return &hepv1.GetExerciseRequest{ExerciseId: catCow} },
+		hepv1.CatalogService_CreateExercise_FullMethodName: func(n int) proto.Message {
+			return &hepv1.CreateExerciseRequest{Exercise: clinicExercise(fmt.Sprintf("wall-slide-%d", n))}
+		},
+		hepv1.CatalogService_RetireExercise_FullMethodName: func(int) proto.Message {
+			if clinicEntry == "" {
+				r, err := e.catalog.CreateExercise(e.as(callerClinA), &hepv1.CreateExerciseRequest{Exercise: clinicExercise("pelvic-tilt")})
+				if err != nil {
+					e.t.Fatalf("CreateExercise: %v", err)
+				}
+				clinicEntry = r.Exercise.Id
+			}
+			return &hepv1.RetireExerciseRequest{ExerciseId: clinicEntry}
+		},
+		hepv1.ScreeningService_RecordScreeningAnswers_FullMethodName: func(int) proto.Message {
+			return &hepv1.RecordScreeningAnswersRequest{PatientId: e.patientA, Answers: answers(hypertension, absent)}
+		},
+		hepv1.ScreeningService_GetScreening_FullMethodName: func(int) proto.Message { return &hepv1.GetScreeningRequest{PatientId: e.patientA} },
+		hepv1.ScreeningService_ListScreeningHistory_FullMethodName: func(int) proto.Message {
+			return &hepv1.ListScreeningHistoryRequest{PatientId: e.patientA}
+		},
+		hepv1.ScreeningService_ReportRedFlags_FullMethodName: func(int) proto.Message {
+			return &hepv1.ReportRedFlagsRequest{PatientId: e.patientA, Symptoms: []hepv1.RedFlagSymptom{hepv1.RedFlagSymptom_RED_FLAG_SYMPTOM_FEVER_WITH_BACK_PAIN}}
+		},
+		hepv1.PlanService_GetPlan_FullMethodName: func(int) proto.Message { return &hepv1.GetPlanRequest{PatientId: e.patientA} },
+		hepv1.PlanService_SetPlan_FullMethodName: func(int) proto.Message {
+			screenedOnce()
+			v := e.plan(callerClinA, e.patientA).Version
+			return &hepv1.SetPlanRequest{PatientId: e.patientA, ExpectedVersion: v, Items: []*hepv1.PlanItemSpec{item(catCow)}}
+		},
+		hepv1.PlanService_CheckPlan_FullMethodName: func(int) proto.Message {
+			screenedOnce()
+			return &hepv1.CheckPlanRequest{PatientId: e.patientA, Items: []*hepv1.PlanItemSpec{item(catCow), item(inversionTable)}}
+		},
+		hepv1.PlanService_ClearItem_FullMethodName: func(int) proto.Message {
+			return &hepv1.ClearItemRequest{PatientId: e.patientA, ExerciseId: inversionTable, Reason: "supervised trial went well"}
+		},
+		hepv1.PlanService_ListClearances_FullMethodName: func(int) proto.Message { return &hepv1.ListClearancesRequest{PatientId: e.patientA} },
+		hepv1.PlanService_ListGatingDecisions_FullMethodName: func(int) proto.Message {
+			return &hepv1.ListGatingDecisionsRequest{PatientId: e.patientA}
+		},
+		hepv1.AlertService_ListAlerts_FullMethodName: func(int) proto.Message { return &hepv1.ListAlertsRequest{PatientId: e.patientA} },
+		hepv1.AlertService_AcknowledgeAlert_FullMethodName: func(int) proto.Message {
+			if openAlert == "" {
+				r, err := e.screening.ReportRedFlags(e.as(callerPatientA), &hepv1.ReportRedFlagsRequest{
+					Symptoms: []hepv1.RedFlagSymptom{hepv1.RedFlagSymptom_RED_FLAG_SYMPTOM_SADDLE_NUMBNESS}})
+				if err != nil {
+					e.t.Fatalf("ReportRedFlags: %v", err)
+				}
+				openAlert = r.AlertId
+			}
+			return &hepv1.AcknowledgeAlertRequest{PatientId: e.patientA, AlertId: openAlert, Note: "called the patient; referred to A&E"}
+		},
+
 		hepv1.AuthService_SignIn_FullMethodName: func(int) proto.Message {
 			return &hepv1.SignInRequest{Email: "admin@clinic.example", Password: testPassword}
 		},
@@ -139,6 +214,19 @@ func matrixRequests(e *env) map[string]func(n int) proto.Message {
 		hepv1.AuditService_ListAuditEvents_FullMethodName: func(int) proto.Message {
 			return &hepv1.ListAuditEventsRequest{StartTime: timestamppb.New(time.Now().Add(-time.Hour)), EndTime: timestamppb.New(time.Now().Add(time.Hour))}
 		},
+	}
+}
+
+// clinicExercise is a valid clinic-defined exercise.
+func clinicExercise(id string) *hepv1.Exercise {
+	return &hepv1.Exercise{
+		Id: id, Kind: hepv1.ExerciseKind_EXERCISE_KIND_EXERCISE, Name: "Clinic " + id,
+		Instructions: "Slowly, within a pain-free range.",
+		DefaultDose:  &hepv1.Dose{Sets: 2, Reps: 10},
+		Rules: []*hepv1.ContraindicationRule{{
+			Flag: hepv1.ScreeningFlag_SCREENING_FLAG_RECENT_SPINAL_SURGERY, Severity: hepv1.RuleSeverity_RULE_SEVERITY_NEEDS_CLEARANCE,
+			Source: "clinic protocol 4.2",
+		}},
 	}
 }
 

@@ -27,15 +27,7 @@ func TestBadInput(t *testing.T) {
 	okPage := e.srv.encodePage("patients", pageCursor{After: unknownID, Filter: e.clinAID})
 	otherClinPage := e.srv.encodePage("patients", pageCursor{After: unknownID, Filter: e.clinBID})
 
-	type tc struct {
-		name   string
-		caller string
-		method string
-		req    proto.Message
-		code   codes.Code
-		field  string // a field violation expected for INVALID_ARGUMENT
-		reason string // ErrorInfo reason, when it matters
-	}
+	type tc = badCase
 	acct := func(email, name string, role hepv1.Role, pw string) proto.Message {
 		return &hepv1.CreateAccountRequest{Email: email, DisplayName: name, Role: role, Password: pw}
 	}
@@ -122,6 +114,24 @@ func TestBadInput(t *testing.T) {
 	if len(cases) < 40 {
 		t.Fatalf("only %d cases", len(cases))
 	}
+	runBadCases(t, e, cases)
+}
+
+// badCase is a malformed or impossible request and the error it must get.
+type badCase struct {
+	name   string
+	caller string
+	method string
+	req    proto.Message
+	code   codes.Code
+	field  string // a field violation expected for INVALID_ARGUMENT
+	reason string // ErrorInfo reason, when it matters
+}
+
+// runBadCases runs each case as a subtest: the code, the ErrorInfo, the
+// field violation, and no domain row changed.
+func runBadCases(t *testing.T, e *env, cases []badCase) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before, _ := e.snapshot()

@@ -128,6 +128,10 @@ func New(ctx context.Context, cfg Config, extra ...grpc.ServerOption) (*Server, 
 	hepv1.RegisterPatientServiceServer(s.GRPC, &patientService{s: s})
 	hepv1.RegisterDeviceServiceServer(s.GRPC, &deviceService{s: s})
 	hepv1.RegisterAuditServiceServer(s.GRPC, &auditService{s: s})
+	hepv1.RegisterCatalogServiceServer(s.GRPC, &catalogService{s: s})
+	hepv1.RegisterScreeningServiceServer(s.GRPC, &screeningService{s: s})
+	hepv1.RegisterPlanServiceServer(s.GRPC, &planService{s: s})
+	hepv1.RegisterAlertServiceServer(s.GRPC, &alertService{s: s})
 	s.Health = health.NewServer()
 	healthpb.RegisterHealthServer(s.GRPC, s.Health)
 	for name := range s.GRPC.GetServiceInfo() {

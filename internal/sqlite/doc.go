@@ -28,6 +28,16 @@
 // The schema lives in migrations/NNNN_name.sql, embedded, applied in order at
 // Open (or by Migrate, for "hepd migrate") and recorded in schema_migrations.
 //
+// The clinical core (migrations/0002_clinical.sql, which also seeds the
+// built-in catalog) keeps the gate's inputs and outputs: every write that
+// changes an input of the gate (screening answers, clearances, the
+// red-flag hold) re-gates the current plan with hep.Regate in the same
+// transaction, stores each item whose state or reasons changed and appends
+// the decisions, so a stored item never disagrees with
+// hep.StateFor(hep.Gate(...), hold) over what is stored. SetPlan's refusal
+// is the one call that commits (its decisions) although it fails: a second
+// transaction after the first has rolled back.
+//
 // Times are stored as fixed-width UTC text with nanoseconds
 // (2006-01-02T15:04:05.000000000Z): exact round trips, and text order equals
 // time order. Ids are UUIDv7, whose text order is creation order.

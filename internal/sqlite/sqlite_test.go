@@ -15,10 +15,17 @@ import (
 	"github.com/hepclinic/hep/internal/hep/heptest"
 )
 
+// openConformance opens a fresh store for the suites in heptest.
+func openConformance(t *testing.T, clock hep.Clock) hep.Store {
+	return openTest(t, filepath.Join(t.TempDir(), "hep.db"), WithClock(clock))
+}
+
 func TestConformance(t *testing.T) {
-	heptest.Run(t, func(t *testing.T, clock hep.Clock) hep.Store {
-		return openTest(t, filepath.Join(t.TempDir(), "hep.db"), WithClock(clock))
-	})
+	heptest.Run(t, openConformance)
+}
+
+func TestProperty(t *testing.T) {
+	heptest.RunProperty(t, openConformance)
 }
 
 func openTest(t *testing.T, path string, opts ...Option) *Store {

@@ -58,6 +58,12 @@ func Run(t *testing.T, open OpenFunc) {
 		{"CareTeam", testCareTeam},
 		{"Audit", testAudit},
 		{"Concurrency", testConcurrency},
+		{"Catalog", testCatalog},
+		{"Screening", testScreening},
+		{"Plans", testPlans},
+		{"Alerts", testAlerts},
+		{"ClinicalAudit", testClinicalAudit},
+		{"ClinicalConcurrency", testClinicalConcurrency},
 		{"Close", testClose},
 	}
 	for _, g := range groups {
@@ -116,6 +122,28 @@ func resCareTeam(patientID string) string { return resPatient(patientID) + "/car
 func resCareTeamMember(patientID, clinicianID string) string {
 	return resCareTeam(patientID) + "/" + clinicianID
 }
+
+const resExercises = "exercises"
+
+func resExercise(id string) string { return resExercises + "/" + id }
+
+func resScreening(patientID string) string { return resPatient(patientID) + "/screening" }
+
+func resPlan(patientID string) string { return resPatient(patientID) + "/plan" }
+
+func resPlanVersion(patientID string, version int64) string {
+	return fmt.Sprintf("%s/%d", resPlan(patientID), version)
+}
+
+func resClearances(patientID string) string { return resPatient(patientID) + "/clearances" }
+
+func resClearance(patientID, id string) string { return resClearances(patientID) + "/" + id }
+
+func resGatingDecisions(patientID string) string { return resPatient(patientID) + "/gating_decisions" }
+
+func resAlerts(patientID string) string { return resPatient(patientID) + "/alerts" }
+
+func resAlert(patientID, id string) string { return resAlerts(patientID) + "/" + id }
 
 // env is one subtest's store, clock and fixture helpers.
 type env struct {

@@ -123,6 +123,13 @@ const (
 	// ERROR_REASON_INTERNAL: an unexpected server failure; the server log has the
 	// request id.
 	ErrorReason_ERROR_REASON_INTERNAL ErrorReason = 13
+	// ERROR_REASON_GATE_BLOCKED: a plan write was refused because the gate
+	// blocks items; a google.rpc.BadRequest lists one violation per blocked
+	// item and reason (FAILED_PRECONDITION).
+	ErrorReason_ERROR_REASON_GATE_BLOCKED ErrorReason = 14
+	// ERROR_REASON_VERSION_MISMATCH: expected_version is not the current
+	// version; re-read and retry (ABORTED).
+	ErrorReason_ERROR_REASON_VERSION_MISMATCH ErrorReason = 15
 )
 
 // Enum value maps for ErrorReason.
@@ -142,6 +149,8 @@ var (
 		11: "ERROR_REASON_RESOURCE_EXHAUSTED",
 		12: "ERROR_REASON_UNAVAILABLE",
 		13: "ERROR_REASON_INTERNAL",
+		14: "ERROR_REASON_GATE_BLOCKED",
+		15: "ERROR_REASON_VERSION_MISMATCH",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":             0,
@@ -158,6 +167,8 @@ var (
 		"ERROR_REASON_RESOURCE_EXHAUSTED":      11,
 		"ERROR_REASON_UNAVAILABLE":             12,
 		"ERROR_REASON_INTERNAL":                13,
+		"ERROR_REASON_GATE_BLOCKED":            14,
+		"ERROR_REASON_VERSION_MISMATCH":        15,
 	}
 )
 
@@ -198,7 +209,7 @@ const file_hep_v1_common_proto_rawDesc = "" +
 	"\n" +
 	"ROLE_ADMIN\x10\x01\x12\x12\n" +
 	"\x0eROLE_CLINICIAN\x10\x02\x12\x10\n" +
-	"\fROLE_PATIENT\x10\x03*\xe6\x03\n" +
+	"\fROLE_PATIENT\x10\x03*\xa8\x04\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12\x1a\n" +
@@ -214,7 +225,9 @@ const file_hep_v1_common_proto_rawDesc = "" +
 	"\x12#\n" +
 	"\x1fERROR_REASON_RESOURCE_EXHAUSTED\x10\v\x12\x1c\n" +
 	"\x18ERROR_REASON_UNAVAILABLE\x10\f\x12\x19\n" +
-	"\x15ERROR_REASON_INTERNAL\x10\rB-Z+github.com/hepclinic/hep/proto/hep/v1;hepv1b\x06proto3"
+	"\x15ERROR_REASON_INTERNAL\x10\r\x12\x1d\n" +
+	"\x19ERROR_REASON_GATE_BLOCKED\x10\x0e\x12!\n" +
+	"\x1dERROR_REASON_VERSION_MISMATCH\x10\x0fB-Z+github.com/hepclinic/hep/proto/hep/v1;hepv1b\x06proto3"
 
 var (
 	file_hep_v1_common_proto_rawDescOnce sync.Once

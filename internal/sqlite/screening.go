@@ -1,0 +1,184 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/hepclinic/hep/internal/hep"
+)
+
+func resScreening(patientID string) string { return "patients/" + patientID + "/screening" }
+
+const answerColumns = "id, patient_id, flag, status, source, recorded_by, note, record_time"
+
+func scanAnswer(sc interface{ Scan(...any) error }) (hep.ScreeningAnswer, error) {
+	var a hep.ScreeningAnswer
+	var flag, status, source string
+	err := sc.Scan(&a.ID, &a.PatientID, &flag, &status, &source, &a.RecordedBy, &a.Note, tcol(&a.RecordTime))
+	a.Flag, a.Status, a.Source = hep.Flag(flag), hep.FlagStatus(status), hep.Source(source)
+	return a, err
+}
+
+// screeningQuery reads the latest answer per flag: for each flag, the row
+// with the highest id (UUIDv7, so the newest). The ids come from the
+// covering index screening_answers_flag, the rows by primary key.
+const screeningQuery = "SELECT " + answerColumns + ` FROM screening_answers
+	WHERE id IN (SELECT max(id) FROM screening_answers WHERE patient_id = ? GROUP BY flag)`
+
+// loadScreening reads a patient's current screening (empty, not nil, for a
+// patient never screened).
+func loadScreening(ctx context.Context, q querier, patientID string) (hep.Screening, error) {
+	rows, err := q.QueryContext(ctx, screeningQuery, patientID)
+	if err != nil {
+		return nil, err
+	}
+	sc := hep.Screening{}
+	for rows.Next() {
+		a, err := scanAnswer(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		sc[a.Flag] = a
+	}
+	return sc, closeRows(rows)
+}
+
+// requirePatient fails with NOT_FOUND unless the patient exists.
+func requirePatient(ctx context.Context, q querier, patientID string) error {
+	ok, err := patientExists(ctx, q, patientID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return hep.NotFound("patient")
+	}
+	return nil
+}
+
+// RecordScreening implements hep.Store. In one transaction: the clearances
+// the answers end are ended (judged against the screening before them), the
+// answers are appended, the current plan is re-gated against the new
+// screening, the remaining live clearances and the hold, every item whose
+// state or reasons changed is stored, each state change is kept as a
+// decision (cause SCREENING_CHANGED) and the screening alert is raised.
+func (s *Store) RecordScreening(ctx context.Context, patientID string, answers []hep.ScreeningInput) (hep.Screening, []string, error) {
+	actor := hep.ActorFrom(ctx)
+	source := hep.SourceFor(actor.Role)
+	var sc hep.Screening
+	var changed []string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := requirePatient(ctx, tx, patientID); err != nil {
+			return err
+		}
+		now := s.now()
+		before, err := loadScreening(ctx, tx, patientID)
+		if err != nil {
+			return err
+		}
+		live, err := liveClearances(ctx, tx, patientID)
+		if err != nil {
+			return err
+		}
+		for _, c := range hep.EndedClearances(live, before, answers) {
+			if err := endClearance(ctx, tx, c.ID, now); err != nil {
+				return err
+			}
+		}
+		for _, in := range answers {
+			id, err := newID()
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO screening_answers (id, patient_id, flag, status, source, recorded_by, note, record_time)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, patientID, string(in.Flag), string(in.Status), string(source), actor.ID,
+				in.Note, ts(now)); err != nil {
+				return err
+			}
+		}
+		if sc, err = loadScreening(ctx, tx, patientID); err != nil {
+			return err
+		}
+		g, err := loadGateInputs(ctx, tx, patientID, sc)
+		if err != nil {
+			return err
+		}
+		changes, err := regatePlan(ctx, tx, &g.plan, g.cat, sc, g.live, now)
+		if err != nil {
+			return err
+		}
+		if err := keepChanges(ctx, tx, g.plan, changes, hep.CauseScreeningChanged, sc, "", now); err != nil {
+			return err
+		}
+		if a := hep.ScreeningAlert(patientID, source, answers, changes, g.plan.Items); a != nil {
+			if err := insertAlert(ctx, tx, a, now); err != nil {
+				return err
+			}
+		}
+		changed = changedIDs(g.plan, changes)
+		return s.appendAudit(ctx, tx, patientID, resScreening(patientID), hep.OutcomeOK)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sc, changed, nil
+}
+
+// GetScreening implements hep.Store. A patient never screened (or unknown)
+// has an empty screening: every flag UNKNOWN.
+func (s *Store) GetScreening(ctx context.Context, patientID string) (hep.Screening, error) {
+	var sc hep.Screening
+	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+		if sc, err = loadScreening(ctx, tx, patientID); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, patientID, resScreening(patientID), hep.OutcomeOK)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// historyQuery pages a patient's answers newest first, keyed on the id,
+// through screening_answers_patient (or, for one flag, screening_answers_flag).
+func historyQuery(byFlag bool) string {
+	q := "SELECT " + answerColumns + " FROM screening_answers WHERE patient_id = ? AND id < ?"
+	if byFlag {
+		q += " AND flag = ?"
+	}
+	return q + " ORDER BY id DESC LIMIT ?"
+}
+
+// ListScreeningHistory implements hep.Store.
+func (s *Store) ListScreeningHistory(ctx context.Context, f hep.ScreeningFilter) ([]hep.ScreeningAnswer, error) {
+	q := historyQuery(f.Flag != hep.FlagNone)
+	args := []any{f.PatientID, before(f.Before)}
+	if f.Flag != hep.FlagNone {
+		args = append(args, string(f.Flag))
+	}
+	args = append(args, limit(f.Limit))
+	var out []hep.ScreeningAnswer
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			a, err := scanAnswer(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, a)
+		}
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, f.PatientID, resScreening(f.PatientID), hep.OutcomeOK)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
