@@ -98,3 +98,39 @@ func ValidateAckNote(note string) error {
 	}
 	return v.Err()
 }
+
+// AlertForScreening is the one alert a screening call raises, or nil:
+//   - items changed state: ScreeningAlert, from either source;
+//   - a patient's report changed a status without changing any item (there
+//     is no plan yet, say), or did not take effect because a clinician had
+//     verified a more cautious answer: the care team still hears of it.
+//
+// Overridden reports are always named in the summary.
+func AlertForScreening(patientID string, src Source, before Screening, effective, overridden []ScreeningInput, changes []ItemChange, items []PlanItem) *Alert {
+	a := ScreeningAlert(patientID, src, effective, changes, items)
+	if a == nil && src == SourcePatientReported {
+		var moved []string
+		for _, in := range effective {
+			if before.Status(in.Flag) != in.Status {
+				moved = append(moved, fmt.Sprintf("%s %s", in.Flag, in.Status))
+			}
+		}
+		if len(moved) > 0 {
+			a = &Alert{PatientID: patientID, Kind: AlertScreeningChanged, Severity: AlertRoutine, Status: AlertOpen,
+				Summary: fmt.Sprintf("Screening reported by the patient: %s. No plan item changed.", strings.Join(moved, ", "))}
+		}
+	}
+	if len(overridden) > 0 {
+		var ov []string
+		for _, in := range overridden {
+			ov = append(ov, fmt.Sprintf("%s %s (verified %s)", in.Flag, in.Status, before.Status(in.Flag)))
+		}
+		note := fmt.Sprintf("The patient reports %s; the clinician-verified answers stand until a clinician records new ones.", strings.Join(ov, ", "))
+		if a == nil {
+			a = &Alert{PatientID: patientID, Kind: AlertScreeningChanged, Severity: AlertRoutine, Status: AlertOpen, Summary: note}
+		} else {
+			a.Summary += " " + note
+		}
+	}
+	return a
+}

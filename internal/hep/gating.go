@@ -97,7 +97,8 @@ func liveClearance(cs []Clearance, exerciseID string, f Flag) (Clearance, bool) 
 //   - NEEDS_CLEARANCE is satisfied only by a live clearance for that
 //     exercise and flag; CONTRAINDICATED is never satisfied by a clearance;
 //   - an entry that requires clearance (every device) also needs a live
-//     standing clearance (FlagNone).
+//     standing clearance (FlagNone);
+//   - an entry that is not in the catalog is CONTRAINDICATED.
 //
 // The outcome is the most severe outcome among the reasons.
 func Gate(ex Exercise, sc Screening, clearances []Clearance) Decision {
@@ -107,6 +108,13 @@ func Gate(ex Exercise, sc Screening, clearances []Clearance) Decision {
 		if r.Outcome.rank() > d.Outcome.rank() {
 			d.Outcome = r.Outcome
 		}
+	}
+	if ex.Kind == "" {
+		// Not a catalog entry (missing from the catalog handed in): fail
+		// closed rather than allow something nobody wrote rules for.
+		add(Reason{Outcome: OutcomeContraindicated, Source: "hep: every plan item must be a catalog entry",
+			Message: fmt.Sprintf("%s is not in the catalog", ex.ID)})
+		return d
 	}
 	for _, f := range Flags { // flag order keeps reasons deterministic
 		rule, ok := ex.Rule(f)
@@ -121,7 +129,9 @@ func Gate(ex Exercise, sc Screening, clearances []Clearance) Decision {
 		case st == StatusUnknown:
 			r.Outcome = OutcomeNeedsScreening
 			r.Message = fmt.Sprintf("%s is unknown: screen for it before prescribing %s", f, ex.ID)
-		case rule.Severity == SeverityContraindicated:
+		case rule.Severity != SeverityNeedsClearance:
+			// CONTRAINDICATED, or a severity this code does not know: fail
+			// closed.
 			r.Outcome = OutcomeContraindicated
 			r.Message = fmt.Sprintf("%s is contraindicated with %s", ex.ID, f)
 		default:

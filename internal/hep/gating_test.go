@@ -919,12 +919,9 @@ func TestRegate(t *testing.T) {
 	}
 }
 
-// TestRegateUnknownExercise documents what the gate does with a plan item
-// whose exercise is missing from the catalog it is given. Gate then sees the
-// zero Exercise (no rules, no clearance requirement) and allows it. Whether
-// the domain should fail closed is the lead's decision; see the report.
+// TestRegateUnknownExercise: a plan item whose exercise is missing from the
+// catalog fails closed.
 func TestRegateUnknownExercise(t *testing.T) {
-	t.Skip("lead decision: Gate/Regate allow an item whose exercise is missing from the catalog (fail open); see docs/clinical-rules.md and the report")
 	cat := builtinCatalog()
 	delete(cat, "inversion-table")
 	p := planOf(hep.Screening{}, nil, false, "inversion-table")

@@ -98,6 +98,18 @@ type Plan struct {
 	AuthorID    string
 	CreateTime  time.Time
 	RedFlagHold bool
+	// TimeZone is the patient's IANA time zone, read with the plan so that
+	// "today" (and so ENDED) is the patient's day.
+	TimeZone string
+}
+
+// Today is the patient's calendar day at now; UTC if the zone is unusable.
+func (p Plan) Today(now time.Time) Date {
+	loc, err := time.LoadLocation(p.TimeZone)
+	if err != nil || p.TimeZone == "" {
+		loc = time.UTC
+	}
+	return DateOf(now, loc)
 }
 
 // PlanInput is a new plan version as submitted.
@@ -188,7 +200,7 @@ func GateItems(items []ItemSpec, cat Catalog, sc Screening, cl []Clearance) ([]D
 	ds := make([]Decision, len(items))
 	var vs []FieldViolation
 	for i, it := range items {
-		ds[i] = Gate(cat[it.ExerciseID], sc, cl)
+		ds[i] = Gate(cat.Entry(it.ExerciseID), sc, cl)
 		for _, r := range ds[i].Blocking() {
 			vs = append(vs, FieldViolation{
 				Field:       fmt.Sprintf("items[%d]", i),
@@ -235,7 +247,7 @@ func Regate(p *Plan, cat Catalog, sc Screening, cl []Clearance, now time.Time) [
 	var out []ItemChange
 	for i := range p.Items {
 		it := &p.Items[i]
-		d := Gate(cat[it.Spec.ExerciseID], sc, cl)
+		d := Gate(cat.Entry(it.Spec.ExerciseID), sc, cl)
 		st, reasons := StateFor(d, p.RedFlagHold)
 		if st != it.State || !sameReasons(reasons, it.StateReasons) {
 			if st != it.State {

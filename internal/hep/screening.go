@@ -87,6 +87,54 @@ type ScreeningAnswer struct {
 	RecordedBy string // account id or device id
 	Note       string
 	RecordTime time.Time
+	// Effective is false for a patient's report that did not take effect
+	// because a clinician had verified a more cautious answer (see
+	// TakesEffect). It stays in the history; gating ignores it.
+	Effective bool
+}
+
+// caution ranks statuses by how much they restrict: an unknown condition
+// restricts more than an absent one, a present one most.
+func caution(s FlagStatus) int {
+	switch s {
+	case StatusPresent:
+		return 2
+	case StatusUnknown:
+		return 1
+	}
+	return 0
+}
+
+// TakesEffect decides whether a new answer changes the screening that
+// gating uses. A clinician's answer always does. A patient's answer does,
+// unless it would make a clinician-verified answer less cautious: a phone
+// cannot lift what a clinician verified ("osteoporosis: absent" after a
+// clinician recorded it present). Such a report is kept in the history and
+// shown to the care team, and the verified answer stands until a clinician
+// records a new one. A patient's report that adds caution ("pregnant") or
+// revises the patient's own earlier report always takes effect.
+func TakesEffect(current Screening, in ScreeningInput, src Source) bool {
+	if src == SourceClinicianVerified {
+		return true
+	}
+	cur, ok := current[in.Flag]
+	if !ok || cur.Source != SourceClinicianVerified {
+		return true
+	}
+	return caution(in.Status) >= caution(cur.Status)
+}
+
+// SplitAnswers separates a batch into the answers that take effect and the
+// patient reports that do not (TakesEffect).
+func SplitAnswers(current Screening, answers []ScreeningInput, src Source) (effective, overridden []ScreeningInput) {
+	for _, a := range answers {
+		if TakesEffect(current, a, src) {
+			effective = append(effective, a)
+		} else {
+			overridden = append(overridden, a)
+		}
+	}
+	return effective, overridden
 }
 
 // Screening is a patient's current screening: the latest answer per flag.

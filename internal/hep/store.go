@@ -128,12 +128,14 @@ type Store interface {
 	RetireExercise(ctx context.Context, id string) (Exercise, error)
 
 	// RecordScreening appends validated answers with the source and
-	// recorder taken from ActorFrom(ctx) (SourceFor(role), actor id). In the
-	// same transaction it ends the clearances EndedClearances names, re-gates
+	// recorder taken from ActorFrom(ctx) (SourceFor(role), actor id), each
+	// marked effective or not by TakesEffect (a device cannot lower a
+	// clinician-verified answer). In the same transaction it ends the
+	// clearances EndedClearances names for the effective answers, re-gates
 	// the current plan with Regate, stores the changed item states, keeps a
 	// GatingDecision per changed item (cause SCREENING_CHANGED) and raises
-	// ScreeningAlert if any item changed. Returns the new current screening
-	// and the exercise ids of the changed items.
+	// AlertForScreening. Returns the new current screening (latest effective
+	// answer per flag) and the exercise ids of the changed items.
 	RecordScreening(ctx context.Context, patientID string, answers []ScreeningInput) (Screening, []string, error)
 	// GetScreening returns the current screening (latest answer per flag).
 	GetScreening(ctx context.Context, patientID string) (Screening, error)

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"google.golang.org/protobuf/encoding/protowire"
 	"strings"
 	"testing"
 
@@ -206,6 +207,7 @@ func TestClinicalBadInput(t *testing.T) {
 		{"AckEmptyNote", callerClinA, mAck, ack(unknownID, ""), codes.InvalidArgument, "note", ""},
 		{"AckBlankNote", callerClinA, mAck, ack(unknownID, "   "), codes.InvalidArgument, "note", ""},
 		{"AckNoteInvalidUTF8", callerClinA, mAck, rawMsg(&hepv1.AcknowledgeAlertRequest{PatientId: e.patientA, AlertId: unknownID}, 3, "ok\xff"), codes.InvalidArgument, "note", ""},
+		{"NestedNoteInvalidUTF8", callerClinA, mRecord, nestedBadNote(e.patientA), codes.InvalidArgument, "answers[1].note", ""},
 		{"AckBadID", callerClinA, mAck, ack("alert-1", "seen"), codes.InvalidArgument, "alert_id", ""},
 		{"AckUnknownAlert", callerClinA, mAck, ack(unknownID, "seen"), codes.NotFound, "", "NOT_FOUND"},
 		{"AckOtherPatientsAlert", callerClinA, mAck, ack(redB.AlertId, "seen"), codes.NotFound, "", "NOT_FOUND"},
@@ -216,4 +218,24 @@ func TestClinicalBadInput(t *testing.T) {
 		t.Fatalf("only %d cases", len(cases))
 	}
 	runBadCases(t, e, cases)
+}
+
+// nestedBadNote is a RecordScreeningAnswersRequest whose second answer's note
+// is not UTF-8: the violation must name answers[1].note.
+func nestedBadNote(patientID string) proto.Message {
+	b, err := proto.Marshal(&hepv1.RecordScreeningAnswersRequest{PatientId: patientID, Answers: []*hepv1.ScreeningAnswerInput{
+		{Flag: hepv1.ScreeningFlag_SCREENING_FLAG_HERNIA, Status: hepv1.FlagStatus_FLAG_STATUS_ABSENT},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	inner, err := proto.Marshal(&hepv1.ScreeningAnswerInput{Flag: hepv1.ScreeningFlag_SCREENING_FLAG_OBESITY, Status: hepv1.FlagStatus_FLAG_STATUS_ABSENT})
+	if err != nil {
+		panic(err)
+	}
+	inner = protowire.AppendTag(inner, 3, protowire.BytesType)
+	inner = protowire.AppendString(inner, "bad \xc3")
+	b = protowire.AppendTag(b, 2, protowire.BytesType)
+	b = protowire.AppendBytes(b, inner)
+	return &rawRequest{WhoAmIRequest: &hepv1.WhoAmIRequest{}, wire: b}
 }

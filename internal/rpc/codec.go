@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -68,6 +69,7 @@ func takeBadUTF8(req any) (string, bool) {
 // invalidUTF8Field walks wire bytes and returns the dotted path of the first
 // string field that is not valid UTF-8.
 func invalidUTF8Field(b []byte, md protoreflect.MessageDescriptor, prefix string) string {
+	index := map[protowire.Number]int{} // occurrences so far of each repeated field
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -92,6 +94,10 @@ func invalidUTF8Field(b []byte, md protoreflect.MessageDescriptor, prefix string
 			continue
 		}
 		name := prefix + string(fd.Name())
+		if fd.IsList() {
+			name = fmt.Sprintf("%s[%d]", name, index[num])
+			index[num]++
+		}
 		switch fd.Kind() {
 		case protoreflect.StringKind:
 			if !utf8.Valid(v) {

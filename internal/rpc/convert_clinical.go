@@ -208,6 +208,7 @@ func answerToProto(a hep.ScreeningAnswer) *hepv1.ScreeningAnswer {
 	return &hepv1.ScreeningAnswer{
 		Id: a.ID, PatientId: a.PatientID, Flag: flagToProto[a.Flag], Status: statusToProto[a.Status],
 		Source: sourceToProto[a.Source], RecordedBy: a.RecordedBy, Note: a.Note, RecordTime: ts(a.RecordTime),
+		Effective: a.Effective,
 	}
 }
 
@@ -218,7 +219,7 @@ func screeningToProto(patientID string, sc hep.Screening) []*hepv1.ScreeningAnsw
 	for _, f := range hep.Flags {
 		a, ok := sc[f]
 		if !ok {
-			a = hep.ScreeningAnswer{PatientID: patientID, Flag: f, Status: hep.StatusUnknown}
+			a = hep.ScreeningAnswer{PatientID: patientID, Flag: f, Status: hep.StatusUnknown, Effective: true}
 		}
 		out = append(out, answerToProto(a))
 	}
@@ -277,25 +278,15 @@ func itemSpecToProto(s hep.ItemSpec) *hepv1.PlanItemSpec {
 	return out
 }
 
-// earliestToday is the earliest calendar day it can be anywhere at t: the
-// day in UTC-12, the zone furthest behind.
-func earliestToday(t time.Time) hep.Date {
-	return hep.DateOf(t, time.FixedZone("UTC-12", -12*3600))
-}
-
-// planToProto shows each item's state as the patient sees it on the day
-// (hep.PlanItem.StateOn). The patient's time zone is not part of the plan and
-// reading the patient record would be a second audited read, so "today" is
-// the earliest day it can be anywhere: an item shows ENDED once its end date
-// has passed in every time zone, up to 26 hours after it passed in the
-// patient's (UTC+14). Until then it shows its stored state, never ENDED
-// early.
+// planToProto shows each item's state as the patient sees it on the day in
+// the patient's time zone (hep.PlanItem.StateOn): ENDED once the end date
+// has passed there.
 func planToProto(p hep.Plan, now time.Time) *hepv1.Plan {
 	out := &hepv1.Plan{
 		PatientId: p.PatientID, Version: p.Version, Note: p.Note, AuthorId: p.AuthorID,
 		CreateTime: ts(p.CreateTime), RedFlagHold: p.RedFlagHold,
 	}
-	today := earliestToday(now)
+	today := p.Today(now)
 	for _, it := range p.Items {
 		st := it.StateOn(today)
 		item := &hepv1.PlanItem{Spec: itemSpecToProto(it.Spec), State: itemStateToProto[st], StateTime: ts(it.StateTime)}

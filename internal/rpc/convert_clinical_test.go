@@ -71,30 +71,38 @@ func TestWeekdays(t *testing.T) {
 	}
 }
 
-// TestPlanToProtoEnded: an item shows ENDED only once its end date has
-// passed everywhere on Earth (the patient's zone is unknown here).
+// TestPlanToProtoEnded: an item shows ENDED once its end date has passed in
+// the patient's time zone, at the patient's midnight, not UTC's.
 func TestPlanToProtoEnded(t *testing.T) {
-	now := time.Date(2030, 3, 10, 11, 0, 0, 0, time.UTC) // 2030-03-09 23:00 in UTC-12
-	p := hep.Plan{PatientID: "p", Version: 1}
+	// 2030-03-10 05:00 UTC is the 10th in Lisbon but still the 9th in Honolulu.
+	now := time.Date(2030, 3, 10, 5, 0, 0, 0, time.UTC)
 	day := func(d int) hep.Date { return hep.Date{Year: 2030, Month: 3, Day: d} }
-	for _, end := range []hep.Date{day(8), day(9), day(10), {}} {
-		p.Items = append(p.Items, hep.PlanItem{
-			Spec:  hep.ItemSpec{ExerciseID: "x", StartDate: hep.Date{Year: 2030, Month: 1, Day: 1}, EndDate: end},
-			State: hep.ItemSuspended, StateReasons: []hep.Reason{{Flag: hep.FlagPregnancy, Outcome: hep.OutcomeNeedsClearance}},
-		})
-	}
-	got := planToProto(p, now)
-	want := []hepv1.ItemState{ended, suspended, suspended, suspended}
-	for i, it := range got.Items {
-		if it.State != want[i] {
-			t.Errorf("item ending %v: %v, want %v", p.Items[i].Spec.EndDate, it.State, want[i])
+	plan := func(tz string) hep.Plan {
+		p := hep.Plan{PatientID: "p", Version: 1, TimeZone: tz}
+		for _, end := range []hep.Date{day(8), day(9), day(10), {}} {
+			p.Items = append(p.Items, hep.PlanItem{
+				Spec:  hep.ItemSpec{ExerciseID: "x", StartDate: hep.Date{Year: 2030, Month: 1, Day: 1}, EndDate: end},
+				State: hep.ItemSuspended, StateReasons: []hep.Reason{{Flag: hep.FlagPregnancy, Outcome: hep.OutcomeNeedsClearance}},
+			})
 		}
-		if (it.State == suspended) != (len(it.StateReasons) == 1) {
-			t.Errorf("item ending %v: reasons %v", p.Items[i].Spec.EndDate, it.StateReasons)
-		}
+		return p
 	}
-	// The same instant an hour later in UTC-12 is the 10th there.
-	if got := planToProto(p, now.Add(time.Hour)); got.Items[1].State != ended {
-		t.Errorf("a day later everywhere: %v", got.Items[1].State)
+	for _, tc := range []struct {
+		tz   string
+		want []hepv1.ItemState
+	}{
+		{"Europe/Lisbon", []hepv1.ItemState{ended, ended, suspended, suspended}},
+		{"Pacific/Honolulu", []hepv1.ItemState{ended, suspended, suspended, suspended}},
+	} {
+		p := plan(tc.tz)
+		got := planToProto(p, now)
+		for i, it := range got.Items {
+			if it.State != tc.want[i] {
+				t.Errorf("%s, item ending %v: %v, want %v", tc.tz, p.Items[i].Spec.EndDate, it.State, tc.want[i])
+			}
+			if (it.State == suspended) != (len(it.StateReasons) == 1) {
+				t.Errorf("%s, item ending %v: reasons %v", tc.tz, p.Items[i].Spec.EndDate, it.StateReasons)
+			}
+		}
 	}
 }

@@ -16,7 +16,7 @@ func TestClinicalQueryPlans(t *testing.T) {
 		args        int
 		want        []string // index names (or "PRIMARY KEY") the plan must use
 	}{
-		{"current screening", screeningQuery, 1, []string{"screening_answers_flag", "INDEX sqlite_autoindex_screening_answers_1"}},
+		{"current screening", screeningQuery, 1, []string{"screening_answers_current", "INDEX sqlite_autoindex_screening_answers_1"}},
 		{"screening history", historyQuery(false), 3, []string{"screening_answers_patient"}},
 		{"screening history by flag", historyQuery(true), 4, []string{"screening_answers_flag"}},
 		{"live clearances", liveQuery, 1, []string{"clearances_live"}},

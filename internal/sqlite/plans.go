@@ -119,6 +119,10 @@ func loadPlan(ctx context.Context, q querier, patientID string, version int64) (
 	if p.RedFlagHold, err = redFlagHold(ctx, q, patientID); err != nil {
 		return hep.Plan{}, err
 	}
+	err = q.QueryRowContext(ctx, "SELECT time_zone FROM patients WHERE id = ?", patientID).Scan(&p.TimeZone)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return hep.Plan{}, err
+	}
 	if version == 0 {
 		if version, err = currentVersion(ctx, q, patientID); err != nil || version == 0 {
 			return p, err
@@ -257,7 +261,7 @@ func (s *Store) SetPlan(ctx context.Context, patientID string, in hep.PlanInput)
 		}
 		actor := hep.ActorFrom(ctx)
 		p = hep.Plan{PatientID: patientID, Version: g.plan.Version + 1, Note: in.Note, AuthorID: actor.ID, CreateTime: now,
-			RedFlagHold: g.plan.RedFlagHold}
+			RedFlagHold: g.plan.RedFlagHold, TimeZone: g.plan.TimeZone}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO plans (patient_id, version, note, author_id, create_time) VALUES (?, ?, ?, ?, ?)",
 			patientID, p.Version, p.Note, p.AuthorID, ts(now)); err != nil {
 			return err

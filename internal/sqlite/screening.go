@@ -9,21 +9,22 @@ import (
 
 func resScreening(patientID string) string { return "patients/" + patientID + "/screening" }
 
-const answerColumns = "id, patient_id, flag, status, source, recorded_by, note, record_time"
+const answerColumns = "id, patient_id, flag, status, source, recorded_by, note, record_time, effective"
 
 func scanAnswer(sc interface{ Scan(...any) error }) (hep.ScreeningAnswer, error) {
 	var a hep.ScreeningAnswer
 	var flag, status, source string
-	err := sc.Scan(&a.ID, &a.PatientID, &flag, &status, &source, &a.RecordedBy, &a.Note, tcol(&a.RecordTime))
+	err := sc.Scan(&a.ID, &a.PatientID, &flag, &status, &source, &a.RecordedBy, &a.Note, tcol(&a.RecordTime), &a.Effective)
 	a.Flag, a.Status, a.Source = hep.Flag(flag), hep.FlagStatus(status), hep.Source(source)
 	return a, err
 }
 
-// screeningQuery reads the latest answer per flag: for each flag, the row
-// with the highest id (UUIDv7, so the newest). The ids come from the
-// covering index screening_answers_flag, the rows by primary key.
+// screeningQuery reads the latest effective answer per flag: for each flag,
+// the effective row with the highest id (UUIDv7, so the newest). The ids
+// come from the covering index screening_answers_current, the rows by primary
+// key.
 const screeningQuery = "SELECT " + answerColumns + ` FROM screening_answers
-	WHERE id IN (SELECT max(id) FROM screening_answers WHERE patient_id = ? GROUP BY flag)`
+	WHERE id IN (SELECT max(id) FROM screening_answers WHERE patient_id = ? AND effective = 1 GROUP BY flag)`
 
 // loadScreening reads a patient's current screening (empty, not nil, for a
 // patient never screened).
@@ -80,7 +81,10 @@ func (s *Store) RecordScreening(ctx context.Context, patientID string, answers [
 		if err != nil {
 			return err
 		}
-		for _, c := range hep.EndedClearances(live, before, answers) {
+		// A patient's report that would lower a clinician-verified answer
+		// is kept but does not take effect (hep.TakesEffect).
+		effective, overridden := hep.SplitAnswers(before, answers, source)
+		for _, c := range hep.EndedClearances(live, before, effective) {
 			if err := endClearance(ctx, tx, c.ID, now); err != nil {
 				return err
 			}
@@ -90,9 +94,10 @@ func (s *Store) RecordScreening(ctx context.Context, patientID string, answers [
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO screening_answers (id, patient_id, flag, status, source, recorded_by, note, record_time)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, patientID, string(in.Flag), string(in.Status), string(source), actor.ID,
-				in.Note, ts(now)); err != nil {
+			takes := hep.TakesEffect(before, in, source)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO screening_answers (id, patient_id, flag, status, source, recorded_by, note, record_time, effective)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, patientID, string(in.Flag), string(in.Status), string(source), actor.ID,
+				in.Note, ts(now), takes); err != nil {
 				return err
 			}
 		}
@@ -110,7 +115,7 @@ func (s *Store) RecordScreening(ctx context.Context, patientID string, answers [
 		if err := keepChanges(ctx, tx, g.plan, changes, hep.CauseScreeningChanged, sc, "", now); err != nil {
 			return err
 		}
-		if a := hep.ScreeningAlert(patientID, source, answers, changes, g.plan.Items); a != nil {
+		if a := hep.AlertForScreening(patientID, source, before, effective, overridden, changes, g.plan.Items); a != nil {
 			if err := insertAlert(ctx, tx, a, now); err != nil {
 				return err
 			}

@@ -169,7 +169,7 @@ func testAlerts(t *testing.T, open OpenFunc) {
 		if _, err := c.store.ReportRedFlags(c.ctx(), c.patient.ID, []hep.RedFlag{hep.RedFlagUnexplainedWeight}, ""); err != nil {
 			t.Fatal(err)
 		}
-		want := hep.Plan{PatientID: c.patient.ID, RedFlagHold: true}
+		want := hep.Plan{PatientID: c.patient.ID, RedFlagHold: true, TimeZone: c.patient.TimeZone}
 		if got := c.plan(); !reflect.DeepEqual(normPlan(got), want) {
 			t.Errorf("GetPlan on hold without a plan = %+v, want %+v", got, want)
 		}

@@ -18,7 +18,7 @@ func testPlans(t *testing.T, open OpenFunc) {
 		p := c.patient.ID
 		c.screen(allAbsent()...)
 		standing, _ := c.clear("inversion-table", hep.FlagNone)
-		empty := hep.Plan{PatientID: p}
+		empty := hep.Plan{PatientID: p, TimeZone: c.patient.TimeZone}
 		if got := c.plan(); !reflect.DeepEqual(normPlan(got), empty) {
 			t.Errorf("GetPlan before any plan = %+v, want %+v", got, empty)
 		}
@@ -49,7 +49,7 @@ func testPlans(t *testing.T, open OpenFunc) {
 			c.wantEvent("SetPlan", events[1:2], actor, p, resPlanVersion(p, 1), hep.OutcomeOK)
 		}
 		now := c.clock.Now()
-		want := hep.Plan{PatientID: p, Version: 1, Note: in.Note, AuthorID: c.clinician.ID, CreateTime: now}
+		want := hep.Plan{PatientID: p, Version: 1, Note: in.Note, AuthorID: c.clinician.ID, CreateTime: now, TimeZone: c.patient.TimeZone}
 		for _, s := range in.Items {
 			want.Items = append(want.Items, hep.PlanItem{Spec: s, State: hep.ItemActive, StateTime: now})
 		}

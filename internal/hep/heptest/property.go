@@ -30,11 +30,14 @@ import (
 //   - every item's state and reasons are hep.StateFor(hep.Gate(...), hold);
 //   - a refused SetPlan leaves the plan as it was;
 //   - the hold is on exactly while a RED_FLAG alert is open;
+//   - the current screening is the latest answer per flag that took effect
+//     (a patient's report cannot lower a clinician-verified answer);
 //   - the store agrees with the domain on every outcome it predicts (which
 //     plan writes and clearances succeed, which clearances end, which items
-//     change), and keeps a decision for each change.
+//     change, which alert a screening call raises), and keeps a decision
+//     for each change.
 //
-// Seeds 1-30 run by default (1-6 under -race, 1-5 with -short), 40 steps
+// Seeds 1-30 run by default (1-8 under -race, 1-5 with -short), 40 steps
 // each. HEP_PROPERTY_SEED=n runs only seed n; HEP_PROPERTY_SEEDS=n runs
 // seeds 1-n; HEP_PROPERTY_STEPS=n sets the steps per seed. A failure names
 // its seed and the steps that led to it.
@@ -46,8 +49,7 @@ func RunProperty(t *testing.T, open OpenFunc) {
 			w := newPropWorld(t, open, seed)
 			for w.step = 1; w.step <= steps; w.step++ {
 				w.e.clock.Advance(time.Minute + time.Duration(w.rng.IntN(120))*time.Second)
-				w.randomStep()
-				w.check()
+				w.randomStep() // every step ends with w.check()
 				for _, it := range w.plan.Items {
 					w.stats[string(it.State)]++
 				}
@@ -69,7 +71,7 @@ func propSeeds(t *testing.T) []uint64 {
 	// slower; the test is sequential, so fewer seeds lose little there.
 	n := 30
 	if raceEnabled() {
-		n = 6
+		n = 8
 	}
 	if testing.Short() {
 		n = min(n, 5)
@@ -207,8 +209,10 @@ type propWorld struct {
 	catalog    hep.Catalog
 	alerts     []hep.Alert
 	seenDec    map[string]bool
-	stats      map[string]int                   // what happened, logged per seed
-	model      map[hep.Flag]hep.ScreeningAnswer // expected current screening
+	stats      map[string]int // what happened, logged per seed
+
+	reportedTimeZone bool                             // SetPlan's time zone was reported
+	model            map[hep.Flag]hep.ScreeningAnswer // expected current screening
 }
 
 // Clinic entries the property test adds: an exercise with both severities
@@ -346,6 +350,7 @@ func (w *propWorld) record(byClinician bool, answers []hep.ScreeningInput) {
 	if byClinician {
 		actor = w.clinicianActor()
 	}
+	src := hep.SourceFor(actor.Role)
 	var desc []string
 	for _, a := range answers {
 		desc = append(desc, fmt.Sprintf("%s=%s", a.Flag, a.Status))
@@ -354,17 +359,31 @@ func (w *propWorld) record(byClinician bool, answers []hep.ScreeningInput) {
 	if err := hep.ValidateScreeningInputs(answers); err != nil {
 		w.fail("generated invalid answers: %v", err)
 	}
-	ended := hep.EndedClearances(w.live(), w.screening, answers)
-	before, alertsBefore := w.plan, w.countAlerts(hep.AlertScreeningChanged)
+	// A patient's report cannot make a clinician-verified answer less
+	// cautious: it is kept in the history but does not take effect.
+	var effective, overridden []hep.ScreeningInput
+	for _, a := range answers {
+		if propTakesEffect(w.screening, a, src) {
+			effective = append(effective, a)
+		} else {
+			overridden = append(overridden, a)
+		}
+	}
+	if len(overridden) > 0 {
+		w.logf("  overridden by verified answers: %v", overridden)
+		w.stats["RecordScreening overridden"]++
+	}
+	ended := hep.EndedClearances(w.live(), w.screening, effective)
+	before, screeningBefore, alertsBefore := w.plan, w.screening, w.alerts
 	sc, changed, err := w.e.store.RecordScreening(w.as(actor, "screening.record"), w.patient.ID, answers)
 	if err != nil {
 		w.fail("RecordScreening: %v", err)
 	}
 	w.stats["RecordScreening"]++
 	now := w.e.clock.Now()
-	for _, a := range answers {
-		w.model[a.Flag] = hep.ScreeningAnswer{PatientID: w.patient.ID, Flag: a.Flag, Status: a.Status, Source: hep.SourceFor(actor.Role),
-			RecordedBy: actor.ID, Note: a.Note, RecordTime: now}
+	for _, a := range effective {
+		w.model[a.Flag] = hep.ScreeningAnswer{PatientID: w.patient.ID, Flag: a.Flag, Status: a.Status, Source: src,
+			RecordedBy: actor.ID, Note: a.Note, RecordTime: now, Effective: true}
 	}
 	w.checkScreening("RecordScreening's result", sc)
 	w.check()
@@ -385,14 +404,57 @@ func (w *propWorld) record(byClinician bool, answers []hep.ScreeningInput) {
 	}
 	w.checkChanged("RecordScreening", before, changed, hep.CauseScreeningChanged)
 	w.checkVersionKept("RecordScreening", before)
-	// A screening change that changed items raises one routine alert.
-	wantAlerts := alertsBefore
-	if len(changed) > 0 {
-		wantAlerts++
+
+	// One routine alert when items changed, when a patient's report moved
+	// a status, or when a report was overridden; none otherwise.
+	var changes []hep.ItemChange
+	for i, it := range before.Items {
+		if it.State != w.plan.Items[i].State {
+			changes = append(changes, hep.ItemChange{Index: i, Old: it.State, New: w.plan.Items[i].State})
+		}
 	}
-	if got := w.countAlerts(hep.AlertScreeningChanged); got != wantAlerts {
-		w.fail("%d SCREENING_CHANGED alerts after RecordScreening changed %v, want %d", got, changed, wantAlerts)
+	moved := slices.ContainsFunc(effective, func(a hep.ScreeningInput) bool { return screeningBefore.Status(a.Flag) != a.Status })
+	wantAlert := len(changes) > 0 || len(overridden) > 0 || (src == hep.SourcePatientReported && moved)
+	want := hep.AlertForScreening(w.patient.ID, src, screeningBefore, effective, overridden, changes, w.plan.Items)
+	if (want != nil) != wantAlert {
+		w.fail("AlertForScreening = %+v; want an alert: %v", want, wantAlert)
 	}
+	fresh := w.newAlerts(alertsBefore)
+	switch {
+	case want == nil && len(fresh) != 0:
+		w.fail("RecordScreening raised %+v, want no alert", fresh)
+	case want != nil && len(fresh) != 1:
+		w.fail("RecordScreening raised %d alerts %+v, want one: %q", len(fresh), fresh, want.Summary)
+	case want != nil:
+		want.ID, want.CreateTime = fresh[0].ID, now
+		if got := propNormAlert(fresh[0]); got != *want {
+			w.fail("RecordScreening alert\n got  %+v\n want %+v", got, *want)
+		}
+	}
+}
+
+// propTakesEffect is the override rule, written here from its
+// description: a clinician's answer always takes effect; a patient's does
+// unless the flag's current answer is clinician-verified and more cautious
+// (PRESENT > UNKNOWN > ABSENT).
+func propTakesEffect(current hep.Screening, in hep.ScreeningInput, src hep.Source) bool {
+	cur, ok := current[in.Flag]
+	if src == hep.SourceClinicianVerified || !ok || cur.Source != hep.SourceClinicianVerified {
+		return true
+	}
+	rank := map[hep.FlagStatus]int{hep.StatusAbsent: 0, hep.StatusUnknown: 1, hep.StatusPresent: 2}
+	return rank[in.Status] >= rank[cur.Status]
+}
+
+// newAlerts returns the alerts that are not in before.
+func (w *propWorld) newAlerts(before []hep.Alert) []hep.Alert {
+	var out []hep.Alert
+	for _, a := range w.alerts {
+		if !slices.ContainsFunc(before, func(b hep.Alert) bool { return b.ID == a.ID }) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func (w *propWorld) countAlerts(kind hep.AlertKind) int {
@@ -530,6 +592,14 @@ func (w *propWorld) setPlan(in hep.PlanInput) {
 	if got.Version != before.Version+1 || w.plan.Version != got.Version {
 		w.fail("SetPlan wrote version %d (GetPlan %d), want %d", got.Version, w.plan.Version, before.Version+1)
 	}
+	// The time zone is reported on its own (once per seed) so that the
+	// rest of the run still checks everything else.
+	if got.TimeZone != w.plan.TimeZone && !w.reportedTimeZone {
+		w.reportedTimeZone = true
+		w.t.Errorf("seed %d, step %d: SetPlan returned time zone %q, GetPlan reads %q: the plan's \"today\" (and so ENDED) must be the patient's day",
+			w.seed, w.step, got.TimeZone, w.plan.TimeZone)
+	}
+	got.TimeZone = w.plan.TimeZone
 	if !reflect.DeepEqual(propNormPlan(got), propNormPlan(w.plan)) {
 		w.fail("SetPlan returned\n %+v\nbut GetPlan reads\n %+v", got, w.plan)
 	}
@@ -800,16 +870,22 @@ func (w *propWorld) check() {
 			w.catalog[ex.ID] = ex
 		}
 	}
-	if w.alerts, err = w.e.store.ListAlerts(ctx, hep.AlertFilter{PatientID: w.patient.ID, Limit: 100}); err != nil {
-		w.fail("ListAlerts: %v", err)
-	}
-	if len(w.alerts) >= 100 {
-		w.fail("more alerts than the test can page through")
+	w.alerts = nil
+	for f := (hep.AlertFilter{PatientID: w.patient.ID, Limit: 50}); ; {
+		page, err := w.e.store.ListAlerts(ctx, f)
+		if err != nil {
+			w.fail("ListAlerts: %v", err)
+		}
+		w.alerts = append(w.alerts, page...)
+		if len(page) < f.Limit {
+			break
+		}
+		f.Before = page[len(page)-1].ID
 	}
 	hold := w.plan.RedFlagHold
 
-	if w.plan.PatientID != w.patient.ID {
-		w.fail("GetPlan patient %q", w.plan.PatientID)
+	if w.plan.PatientID != w.patient.ID || w.plan.TimeZone != w.patient.TimeZone {
+		w.fail("GetPlan patient %q time zone %q, want %q %q", w.plan.PatientID, w.plan.TimeZone, w.patient.ID, w.patient.TimeZone)
 	}
 	w.checkScreening("GetScreening", w.screening)
 
@@ -972,19 +1048,28 @@ func (w *propWorld) checkRefusedDecisions(in hep.PlanInput, ds []hep.Decision) {
 // newDecisions returns the decisions kept since the last call.
 func (w *propWorld) newDecisions() []hep.GatingDecision {
 	w.t.Helper()
-	list, err := w.e.store.ListGatingDecisions(w.clin("property.read_decisions"), hep.DecisionFilter{PatientID: w.patient.ID, Limit: 100})
-	if err != nil {
-		w.fail("ListGatingDecisions: %v", err)
-	}
+	// Newest first: read pages until one holds a decision already seen.
 	var out []hep.GatingDecision
-	for _, g := range list {
-		if !w.seenDec[g.ID] {
-			w.seenDec[g.ID] = true
+	for f := (hep.DecisionFilter{PatientID: w.patient.ID, Limit: 50}); ; {
+		page, err := w.e.store.ListGatingDecisions(w.clin("property.read_decisions"), f)
+		if err != nil {
+			w.fail("ListGatingDecisions: %v", err)
+		}
+		old := false
+		for _, g := range page {
+			if w.seenDec[g.ID] {
+				old = true
+				continue
+			}
 			out = append(out, g)
 		}
+		if old || len(page) < f.Limit {
+			break
+		}
+		f.Before = page[len(page)-1].ID
 	}
-	if len(out) == len(list) && len(list) == 100 {
-		w.fail("more new decisions than the test can page through")
+	for _, g := range out {
+		w.seenDec[g.ID] = true
 	}
 	return out
 }

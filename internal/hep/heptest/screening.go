@@ -1,8 +1,10 @@
 package heptest
 
 import (
+	"context"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +36,7 @@ func testScreening(t *testing.T, open OpenFunc) {
 		for _, a := range in {
 			got := sc[a.Flag]
 			want[a.Flag] = hep.ScreeningAnswer{ID: got.ID, PatientID: p, Flag: a.Flag, Status: a.Status,
-				Source: hep.SourcePatientReported, RecordedBy: c.device.ID, Note: a.Note, RecordTime: reported}
+				Source: hep.SourcePatientReported, RecordedBy: c.device.ID, Note: a.Note, RecordTime: reported, Effective: true}
 		}
 		wantScreening(t, "after the patient's report", sc, want)
 
@@ -50,7 +52,7 @@ func testScreening(t *testing.T, open OpenFunc) {
 		c.wantEvent("RecordScreening(clinician)", events, actor, p, resScreening(p), hep.OutcomeOK)
 		want[hep.FlagPregnancy] = hep.ScreeningAnswer{ID: sc[hep.FlagPregnancy].ID, PatientID: p, Flag: hep.FlagPregnancy,
 			Status: hep.StatusAbsent, Source: hep.SourceClinicianVerified, RecordedBy: c.clinician.ID, Note: in2[0].Note,
-			RecordTime: c.clock.Now()}
+			RecordTime: c.clock.Now(), Effective: true}
 		wantScreening(t, "after the clinician's answer", sc, want)
 		if sc.Status(hep.FlagObesity) != hep.StatusUnknown {
 			t.Errorf("a flag never answered is %s, want UNKNOWN", sc.Status(hep.FlagObesity))
@@ -70,6 +72,53 @@ func testScreening(t *testing.T, open OpenFunc) {
 			_, _, err := c.store.RecordScreening(ctx, missingID, in)
 			wantErr(t, "RecordScreening(unknown patient)", err, hep.CodeNotFound, "")
 		})
+	})
+
+	t.Run("PatientCannotLowerVerified", func(t *testing.T) {
+		c := newClinic(t, open)
+		p := c.patient.ID
+		dctx, _ := c.doctor("screening.record")
+		pctx, _ := c.phone("screening.record")
+		record := func(ctx context.Context, in ...hep.ScreeningInput) hep.Screening {
+			t.Helper()
+			sc, _, err := c.store.RecordScreening(ctx, p, in)
+			if err != nil {
+				t.Fatalf("RecordScreening: %v", err)
+			}
+			return sc
+		}
+		record(dctx, ans(hep.FlagOsteoporosis, hep.StatusPresent), ans(hep.FlagHernia, hep.StatusAbsent))
+		// The phone says "no osteoporosis": kept, not effective.
+		sc := record(pctx, ans(hep.FlagOsteoporosis, hep.StatusAbsent))
+		if got := sc[hep.FlagOsteoporosis]; got.Status != hep.StatusPresent || got.Source != hep.SourceClinicianVerified {
+			t.Errorf("after the phone's ABSENT, osteoporosis = %s from %s; want the verified PRESENT", got.Status, got.Source)
+		}
+		hctx, _ := c.doctor("screening.history")
+		hist, err := c.store.ListScreeningHistory(hctx, hep.ScreeningFilter{PatientID: p, Flag: hep.FlagOsteoporosis, Limit: 10})
+		if err != nil || len(hist) != 2 || hist[0].Effective || hist[0].Status != hep.StatusAbsent || !hist[1].Effective {
+			t.Errorf("history = %+v, %v; want the phone's ABSENT kept as not effective", hist, err)
+		}
+		actx, _ := c.doctor("alert.list")
+		alerts, err := c.store.ListAlerts(actx, hep.AlertFilter{PatientID: p, Limit: 10})
+		if err != nil || len(alerts) != 1 || !strings.Contains(alerts[0].Summary, "OSTEOPOROSIS ABSENT (verified PRESENT)") {
+			t.Errorf("alerts = %+v, %v; want one naming the overridden report", alerts, err)
+		}
+		// More caution from the phone always takes effect.
+		sc = record(pctx, ans(hep.FlagHernia, hep.StatusUnknown))
+		if sc.Status(hep.FlagHernia) != hep.StatusUnknown {
+			t.Errorf("phone's UNKNOWN over verified ABSENT: %s, want UNKNOWN", sc.Status(hep.FlagHernia))
+		}
+		// The phone may revise its own report.
+		record(pctx, ans(hep.FlagPregnancy, hep.StatusPresent))
+		sc = record(pctx, ans(hep.FlagPregnancy, hep.StatusAbsent))
+		if sc.Status(hep.FlagPregnancy) != hep.StatusAbsent {
+			t.Errorf("phone revising its own PRESENT: %s, want ABSENT", sc.Status(hep.FlagPregnancy))
+		}
+		// A clinician's answer always takes effect.
+		sc = record(dctx, ans(hep.FlagOsteoporosis, hep.StatusAbsent))
+		if sc.Status(hep.FlagOsteoporosis) != hep.StatusAbsent {
+			t.Errorf("clinician's ABSENT: %s", sc.Status(hep.FlagOsteoporosis))
+		}
 	})
 
 	t.Run("History", func(t *testing.T) {

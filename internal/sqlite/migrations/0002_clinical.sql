@@ -61,7 +61,7 @@ CREATE TABLE exercise_rules (
 ) STRICT, WITHOUT ROWID;
 
 -- Screening answers: append-only. The current screening is the latest answer
--- (highest UUIDv7 id) per flag, read through screening_answers_flag; the
+-- (highest effective UUIDv7 id) per flag, read through screening_answers_current; the
 -- history pages newest first through screening_answers_patient (or, for one
 -- flag, screening_answers_flag).
 CREATE TABLE screening_answers (
@@ -74,9 +74,14 @@ CREATE TABLE screening_answers (
 	source      TEXT NOT NULL CHECK (source IN ('PATIENT_REPORTED', 'CLINICIAN_VERIFIED')),
 	recorded_by TEXT NOT NULL CHECK (recorded_by <> ''),
 	note        TEXT NOT NULL DEFAULT '',
-	record_time TEXT NOT NULL CHECK (record_time GLOB '????-??-??T??:??:??.?????????Z')
+	record_time TEXT NOT NULL CHECK (record_time GLOB '????-??-??T??:??:??.?????????Z'),
+	-- 0: a patient's report that did not take effect because a clinician had
+	-- verified a more cautious answer (hep.TakesEffect). History keeps it;
+	-- the current screening skips it.
+	effective   INTEGER NOT NULL DEFAULT 1 CHECK (effective IN (0, 1))
 ) STRICT;
 
+CREATE INDEX screening_answers_current ON screening_answers (patient_id, effective, flag, id);
 CREATE INDEX screening_answers_flag ON screening_answers (patient_id, flag, id);
 CREATE INDEX screening_answers_patient ON screening_answers (patient_id, id);
 

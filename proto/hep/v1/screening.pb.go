@@ -314,7 +314,13 @@ type ScreeningAnswer struct {
 	// note is free text, at most 2000 characters.
 	Note string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
 	// record_time is when the server recorded the answer.
-	RecordTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
+	RecordTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
+	// effective is false for a patient's report that did not take effect: a
+	// device cannot make a clinician-verified answer less cautious (PRESENT
+	// over UNKNOWN over ABSENT). The report stays in the history, the care
+	// team is alerted, and the verified answer stands until a clinician
+	// records a new one.
+	Effective     bool `protobuf:"varint,9,opt,name=effective,proto3" json:"effective,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -403,6 +409,13 @@ func (x *ScreeningAnswer) GetRecordTime() *timestamppb.Timestamp {
 		return x.RecordTime
 	}
 	return nil
+}
+
+func (x *ScreeningAnswer) GetEffective() bool {
+	if x != nil {
+		return x.Effective
+	}
+	return false
 }
 
 // ScreeningAnswerInput is one answer in a RecordScreeningAnswersRequest.
@@ -919,7 +932,7 @@ var File_hep_v1_screening_proto protoreflect.FileDescriptor
 
 const file_hep_v1_screening_proto_rawDesc = "" +
 	"\n" +
-	"\x16hep/v1/screening.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb7\x02\n" +
+	"\x16hep/v1/screening.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x02\n" +
 	"\x0fScreeningAnswer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -931,7 +944,8 @@ const file_hep_v1_screening_proto_rawDesc = "" +
 	"recordedBy\x12\x12\n" +
 	"\x04note\x18\a \x01(\tR\x04note\x12;\n" +
 	"\vrecord_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"recordTime\"\x81\x01\n" +
+	"recordTime\x12\x1c\n" +
+	"\teffective\x18\t \x01(\bR\teffective\"\x81\x01\n" +
 	"\x14ScreeningAnswerInput\x12)\n" +
 	"\x04flag\x18\x01 \x01(\x0e2\x15.hep.v1.ScreeningFlagR\x04flag\x12*\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x12.hep.v1.FlagStatusR\x06status\x12\x12\n" +
