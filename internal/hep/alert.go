@@ -12,8 +12,9 @@ type AlertKind string
 
 // The alert kinds so far.
 const (
-	AlertRedFlag          AlertKind = "RED_FLAG"
-	AlertScreeningChanged AlertKind = "SCREENING_CHANGED"
+	AlertRedFlag              AlertKind = "RED_FLAG"
+	AlertScreeningChanged     AlertKind = "SCREENING_CHANGED"
+	AlertLoggedWhileSuspended AlertKind = "LOGGED_WHILE_SUSPENDED"
 )
 
 // AlertSeverity is how soon a clinician should look.

@@ -42,6 +42,8 @@ const (
 	ReasonInternal              = "INTERNAL"
 	ReasonGateBlocked           = "GATE_BLOCKED"
 	ReasonVersionMismatch       = "VERSION_MISMATCH"
+	ReasonSequenceGap           = "SEQUENCE_GAP"
+	ReasonCursorExpired         = "CURSOR_EXPIRED"
 )
 
 // FieldViolation names one invalid request field and says what is wrong.

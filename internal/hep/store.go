@@ -183,6 +183,45 @@ type Store interface {
 	// returns the exercise ids of the items that changed.
 	AcknowledgeAlert(ctx context.Context, patientID, alertID, note string) (Alert, []string, error)
 
+	// ---- Patient sync. Every method below is audited. ----
+
+	// Push applies a device's mutations in one transaction, for the device
+	// and patient of ActorFrom(ctx) (a PATIENT actor). Mutations must have
+	// consecutive sequence numbers (the transport checks). With last the
+	// device's highest stored sequence: a mutation with Seq <= last returns
+	// its stored result (Replayed); if the first new Seq is not last+1 the
+	// call fails FAILED_PRECONDITION with reason SEQUENCE_GAP and applies
+	// nothing. Each new mutation is validated (ValidateMutation, with times
+	// already corrected by the transport) and applied; a mutation that can
+	// never apply (invalid, unknown exercise, an id reused with other
+	// content, a correction or deletion of a record the patient does not
+	// have) is stored REJECTED and the sequence still advances. Applying:
+	// logs and check-ins are inserted (a replay of identical content is
+	// APPLIED); Supersedes and deletions tombstone the older record; a log
+	// of a SUSPENDED plan item is kept, marked ItemSuspended and alerted
+	// (SuspendedLogAlert); a check-in with red flags acts as ReportRedFlags;
+	// screening acts as RecordScreening. Every change bumps the patient's
+	// change sequence in the same transaction. Returns one result per
+	// mutation and the new last sequence.
+	Push(ctx context.Context, deviceID string, muts []Mutation) ([]MutationResult, int64, error)
+	// Pull returns up to limit changes of the patient with sequence > after,
+	// in sequence order: the live logs and check-ins of all the patient's
+	// devices, the current plan ("current"), the current screening
+	// ("current"), the catalog entries the plan refers to, and tombstones.
+	// On the last page it sets Count and Hash (ConvergenceHash of every live
+	// entry). FAILED_PRECONDITION with reason CURSOR_EXPIRED if after > 0 and
+	// tombstones after it were purged.
+	Pull(ctx context.Context, patientID string, after int64, limit int) (PullPage, error)
+	// PurgeTombstones forgets tombstones deleted before cutoff (not audited:
+	// housekeeping); cursors older than the newest purged one then expire.
+	PurgeTombstones(ctx context.Context, cutoff time.Time) (int, error)
+	// ListExerciseLogs returns a page of a patient's live logs, newest
+	// corrected perform time first.
+	ListExerciseLogs(ctx context.Context, f LogFilter) ([]ExerciseLog, error)
+	// ListPainCheckins returns a page of a patient's live check-ins, newest
+	// corrected record time first.
+	ListPainCheckins(ctx context.Context, f LogFilter) ([]PainCheckin, error)
+
 	// Close releases the store. Calls after Close fail.
 	Close() error
 }

@@ -43,6 +43,8 @@ var (
 	anyone    = []hep.Role{hep.RoleAdmin, hep.RoleClinician, hep.RolePatient}
 	admin     = []hep.Role{hep.RoleAdmin}
 	clinician = []hep.Role{hep.RoleClinician}
+	// device: a patient's enrolled device, acting for its patient only.
+	device = []hep.Role{hep.RolePatient}
 	// clinicianOrPatient: with scopePatient, a care-team clinician or the
 	// patient's own device.
 	clinicianOrPatient = []hep.Role{hep.RoleClinician, hep.RolePatient}
@@ -97,6 +99,15 @@ var authzTable = map[string]rule{
 
 	hepv1.AlertService_ListAlerts_FullMethodName:       {roles: clinician, scope: scopePatient, action: "alert.list"},
 	hepv1.AlertService_AcknowledgeAlert_FullMethodName: {roles: clinician, scope: scopePatient, action: "alert.acknowledge"},
+
+	// Patient sync. Only the patient's own device pushes and pulls: the
+	// patient comes from the token, and the handlers refuse a device_id
+	// other than the caller's with NOT_FOUND. What the phone logged is read
+	// by the care team.
+	hepv1.SyncService_Push_FullMethodName:                    {roles: device, action: "sync.push"},
+	hepv1.SyncService_Pull_FullMethodName:                    {roles: device, action: "sync.pull"},
+	hepv1.ExerciseLogService_ListExerciseLogs_FullMethodName: {roles: clinician, scope: scopePatient, action: "logs.list"},
+	hepv1.ExerciseLogService_ListPainCheckins_FullMethodName: {roles: clinician, scope: scopePatient, action: "checkins.list"},
 }
 
 // infraMethod reports whether a method belongs to the infrastructure services

@@ -86,6 +86,7 @@ func init() {
 		&hepv1.GetPlanResponse{}, &hepv1.SetPlanResponse{}, &hepv1.CheckPlanResponse{}, &hepv1.ClearItemResponse{},
 		&hepv1.ListClearancesResponse{}, &hepv1.ListGatingDecisionsResponse{},
 		&hepv1.ListAlertsResponse{}, &hepv1.AcknowledgeAlertResponse{},
+		&hepv1.PushResponse{}, &hepv1.PullResponse{}, &hepv1.ListExerciseLogsResponse{}, &hepv1.ListPainCheckinsResponse{},
 	} {
 		m := m
 		responseTypes[string(m.ProtoReflect().Descriptor().Name())] = func() proto.Message { return proto.Clone(m) }
@@ -167,6 +168,20 @@ func matrixRequests(e *env) map[string]func(n int) proto.Message {
 			return &hepv1.AcknowledgeAlertRequest{PatientId: e.patientA, AlertId: openAlert, Note: "called the patient; referred to A&E"}
 		},
 
+		// Sync: the device's own push and pull, aimed at device A.
+		hepv1.SyncService_Push_FullMethodName: func(int) proto.Message {
+			return &hepv1.PushRequest{DeviceId: e.deviceA, DeviceTime: timestamppb.Now(), Mutations: []*hepv1.Mutation{
+				logMutation(1, validLog(newID(), time.Now().Add(-time.Hour))),
+			}}
+		},
+		hepv1.SyncService_Pull_FullMethodName: func(int) proto.Message { return &hepv1.PullRequest{DeviceId: e.deviceA} },
+		hepv1.ExerciseLogService_ListExerciseLogs_FullMethodName: func(int) proto.Message {
+			return &hepv1.ListExerciseLogsRequest{PatientId: e.patientA}
+		},
+		hepv1.ExerciseLogService_ListPainCheckins_FullMethodName: func(int) proto.Message {
+			return &hepv1.ListPainCheckinsRequest{PatientId: e.patientA}
+		},
+
 		hepv1.AuthService_SignIn_FullMethodName: func(int) proto.Message {
 			return &hepv1.SignInRequest{Email: "admin@clinic.example", Password: testPassword}
 		},
@@ -230,9 +245,17 @@ func clinicExercise(id string) *hepv1.Exercise {
 	}
 }
 
+// deviceScoped are the methods whose request names the calling device
+// (device_id): for them a request aimed at device A is another patient's
+// device to patient B's phone.
+var deviceScoped = map[string]bool{
+	hepv1.SyncService_Push_FullMethodName: true,
+	hepv1.SyncService_Pull_FullMethodName: true,
+}
+
 // expected is the access rule restated independently of the interceptor:
-// who gets what for a request aimed at patient A.
-func expected(r rule, caller string) codes.Code {
+// who gets what for a request aimed at patient A (and at device A).
+func expected(method string, r rule, caller string) codes.Code {
 	if r.public {
 		return codes.OK
 	}
@@ -248,6 +271,9 @@ func expected(r rule, caller string) codes.Code {
 		return codes.PermissionDenied
 	}
 	if r.scope == scopePatient && (caller == callerPatientB || caller == callerClinB) {
+		return codes.NotFound
+	}
+	if deviceScoped[method] && caller == callerPatientB {
 		return codes.NotFound
 	}
 	return codes.OK
@@ -280,7 +306,7 @@ func TestAccessMatrix(t *testing.T) {
 				t.Fatalf("no matrix request for %s", method)
 			}
 			for n, caller := range matrixOrder {
-				want := expected(r, caller)
+				want := expected(method, r, caller)
 				req := mk(n)
 				beforeDomain, beforeAudit := e.snapshot()
 				err := call(e.as(caller), e.conn, method, req)

@@ -80,8 +80,9 @@ var causeToProto = map[hep.DecisionCause]hepv1.DecisionCause{
 }
 
 var alertKindToProto = map[hep.AlertKind]hepv1.AlertKind{
-	hep.AlertRedFlag:          hepv1.AlertKind_ALERT_KIND_RED_FLAG,
-	hep.AlertScreeningChanged: hepv1.AlertKind_ALERT_KIND_SCREENING_CHANGED,
+	hep.AlertRedFlag:              hepv1.AlertKind_ALERT_KIND_RED_FLAG,
+	hep.AlertScreeningChanged:     hepv1.AlertKind_ALERT_KIND_SCREENING_CHANGED,
+	hep.AlertLoggedWhileSuspended: hepv1.AlertKind_ALERT_KIND_LOGGED_WHILE_SUSPENDED,
 }
 
 var alertSeverityToProto = map[hep.AlertSeverity]hepv1.AlertSeverity{

@@ -35,10 +35,16 @@ func TestEnumTablesComplete(t *testing.T) {
 	check("alert kinds", len(alertKindToProto), hepv1.AlertKind(0).Descriptor(), false)
 	check("alert severities", len(alertSeverityToProto), hepv1.AlertSeverity(0).Descriptor(), false)
 	check("alert statuses", len(alertStatusToProto), hepv1.AlertStatus(0).Descriptor(), false)
+	check("difficulties", len(difficultyToProto), hepv1.Difficulty(0).Descriptor(), true)
+	check("pain locations", len(painLocationToProto), hepv1.PainLocation(0).Descriptor(), false)
+	check("record kinds", len(recordKindToProto), hepv1.RecordKind(0).Descriptor(), false)
+	check("mutation statuses", len(mutationStatusToProto), hepv1.MutationStatus(0).Descriptor(), false)
 	for name, n := range map[string][2]int{
 		"flags": {len(flagFromProto), len(flagToProto)}, "statuses": {len(statusFromProto), len(statusToProto)},
 		"red flags": {len(redFlagFromProto), len(redFlagToProto)}, "kinds": {len(kindFromProto), len(kindToProto)},
 		"severities": {len(severityFromProto), len(severityToProto)}, "alert statuses": {len(alertStatusFromProto), len(alertStatusToProto)},
+		"difficulties": {len(difficultyFromProto), len(difficultyToProto)}, "pain locations": {len(painLocationFromProto), len(painLocationToProto)},
+		"record kinds": {len(recordKindFromProto), len(recordKindToProto)},
 	} {
 		if n[0] != n[1] {
 			t.Errorf("%s: the table is not one to one", name)
@@ -47,6 +53,11 @@ func TestEnumTablesComplete(t *testing.T) {
 	for _, f := range hep.Flags {
 		if flagToProto[f] == hepv1.ScreeningFlag_SCREENING_FLAG_UNSPECIFIED || "SCREENING_FLAG_"+string(f) != flagToProto[f].String() {
 			t.Errorf("flag %s -> %v", f, flagToProto[f])
+		}
+	}
+	for k, p := range recordKindToProto {
+		if "RECORD_KIND_"+string(k) != p.String() {
+			t.Errorf("record kind %s -> %v", k, p)
 		}
 	}
 	for _, r := range hep.RedFlags {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,9 @@ type env struct {
 	screening hepv1.ScreeningServiceClient
 	plans     hepv1.PlanServiceClient
 	alerts    hepv1.AlertServiceClient
+
+	sync hepv1.SyncServiceClient
+	logs hepv1.ExerciseLogServiceClient
 
 	adminID, clinAID, clinBID string
 	patientA, patientB        string
@@ -109,6 +113,8 @@ func newEnv(t *testing.T) *env {
 	e.screening = hepv1.NewScreeningServiceClient(e.conn)
 	e.plans = hepv1.NewPlanServiceClient(e.conn)
 	e.alerts = hepv1.NewAlertServiceClient(e.conn)
+	e.sync = hepv1.NewSyncServiceClient(e.conn)
+	e.logs = hepv1.NewExerciseLogServiceClient(e.conn)
 
 	hash, _ := auth.HashPassword(testPassword, fastParams)
 	boot := hep.WithActor(ctx, hep.Actor{ID: "test", Role: hep.RoleAdmin, Action: "account.bootstrap_admin", RequestID: "boot"})
@@ -204,6 +210,7 @@ var domainTables = []string{
 	"accounts", "patients", "care_team", "devices", "enrollment_codes", "sessions", "refresh_tokens",
 	"exercises", "exercise_rules", "screening_answers", "red_flag_reports", "plans", "plan_items", "clearances",
 	"gating_decisions", "alerts",
+	"exercise_logs", "pain_checkins", "device_mutations", "sync_state",
 }
 
 // bookkeepingTables are the tables snapshot leaves out.
@@ -213,6 +220,12 @@ var bookkeepingTables = []string{"audit_events", "secrets", "schema_migrations"}
 // separate read-only connection to the same file.
 func (e *env) snapshot() (domain string, auditRows int) {
 	e.t.Helper()
+	return e.snapshotExcept()
+}
+
+// snapshotExcept is snapshot without some domain tables.
+func (e *env) snapshotExcept(skip ...string) (domain string, auditRows int) {
+	e.t.Helper()
 	db, err := sql.Open("sqlite", "file:"+e.dbPath+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		e.t.Fatal(err)
@@ -220,6 +233,9 @@ func (e *env) snapshot() (domain string, auditRows int) {
 	defer db.Close()
 	h := sha256.New()
 	for _, tbl := range domainTables {
+		if slices.Contains(skip, tbl) {
+			continue
+		}
 		rows, err := db.Query("SELECT * FROM " + tbl + " ORDER BY rowid")
 		if err != nil {
 			// WITHOUT ROWID tables: order by every column.

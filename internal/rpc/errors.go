@@ -61,12 +61,35 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 	if reason == "" {
 		reason = string(e.Code)
 	}
+	var md *metadataError
+	if errors.As(err, &md) {
+		return statusWithInfo(c, e.Error(), reason, md.metadata, e.Violations)
+	}
 	return statusWith(c, e.Error(), reason, e.Violations)
 }
 
+// metadataError adds ErrorInfo metadata to a domain error: facts a client
+// acts on without parsing the message (SEQUENCE_GAP's "last_sequence").
+type metadataError struct {
+	err      error
+	metadata map[string]string
+}
+
+func (e *metadataError) Error() string { return e.err.Error() }
+func (e *metadataError) Unwrap() error { return e.err }
+
+// withMetadata returns err carrying ErrorInfo metadata.
+func withMetadata(err error, metadata map[string]string) error {
+	return &metadataError{err: err, metadata: metadata}
+}
+
 func statusWith(c codes.Code, msg, reason string, vs []hep.FieldViolation) error {
+	return statusWithInfo(c, msg, reason, nil, vs)
+}
+
+func statusWithInfo(c codes.Code, msg, reason string, metadata map[string]string, vs []hep.FieldViolation) error {
 	st := status.New(c, msg)
-	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: errorDomain}}
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: errorDomain, Metadata: metadata}}
 	if len(vs) > 0 {
 		br := &errdetails.BadRequest{}
 		for _, v := range vs {

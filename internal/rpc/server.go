@@ -132,6 +132,8 @@ func New(ctx context.Context, cfg Config, extra ...grpc.ServerOption) (*Server, 
 	hepv1.RegisterScreeningServiceServer(s.GRPC, &screeningService{s: s})
 	hepv1.RegisterPlanServiceServer(s.GRPC, &planService{s: s})
 	hepv1.RegisterAlertServiceServer(s.GRPC, &alertService{s: s})
+	hepv1.RegisterSyncServiceServer(s.GRPC, &syncService{s: s})
+	hepv1.RegisterExerciseLogServiceServer(s.GRPC, &exerciseLogService{s: s})
 	s.Health = health.NewServer()
 	healthpb.RegisterHealthServer(s.GRPC, s.Health)
 	for name := range s.GRPC.GetServiceInfo() {

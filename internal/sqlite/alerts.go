@@ -39,8 +39,13 @@ func insertAlert(ctx context.Context, tx *sql.Tx, a *hep.Alert, now time.Time) e
 
 // setHold puts the patient's plan on red-flag hold or lifts it, and
 // re-gates the current plan under the new hold (decisions: cause RED_FLAG).
+// The plan is bumped in the change sequence if the hold or an item changed.
 // It returns the exercise ids of the items that changed.
-func setHold(ctx context.Context, tx *sql.Tx, patientID string, hold bool, now time.Time) ([]string, error) {
+func (s *Store) setHold(ctx context.Context, tx *sql.Tx, patientID string, hold bool, now time.Time) ([]string, error) {
+	was, err := redFlagHold(ctx, tx, patientID)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := tx.ExecContext(ctx, "UPDATE patients SET red_flag_hold = ? WHERE id = ?", hold, patientID); err != nil {
 		return nil, err
 	}
@@ -52,46 +57,62 @@ func setHold(ctx context.Context, tx *sql.Tx, patientID string, hold bool, now t
 	if err != nil {
 		return nil, err
 	}
-	changes, err := regatePlan(ctx, tx, &g.plan, g.cat, sc, g.live, now)
+	changes, stored, err := regatePlan(ctx, tx, &g.plan, g.cat, sc, g.live, now)
 	if err != nil {
 		return nil, err
 	}
 	if err := keepChanges(ctx, tx, g.plan, changes, hep.CauseRedFlag, sc, "", now); err != nil {
 		return nil, err
 	}
+	if stored || was != hold {
+		if _, err := s.bump(ctx, tx, patientID, hep.KindPlan, hep.CurrentID, false); err != nil {
+			return nil, err
+		}
+	}
 	return changedIDs(g.plan, changes), nil
 }
 
-// ReportRedFlags implements hep.Store: the report, its URGENT alert, the
-// hold and the re-gate are one transaction.
+// ReportRedFlags implements hep.Store: reportRedFlags and the audit row, in
+// one transaction.
 func (s *Store) ReportRedFlags(ctx context.Context, patientID string, symptoms []hep.RedFlag, note string) (hep.Alert, error) {
-	a := hep.RedFlagAlert(patientID, symptoms)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	var a hep.Alert
+	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
 		if err := requirePatient(ctx, tx, patientID); err != nil {
 			return err
 		}
-		now := s.now()
-		if err := insertAlert(ctx, tx, &a, now); err != nil {
-			return err
-		}
-		list, err := json.Marshal(symptoms)
-		if err != nil {
-			return err
-		}
-		id, err := newID()
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO red_flag_reports (id, patient_id, symptoms, note, reported_by, report_time, alert_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, patientID, string(list), note, hep.ActorFrom(ctx).ID, ts(now), a.ID); err != nil {
-			return err
-		}
-		if _, err := setHold(ctx, tx, patientID, true, now); err != nil {
+		if a, err = s.reportRedFlags(ctx, tx, patientID, symptoms, note); err != nil {
 			return err
 		}
 		return s.appendAudit(ctx, tx, patientID, resAlert(patientID, a.ID), hep.OutcomeOK)
 	})
 	if err != nil {
+		return hep.Alert{}, err
+	}
+	return a, nil
+}
+
+// reportRedFlags records a red-flag report of an existing patient by the
+// actor in ctx, inside tx (ReportRedFlags, and Push for a check-in with red
+// flags): the report, its URGENT alert, the hold and the re-gate.
+func (s *Store) reportRedFlags(ctx context.Context, tx *sql.Tx, patientID string, symptoms []hep.RedFlag, note string) (hep.Alert, error) {
+	a := hep.RedFlagAlert(patientID, symptoms)
+	now := s.now()
+	if err := insertAlert(ctx, tx, &a, now); err != nil {
+		return hep.Alert{}, err
+	}
+	list, err := json.Marshal(symptoms)
+	if err != nil {
+		return hep.Alert{}, err
+	}
+	id, err := newID()
+	if err != nil {
+		return hep.Alert{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO red_flag_reports (id, patient_id, symptoms, note, reported_by, report_time, alert_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, patientID, string(list), note, hep.ActorFrom(ctx).ID, ts(now), a.ID); err != nil {
+		return hep.Alert{}, err
+	}
+	if _, err := s.setHold(ctx, tx, patientID, true, now); err != nil {
 		return hep.Alert{}, err
 	}
 	return a, nil
@@ -177,7 +198,7 @@ func (s *Store) AcknowledgeAlert(ctx context.Context, patientID, alertID, note s
 				return err
 			}
 			if open == 0 {
-				if changed, err = setHold(ctx, tx, patientID, false, now); err != nil {
+				if changed, err = s.setHold(ctx, tx, patientID, false, now); err != nil {
 					return err
 				}
 			}

@@ -192,6 +192,9 @@ func (s *Store) RetireExercise(ctx context.Context, id string) (hep.Exercise, er
 				return err
 			}
 			e.Retired = true
+			if err := s.bumpHolders(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		return s.appendAudit(ctx, tx, "", resExercise(id), hep.OutcomeOK)
 	})

@@ -114,9 +114,14 @@ func (s *Store) ClearItem(ctx context.Context, in hep.Clearance) (hep.Clearance,
 				prev, index = it.State, i
 			}
 		}
-		changes, err := regatePlan(ctx, tx, &g.plan, g.cat, sc, live, now)
+		changes, stored, err := regatePlan(ctx, tx, &g.plan, g.cat, sc, live, now)
 		if err != nil {
 			return err
+		}
+		if stored {
+			if _, err := s.bump(ctx, tx, c.PatientID, hep.KindPlan, hep.CurrentID, false); err != nil {
+				return err
+			}
 		}
 		var next hep.ItemState
 		if index >= 0 {

@@ -11,11 +11,7 @@ import (
 // runs on every screening change, plan write or page of a list.
 func TestClinicalQueryPlans(t *testing.T) {
 	s := openTest(t, filepath.Join(t.TempDir(), "hep.db"))
-	tests := []struct {
-		name, query string
-		args        int
-		want        []string // index names (or "PRIMARY KEY") the plan must use
-	}{
+	checkQueryPlans(t, s, []queryPlanTest{
 		{"current screening", screeningQuery, 1, []string{"screening_answers_current", "INDEX sqlite_autoindex_screening_answers_1"}},
 		{"screening history", historyQuery(false), 3, []string{"screening_answers_patient"}},
 		{"screening history by flag", historyQuery(true), 4, []string{"screening_answers_flag"}},
@@ -31,7 +27,20 @@ func TestClinicalQueryPlans(t *testing.T) {
 		{"item state update", `UPDATE plan_items SET state = ?, state_reasons = ?, state_time = ?
 			WHERE patient_id = ? AND version = ? AND position = ?`, 6, []string{"PRIMARY KEY"}},
 		{"clearance end", "UPDATE clearances SET end_time = ? WHERE id = ? AND end_time IS NULL", 2, []string{"sqlite_autoindex_clearances_1"}},
-	}
+	})
+}
+
+// queryPlanTest is a query whose plan must search the named indexes.
+type queryPlanTest struct {
+	name, query string
+	args        int
+	want        []string // index names (or "PRIMARY KEY") the plan must use
+}
+
+// checkQueryPlans fails each query whose EXPLAIN QUERY PLAN scans a table
+// or does not use the indexes it names.
+func checkQueryPlans(t *testing.T, s *Store, tests []queryPlanTest) {
+	t.Helper()
 	for _, tt := range tests {
 		args := make([]any, tt.args)
 		for i := range args {

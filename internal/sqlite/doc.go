@@ -38,6 +38,22 @@
 // is the one call that commits (its decisions) although it fails: a second
 // transaction after the first has rolled back.
 //
+// Patient sync (migrations/0003_sync.sql) keeps the phones' exercise logs
+// and pain check-ins (append-only: a correction supersedes, a deletion
+// sets deleted_time, and triggers keep either final), each device's
+// numbered mutations with the result first returned (device_mutations,
+// devices.last_seq), and each patient's change sequence: every
+// transaction that changes what the patient's phones see — a push, and
+// every clinical writer (plans, screening, clearances, the hold, the
+// patient's time zone, a retired catalog entry) — increments
+// patients.change_seq and moves the record's sync_state entry to the new
+// value, in the same transaction, so commit order is sequence order and a
+// pull never skips a row. Push reuses the clinical writers' own
+// transaction-taking helpers (recordScreening, reportRedFlags), so a
+// phone's screening report or red-flag check-in has exactly the effects of
+// the clinical call. The hot statements of a push are prepared once, at
+// Open, on the writer connection.
+//
 // Times are stored as fixed-width UTC text with nanoseconds
 // (2006-01-02T15:04:05.000000000Z): exact round trips, and text order equals
 // time order. Ids are UUIDv7, whose text order is creation order.

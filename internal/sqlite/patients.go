@@ -108,6 +108,7 @@ func (s *Store) UpdatePatient(ctx context.Context, id string, u hep.PatientUpdat
 		if u.DisplayName != nil {
 			p.DisplayName = *u.DisplayName
 		}
+		zoneChanged := u.TimeZone != nil && *u.TimeZone != p.TimeZone
 		if u.TimeZone != nil {
 			p.TimeZone = *u.TimeZone
 		}
@@ -118,6 +119,13 @@ func (s *Store) UpdatePatient(ctx context.Context, id string, u hep.PatientUpdat
 		if _, err := tx.ExecContext(ctx, "UPDATE patients SET display_name = ?, time_zone = ?, external_mrn = ?, update_time = ? WHERE id = ?",
 			p.DisplayName, p.TimeZone, p.ExternalMRN, ts(p.UpdateTime), id); err != nil {
 			return err
+		}
+		// The plan the phones hold carries the zone that says which day
+		// it is for the patient.
+		if zoneChanged {
+			if _, err := s.bump(ctx, tx, id, hep.KindPlan, hep.CurrentID, false); err != nil {
+				return err
+			}
 		}
 		return s.appendAudit(ctx, tx, id, resPatient(id), hep.OutcomeOK)
 	})

@@ -177,26 +177,29 @@ func loadGateInputs(ctx context.Context, q querier, patientID string, sc hep.Scr
 
 // regatePlan re-gates the stored plan p in place with hep.Regate and
 // stores every item whose state or reasons changed (Regate updates reasons
-// even when the state stays). It returns Regate's state changes.
+// even when the state stays). It returns Regate's state changes and
+// whether it stored any item: the phone's copy of the plan is then stale.
 func regatePlan(ctx context.Context, tx *sql.Tx, p *hep.Plan, cat hep.Catalog, sc hep.Screening, live []hep.Clearance,
-	now time.Time) ([]hep.ItemChange, error) {
+	now time.Time) ([]hep.ItemChange, bool, error) {
 	old := slices.Clone(p.Items)
 	changes := hep.Regate(p, cat, sc, live, now)
+	stored := false
 	for i, it := range p.Items {
 		if it.State == old[i].State && it.StateTime.Equal(old[i].StateTime) && slices.Equal(it.StateReasons, old[i].StateReasons) {
 			continue
 		}
 		reasons, err := reasonsText(it.StateReasons)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE plan_items SET state = ?, state_reasons = ?, state_time = ?
 			WHERE patient_id = ? AND version = ? AND position = ?`,
 			string(it.State), reasons, ts(it.StateTime), p.PatientID, p.Version, i); err != nil {
-			return nil, err
+			return nil, false, err
 		}
+		stored = true
 	}
-	return changes, nil
+	return changes, stored, nil
 }
 
 // changedIDs returns the exercise ids of the changed items.
@@ -283,6 +286,12 @@ func (s *Store) SetPlan(ctx context.Context, patientID string, in hep.PlanInput)
 					break
 				}
 			}
+		}
+		if _, err := s.bump(ctx, tx, patientID, hep.KindPlan, hep.CurrentID, false); err != nil {
+			return err
+		}
+		if err := s.bumpExercises(ctx, tx, patientID, p.Items); err != nil {
+			return err
 		}
 		return s.appendAudit(ctx, tx, patientID, resPlanVersion(patientID, p.Version), hep.OutcomeOK)
 	})

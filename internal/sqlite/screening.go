@@ -57,76 +57,100 @@ func requirePatient(ctx context.Context, q querier, patientID string) error {
 	return nil
 }
 
-// RecordScreening implements hep.Store. In one transaction: the clearances
-// the answers end are ended (judged against the screening before them), the
-// answers are appended, the current plan is re-gated against the new
-// screening, the remaining live clearances and the hold, every item whose
-// state or reasons changed is stored, each state change is kept as a
-// decision (cause SCREENING_CHANGED) and the screening alert is raised.
+// RecordScreening implements hep.Store: recordScreening and the audit row,
+// in one transaction.
 func (s *Store) RecordScreening(ctx context.Context, patientID string, answers []hep.ScreeningInput) (hep.Screening, []string, error) {
-	actor := hep.ActorFrom(ctx)
-	source := hep.SourceFor(actor.Role)
 	var sc hep.Screening
 	var changed []string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
 		if err := requirePatient(ctx, tx, patientID); err != nil {
 			return err
 		}
-		now := s.now()
-		before, err := loadScreening(ctx, tx, patientID)
-		if err != nil {
+		if sc, changed, err = s.recordScreening(ctx, tx, patientID, answers); err != nil {
 			return err
 		}
-		live, err := liveClearances(ctx, tx, patientID)
-		if err != nil {
-			return err
-		}
-		// A patient's report that would lower a clinician-verified answer
-		// is kept but does not take effect (hep.TakesEffect).
-		effective, overridden := hep.SplitAnswers(before, answers, source)
-		for _, c := range hep.EndedClearances(live, before, effective) {
-			if err := endClearance(ctx, tx, c.ID, now); err != nil {
-				return err
-			}
-		}
-		for _, in := range answers {
-			id, err := newID()
-			if err != nil {
-				return err
-			}
-			takes := hep.TakesEffect(before, in, source)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO screening_answers (id, patient_id, flag, status, source, recorded_by, note, record_time, effective)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, patientID, string(in.Flag), string(in.Status), string(source), actor.ID,
-				in.Note, ts(now), takes); err != nil {
-				return err
-			}
-		}
-		if sc, err = loadScreening(ctx, tx, patientID); err != nil {
-			return err
-		}
-		g, err := loadGateInputs(ctx, tx, patientID, sc)
-		if err != nil {
-			return err
-		}
-		changes, err := regatePlan(ctx, tx, &g.plan, g.cat, sc, g.live, now)
-		if err != nil {
-			return err
-		}
-		if err := keepChanges(ctx, tx, g.plan, changes, hep.CauseScreeningChanged, sc, "", now); err != nil {
-			return err
-		}
-		if a := hep.AlertForScreening(patientID, source, before, effective, overridden, changes, g.plan.Items); a != nil {
-			if err := insertAlert(ctx, tx, a, now); err != nil {
-				return err
-			}
-		}
-		changed = changedIDs(g.plan, changes)
 		return s.appendAudit(ctx, tx, patientID, resScreening(patientID), hep.OutcomeOK)
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return sc, changed, nil
+}
+
+// recordScreening records answers of an existing patient with the source
+// and recorder of the actor in ctx, inside tx (RecordScreening, and Push for
+// a phone's screening report): the clearances the answers end are ended
+// (judged against the screening before them), the answers are appended,
+// the current plan is re-gated against the new screening, the remaining
+// live clearances and the hold, every item whose state or reasons changed
+// is stored, each state change is kept as a decision (cause
+// SCREENING_CHANGED), the screening alert is raised, and the screening (if
+// an answer took effect) and the plan (if an item changed) are bumped in
+// the change sequence. It returns the new current screening and the
+// exercise ids of the changed items.
+func (s *Store) recordScreening(ctx context.Context, tx *sql.Tx, patientID string, answers []hep.ScreeningInput) (hep.Screening, []string, error) {
+	actor := hep.ActorFrom(ctx)
+	source := hep.SourceFor(actor.Role)
+	now := s.now()
+	before, err := loadScreening(ctx, tx, patientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	live, err := liveClearances(ctx, tx, patientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A patient's report that would lower a clinician-verified answer is
+	// kept but does not take effect (hep.TakesEffect).
+	effective, overridden := hep.SplitAnswers(before, answers, source)
+	for _, c := range hep.EndedClearances(live, before, effective) {
+		if err := endClearance(ctx, tx, c.ID, now); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, in := range answers {
+		id, err := newID()
+		if err != nil {
+			return nil, nil, err
+		}
+		takes := hep.TakesEffect(before, in, source)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO screening_answers (id, patient_id, flag, status, source, recorded_by, note, record_time, effective)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, patientID, string(in.Flag), string(in.Status), string(source), actor.ID,
+			in.Note, ts(now), takes); err != nil {
+			return nil, nil, err
+		}
+	}
+	sc, err := loadScreening(ctx, tx, patientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := loadGateInputs(ctx, tx, patientID, sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	changes, stored, err := regatePlan(ctx, tx, &g.plan, g.cat, sc, g.live, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := keepChanges(ctx, tx, g.plan, changes, hep.CauseScreeningChanged, sc, "", now); err != nil {
+		return nil, nil, err
+	}
+	if a := hep.AlertForScreening(patientID, source, before, effective, overridden, changes, g.plan.Items); a != nil {
+		if err := insertAlert(ctx, tx, a, now); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(effective) > 0 {
+		if _, err := s.bump(ctx, tx, patientID, hep.KindScreening, hep.CurrentID, false); err != nil {
+			return nil, nil, err
+		}
+	}
+	if stored {
+		if _, err := s.bump(ctx, tx, patientID, hep.KindPlan, hep.CurrentID, false); err != nil {
+			return nil, nil, err
+		}
+	}
+	return sc, changedIDs(g.plan, changes), nil
 }
 
 // GetScreening implements hep.Store. A patient never screened (or unknown)

@@ -28,7 +28,7 @@ func TestProperty(t *testing.T) {
 	heptest.RunProperty(t, openConformance)
 }
 
-func openTest(t *testing.T, path string, opts ...Option) *Store {
+func openTest(t testing.TB, path string, opts ...Option) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), path, opts...)
 	if err != nil {

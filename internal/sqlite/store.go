@@ -25,6 +25,9 @@ type Store struct {
 	r     *sql.DB // query_only readers
 	clock hep.Clock
 	log   *slog.Logger
+	// stmts are the hot statements of sync, prepared once on the writer
+	// connection (see prepared); read-only after Open.
+	stmts map[string]*sql.Stmt
 
 	closeOnce sync.Once
 	closeErr  error
@@ -126,12 +129,41 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	for _, v := range applied {
 		o.log.InfoContext(ctx, "applied database migration", "version", v)
 	}
+	stmts := map[string]*sql.Stmt{}
+	for _, q := range preparedQueries {
+		st, err := w.PrepareContext(ctx, q)
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("sqlite: preparing statements: %w", err)
+		}
+		stmts[q] = st
+	}
 	r, err := openDB(ctx, path, true, readers)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: opening readers of %s: %w", path, err)
 	}
-	return &Store{path: path, w: w, r: r, clock: o.clock, log: o.log}, nil
+	return &Store{path: path, w: w, r: r, clock: o.clock, log: o.log, stmts: stmts}, nil
+}
+
+// preparedQueries are run many times per transaction (a push of 500 logs
+// runs each of them hundreds of times). Parsing and planning an INSERT
+// with its CHECKs, foreign keys and triggers costs more than running it,
+// so these are prepared once, at Open, on the writer connection.
+var preparedQueries = []string{
+	bumpQuery, upsertEntryQuery, entryQuery, insertLogQuery, insertCheckinQuery, logByIDQuery, checkinByIDQuery,
+	recordQuery(hep.KindLog), recordQuery(hep.KindCheckin), insertResultQuery,
+	endQuery(hep.KindLog, false), endQuery(hep.KindLog, true), endQuery(hep.KindCheckin, false), endQuery(hep.KindCheckin, true),
+}
+
+// prepared returns query as a statement of tx: the store's prepared one
+// (database/sql reuses it on the writer connection), or, for a query not
+// in preparedQueries, one prepared for tx alone.
+func (s *Store) prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts[query]; ok {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return tx.PrepareContext(ctx, query)
 }
 
 // Close checkpoints the WAL into the database file and closes the store.
@@ -141,6 +173,9 @@ func (s *Store) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		rerr := s.r.Close()
+		for _, st := range s.stmts {
+			st.Close()
+		}
 		// Best effort: leaves a single self-contained file behind (handy
 		// for copies) and gives the planner fresh statistics. Failure is
 		// harmless; the WAL is replayed at the next open.

@@ -64,6 +64,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Alerts", testAlerts},
 		{"ClinicalAudit", testClinicalAudit},
 		{"ClinicalConcurrency", testClinicalConcurrency},
+		{"Sync", testSync},
+		{"SyncConcurrency", testSyncConcurrency},
 		{"Close", testClose},
 	}
 	for _, g := range groups {

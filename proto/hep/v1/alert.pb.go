@@ -30,8 +30,12 @@ const (
 	AlertKind_ALERT_KIND_UNSPECIFIED AlertKind = 0
 	// ALERT_KIND_RED_FLAG: the patient reported red-flag symptoms (URGENT).
 	AlertKind_ALERT_KIND_RED_FLAG AlertKind = 1
-	// ALERT_KIND_SCREENING_CHANGED: a screening answer changed plan items.
+	// ALERT_KIND_SCREENING_CHANGED: a screening answer changed plan items, or
+	// the patient reported a screening change.
 	AlertKind_ALERT_KIND_SCREENING_CHANGED AlertKind = 2
+	// ALERT_KIND_LOGGED_WHILE_SUSPENDED: the patient logged a session of a
+	// suspended plan item (the log is kept).
+	AlertKind_ALERT_KIND_LOGGED_WHILE_SUSPENDED AlertKind = 3
 )
 
 // Enum value maps for AlertKind.
@@ -40,11 +44,13 @@ var (
 		0: "ALERT_KIND_UNSPECIFIED",
 		1: "ALERT_KIND_RED_FLAG",
 		2: "ALERT_KIND_SCREENING_CHANGED",
+		3: "ALERT_KIND_LOGGED_WHILE_SUSPENDED",
 	}
 	AlertKind_value = map[string]int32{
-		"ALERT_KIND_UNSPECIFIED":       0,
-		"ALERT_KIND_RED_FLAG":          1,
-		"ALERT_KIND_SCREENING_CHANGED": 2,
+		"ALERT_KIND_UNSPECIFIED":            0,
+		"ALERT_KIND_RED_FLAG":               1,
+		"ALERT_KIND_SCREENING_CHANGED":      2,
+		"ALERT_KIND_LOGGED_WHILE_SUSPENDED": 3,
 	}
 )
 
@@ -592,11 +598,12 @@ const file_hep_v1_alert_proto_rawDesc = "" +
 	"\x04note\x18\x03 \x01(\tR\x04note\"d\n" +
 	"\x18AcknowledgeAlertResponse\x12#\n" +
 	"\x05alert\x18\x01 \x01(\v2\r.hep.v1.AlertR\x05alert\x12#\n" +
-	"\rchanged_items\x18\x02 \x03(\tR\fchangedItems*b\n" +
+	"\rchanged_items\x18\x02 \x03(\tR\fchangedItems*\x89\x01\n" +
 	"\tAlertKind\x12\x1a\n" +
 	"\x16ALERT_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ALERT_KIND_RED_FLAG\x10\x01\x12 \n" +
-	"\x1cALERT_KIND_SCREENING_CHANGED\x10\x02*f\n" +
+	"\x1cALERT_KIND_SCREENING_CHANGED\x10\x02\x12%\n" +
+	"!ALERT_KIND_LOGGED_WHILE_SUSPENDED\x10\x03*f\n" +
 	"\rAlertSeverity\x12\x1e\n" +
 	"\x1aALERT_SEVERITY_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ALERT_SEVERITY_URGENT\x10\x01\x12\x1a\n" +

@@ -130,6 +130,14 @@ const (
 	// ERROR_REASON_VERSION_MISMATCH: expected_version is not the current
 	// version; re-read and retry (ABORTED).
 	ErrorReason_ERROR_REASON_VERSION_MISMATCH ErrorReason = 15
+	// ERROR_REASON_SEQUENCE_GAP: a Push skipped mutation sequence numbers;
+	// the ErrorInfo metadata "last_sequence" says where to resume
+	// (FAILED_PRECONDITION).
+	ErrorReason_ERROR_REASON_SEQUENCE_GAP ErrorReason = 16
+	// ERROR_REASON_CURSOR_EXPIRED: a Pull cursor is older than tombstone
+	// retention; push the outbox, then pull again from an empty cursor
+	// (FAILED_PRECONDITION).
+	ErrorReason_ERROR_REASON_CURSOR_EXPIRED ErrorReason = 17
 )
 
 // Enum value maps for ErrorReason.
@@ -151,6 +159,8 @@ var (
 		13: "ERROR_REASON_INTERNAL",
 		14: "ERROR_REASON_GATE_BLOCKED",
 		15: "ERROR_REASON_VERSION_MISMATCH",
+		16: "ERROR_REASON_SEQUENCE_GAP",
+		17: "ERROR_REASON_CURSOR_EXPIRED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":             0,
@@ -169,6 +179,8 @@ var (
 		"ERROR_REASON_INTERNAL":                13,
 		"ERROR_REASON_GATE_BLOCKED":            14,
 		"ERROR_REASON_VERSION_MISMATCH":        15,
+		"ERROR_REASON_SEQUENCE_GAP":            16,
+		"ERROR_REASON_CURSOR_EXPIRED":          17,
 	}
 )
 
@@ -209,7 +221,7 @@ const file_hep_v1_common_proto_rawDesc = "" +
 	"\n" +
 	"ROLE_ADMIN\x10\x01\x12\x12\n" +
 	"\x0eROLE_CLINICIAN\x10\x02\x12\x10\n" +
-	"\fROLE_PATIENT\x10\x03*\xa8\x04\n" +
+	"\fROLE_PATIENT\x10\x03*\xe8\x04\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12\x1a\n" +
@@ -227,7 +239,9 @@ const file_hep_v1_common_proto_rawDesc = "" +
 	"\x18ERROR_REASON_UNAVAILABLE\x10\f\x12\x19\n" +
 	"\x15ERROR_REASON_INTERNAL\x10\r\x12\x1d\n" +
 	"\x19ERROR_REASON_GATE_BLOCKED\x10\x0e\x12!\n" +
-	"\x1dERROR_REASON_VERSION_MISMATCH\x10\x0fB-Z+github.com/hepclinic/hep/proto/hep/v1;hepv1b\x06proto3"
+	"\x1dERROR_REASON_VERSION_MISMATCH\x10\x0f\x12\x1d\n" +
+	"\x19ERROR_REASON_SEQUENCE_GAP\x10\x10\x12\x1f\n" +
+	"\x1bERROR_REASON_CURSOR_EXPIRED\x10\x11B-Z+github.com/hepclinic/hep/proto/hep/v1;hepv1b\x06proto3"
 
 var (
 	file_hep_v1_common_proto_rawDescOnce sync.Once

@@ -1,0 +1,268 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hepclinic/hep/internal/hep"
+)
+
+// Exercise logs and pain check-ins: how they are stored and listed. Push
+// (push.go) decides what is written; Pull (sync.go) reads them by id.
+
+func resLogs(patientID string) string { return "patients/" + patientID + "/logs" }
+
+func resCheckins(patientID string) string { return "patients/" + patientID + "/checkins" }
+
+const logColumns = `id, patient_id, device_id, exercise_id, plan_version, perform_time, corrected_perform_time, receive_time,
+	sets_done, reps_done, hold_seconds_done, duration_seconds_done, pain_before, pain_after, difficulty, note, supersedes,
+	item_suspended`
+
+func scanLog(sc interface{ Scan(...any) error }) (hep.ExerciseLog, error) {
+	var l hep.ExerciseLog
+	var before, after sql.NullInt32
+	var difficulty string
+	var supersedes sql.NullString
+	err := sc.Scan(&l.ID, &l.PatientID, &l.DeviceID, &l.ExerciseID, &l.PlanVersion, tcol(&l.PerformTime),
+		tcol(&l.CorrectedPerformTime), tcol(&l.ReceiveTime), &l.SetsDone, &l.RepsDone, &l.HoldSecondsDone,
+		&l.DurationSecondsDone, &before, &after, &difficulty, &l.Note, &supersedes, &l.ItemSuspended)
+	l.PainBefore, l.PainAfter = nullScore(before), nullScore(after)
+	l.Difficulty, l.Supersedes = hep.Difficulty(difficulty), supersedes.String
+	return l, err
+}
+
+// nullScore reads a nullable pain score.
+func nullScore(n sql.NullInt32) *int32 {
+	if !n.Valid {
+		return nil
+	}
+	v := n.Int32
+	return &v
+}
+
+// scoreArg stores a nullable pain score.
+func scoreArg(p *int32) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// idArg stores an optional reference: "" is NULL.
+func idArg(id string) any {
+	if id == "" {
+		return nil
+	}
+	return id
+}
+
+// logByIDQuery reads one log of a patient by primary key.
+const logByIDQuery = "SELECT " + logColumns + " FROM exercise_logs WHERE id = ? AND patient_id = ?"
+
+const insertLogQuery = `INSERT INTO exercise_logs (id, patient_id, device_id, exercise_id, plan_version,
+		perform_time, corrected_perform_time, receive_time, sets_done, reps_done, hold_seconds_done,
+		duration_seconds_done, pain_before, pain_after, difficulty, note, supersedes, item_suspended, content_hash)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertLog stores a new log (its content hash computed from what the phone
+// sent).
+func (s *Store) insertLog(ctx context.Context, tx *sql.Tx, l hep.ExerciseLog) error {
+	st, err := s.prepared(ctx, tx, insertLogQuery)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, l.ID, l.PatientID, l.DeviceID, l.ExerciseID, l.PlanVersion, ts(l.PerformTime), ts(l.CorrectedPerformTime),
+		ts(l.ReceiveTime), l.SetsDone, l.RepsDone, l.HoldSecondsDone, l.DurationSecondsDone, scoreArg(l.PainBefore),
+		scoreArg(l.PainAfter), string(l.Difficulty), l.Note, idArg(l.Supersedes), l.ItemSuspended, l.ContentHash())
+	return err
+}
+
+const checkinColumns = `id, patient_id, device_id, record_time, corrected_record_time, receive_time, score, location,
+	red_flags, note, supersedes`
+
+func scanCheckin(sc interface{ Scan(...any) error }) (hep.PainCheckin, error) {
+	var c hep.PainCheckin
+	var location, flags string
+	var supersedes sql.NullString
+	err := sc.Scan(&c.ID, &c.PatientID, &c.DeviceID, tcol(&c.RecordTime), tcol(&c.CorrectedRecordTime),
+		tcol(&c.ReceiveTime), &c.Score, &location, &flags, &c.Note, &supersedes)
+	if err != nil {
+		return c, err
+	}
+	c.Location, c.Supersedes = hep.PainLocation(location), supersedes.String
+	if err := json.Unmarshal([]byte(flags), &c.RedFlags); err != nil {
+		return c, fmt.Errorf("sqlite: stored red flags: %w", err)
+	}
+	if len(c.RedFlags) == 0 {
+		c.RedFlags = nil
+	}
+	return c, nil
+}
+
+// checkinByIDQuery reads one check-in of a patient by primary key.
+const checkinByIDQuery = "SELECT " + checkinColumns + " FROM pain_checkins WHERE id = ? AND patient_id = ?"
+
+const insertCheckinQuery = `INSERT INTO pain_checkins (id, patient_id, device_id, record_time, corrected_record_time,
+		receive_time, score, location, red_flags, note, supersedes, content_hash)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertCheckin stores a new check-in.
+func (s *Store) insertCheckin(ctx context.Context, tx *sql.Tx, c hep.PainCheckin) error {
+	flags := c.RedFlags
+	if flags == nil {
+		flags = []hep.RedFlag{}
+	}
+	list, err := json.Marshal(flags)
+	if err != nil {
+		return err
+	}
+	st, err := s.prepared(ctx, tx, insertCheckinQuery)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, c.ID, c.PatientID, c.DeviceID, ts(c.RecordTime), ts(c.CorrectedRecordTime), ts(c.ReceiveTime), c.Score,
+		string(c.Location), string(list), c.Note, idArg(c.Supersedes), c.ContentHash())
+	return err
+}
+
+// record is what Push needs to know about a stored log or check-in.
+type record struct {
+	patientID   string
+	contentHash string
+	live        bool
+}
+
+// recordTable is the table of a synced record kind.
+func recordTable(kind hep.RecordKind) string {
+	if kind == hep.KindCheckin {
+		return "pain_checkins"
+	}
+	return "exercise_logs"
+}
+
+// recordQuery reads what Push needs of a log or check-in by primary key.
+func recordQuery(kind hep.RecordKind) string {
+	return "SELECT patient_id, content_hash, deleted_time IS NULL AND superseded_by IS NULL FROM " + recordTable(kind) + " WHERE id = ?"
+}
+
+// getRecord reads a log or check-in by id, whatever its patient; ok is
+// false if there is none.
+func (s *Store) getRecord(ctx context.Context, tx *sql.Tx, kind hep.RecordKind, id string) (r record, ok bool, err error) {
+	st, err := s.prepared(ctx, tx, recordQuery(kind))
+	if err != nil {
+		return r, false, err
+	}
+	err = st.QueryRowContext(ctx, id).Scan(&r.patientID, &r.contentHash, &r.live)
+	if errors.Is(err, sql.ErrNoRows) {
+		return record{}, false, nil
+	}
+	return r, err == nil, err
+}
+
+// endQuery ends a log or check-in: superseded or deleted.
+func endQuery(kind hep.RecordKind, superseded bool) string {
+	col := "deleted_time"
+	if superseded {
+		col = "superseded_by"
+	}
+	return "UPDATE " + recordTable(kind) + " SET " + col + " = ? WHERE id = ?"
+}
+
+// endRecord ends a live log or check-in: superseded by another record, or
+// (by "") deleted now.
+func (s *Store) endRecord(ctx context.Context, tx *sql.Tx, kind hep.RecordKind, id, supersededBy string, now time.Time) error {
+	st, err := s.prepared(ctx, tx, endQuery(kind, supersededBy != ""))
+	if err != nil {
+		return err
+	}
+	arg := any(ts(now))
+	if supersededBy != "" {
+		arg = supersededBy
+	}
+	_, err = st.ExecContext(ctx, arg, id)
+	return err
+}
+
+// beforeKey is the upper bound of a newest-first page keyed on (corrected
+// time, id): the first page starts above every stored time ("~" sorts after
+// digits); a time without an id bounds by the time alone.
+func beforeKey(t time.Time, id string) (string, string) {
+	if t.IsZero() {
+		return "~", "~"
+	}
+	return ts(t), id
+}
+
+// logsQuery pages a patient's live logs newest first on the partial index
+// exercise_logs_live.
+const logsQuery = "SELECT " + logColumns + ` FROM exercise_logs
+	WHERE patient_id = ? AND deleted_time IS NULL AND superseded_by IS NULL AND (corrected_perform_time, id) < (?, ?)
+	ORDER BY corrected_perform_time DESC, id DESC LIMIT ?`
+
+// checkinsQuery pages a patient's live check-ins newest first on
+// pain_checkins_live.
+const checkinsQuery = "SELECT " + checkinColumns + ` FROM pain_checkins
+	WHERE patient_id = ? AND deleted_time IS NULL AND superseded_by IS NULL AND (corrected_record_time, id) < (?, ?)
+	ORDER BY corrected_record_time DESC, id DESC LIMIT ?`
+
+// ListExerciseLogs implements hep.Store.
+func (s *Store) ListExerciseLogs(ctx context.Context, f hep.LogFilter) ([]hep.ExerciseLog, error) {
+	bt, bid := beforeKey(f.BeforeTime, f.BeforeID)
+	var out []hep.ExerciseLog
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		out = nil
+		rows, err := tx.QueryContext(ctx, logsQuery, f.PatientID, bt, bid, limit(f.Limit))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			l, err := scanLog(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, l)
+		}
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, f.PatientID, resLogs(f.PatientID), hep.OutcomeOK)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListPainCheckins implements hep.Store.
+func (s *Store) ListPainCheckins(ctx context.Context, f hep.LogFilter) ([]hep.PainCheckin, error) {
+	bt, bid := beforeKey(f.BeforeTime, f.BeforeID)
+	var out []hep.PainCheckin
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		out = nil
+		rows, err := tx.QueryContext(ctx, checkinsQuery, f.PatientID, bt, bid, limit(f.Limit))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			c, err := scanCheckin(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, c)
+		}
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, f.PatientID, resCheckins(f.PatientID), hep.OutcomeOK)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

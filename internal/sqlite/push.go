@@ -1,0 +1,352 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hepclinic/hep/internal/hep"
+)
+
+// Rejection reasons of Push that the domain's validation cannot know:
+// they depend on what is stored. The same words answer an id or record of
+// another patient as an unknown one, so a phone learns nothing of others.
+const (
+	reasonIDReused       = "id already used with different content"
+	reasonNoRecord       = "no such record"
+	reasonUnknownEntry   = "is not in the catalog"
+	reasonTimeUnstored   = "must be within the years 1 to 9999"
+	reasonNotLiveLog     = "must name a live log of this patient"
+	reasonNotLiveCheckin = "must name a live check-in of this patient"
+)
+
+// pushDeviceQuery reads the pushing device's owner, revocation and last
+// sequence by primary key.
+const pushDeviceQuery = "SELECT patient_id, revoke_time, last_seq FROM devices WHERE id = ?"
+
+// insertResultQuery stores a new mutation's result.
+const insertResultQuery = "INSERT INTO device_mutations (device_id, seq, status, reason, field) VALUES (?, ?, ?, ?, ?)"
+
+// storedResultsQuery reads a device's stored results for a range of
+// sequences by primary key.
+const storedResultsQuery = `SELECT seq, status, reason, field FROM device_mutations
+	WHERE device_id = ? AND seq BETWEEN ? AND ? ORDER BY seq`
+
+// Push implements hep.Store. The device's row is read and its last_seq
+// written in the same transaction as the mutations' effects and results,
+// so a mutation is applied exactly once however often it is replayed, and
+// a failure (a gap, or any error while applying) leaves nothing behind.
+func (s *Store) Push(ctx context.Context, deviceID string, muts []hep.Mutation) ([]hep.MutationResult, int64, error) {
+	actor := hep.ActorFrom(ctx)
+	if actor.Role != hep.RolePatient || actor.ID != deviceID || actor.PatientID == "" {
+		return nil, 0, hep.NotFound("device")
+	}
+	for i, m := range muts {
+		if m.Seq < 1 || m.Seq != muts[0].Seq+int64(i) {
+			return nil, 0, hep.Errorf(hep.CodeInvalid, "mutations must be numbered consecutively from 1")
+		}
+	}
+	var results []hep.MutationResult
+	var last int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var patientID string
+		var revoked sql.NullString
+		err := tx.QueryRowContext(ctx, pushDeviceQuery, deviceID).Scan(&patientID, &revoked, &last)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && (revoked.Valid || patientID != actor.PatientID) {
+			return hep.NotFound("device")
+		}
+		if err != nil {
+			return err
+		}
+		if results, err = storedResults(ctx, tx, deviceID, muts, last); err != nil {
+			return err
+		}
+		fresh := muts[len(results):]
+		if len(fresh) > 0 && fresh[0].Seq != last+1 {
+			return &hep.Error{Code: hep.CodeFailedPrecondition, Reason: hep.ReasonSequenceGap,
+				Message: fmt.Sprintf("next sequence is %d", last+1)}
+		}
+		p := &push{s: s, ctx: ctx, tx: tx, patientID: patientID, deviceID: deviceID, now: s.now(), alerted: map[string]bool{}}
+		for _, m := range fresh {
+			r, err := p.apply(m)
+			if err != nil {
+				return err
+			}
+			if r.Status == hep.MutationRejected && r.Reason == "" {
+				r.Reason = "rejected"
+			}
+			st, err := s.prepared(ctx, tx, insertResultQuery)
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, deviceID, r.Seq, string(r.Status), r.Reason, r.Field); err != nil {
+				return err
+			}
+			results = append(results, r)
+			last = m.Seq
+		}
+		if len(fresh) > 0 {
+			if _, err := tx.ExecContext(ctx, "UPDATE devices SET last_seq = ? WHERE id = ?", last, deviceID); err != nil {
+				return err
+			}
+		}
+		return s.appendAudit(ctx, tx, patientID, resSync(patientID), hep.OutcomeOK)
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return results, last, nil
+}
+
+// storedResults returns, marked Replayed, the stored results of the
+// mutations numbered up to last (a prefix of muts).
+func storedResults(ctx context.Context, tx *sql.Tx, deviceID string, muts []hep.Mutation, last int64) ([]hep.MutationResult, error) {
+	if len(muts) == 0 || muts[0].Seq > last {
+		return nil, nil
+	}
+	to := min(last, muts[len(muts)-1].Seq)
+	rows, err := tx.QueryContext(ctx, storedResultsQuery, deviceID, muts[0].Seq, to)
+	if err != nil {
+		return nil, err
+	}
+	var out []hep.MutationResult
+	for rows.Next() {
+		r := hep.MutationResult{Replayed: true}
+		var status string
+		if err := rows.Scan(&r.Seq, &status, &r.Reason, &r.Field); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.Status = hep.MutationStatus(status)
+		out = append(out, r)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, err
+	}
+	if int64(len(out)) != to-muts[0].Seq+1 {
+		return nil, fmt.Errorf("sqlite: device has %d stored results for sequences %d-%d", len(out), muts[0].Seq, to)
+	}
+	return out, nil
+}
+
+// push is one Push's work inside its transaction.
+type push struct {
+	s         *Store
+	ctx       context.Context
+	tx        *sql.Tx
+	patientID string
+	deviceID  string
+	now       time.Time
+	exercises map[string]bool // the catalog's ids, read on first use
+	plan      *hep.Plan       // the current plan, read on first use and again after a re-gate
+	alerted   map[string]bool // exercises already alerted as logged while suspended in this push
+}
+
+func applied(seq int64) hep.MutationResult {
+	return hep.MutationResult{Seq: seq, Status: hep.MutationApplied}
+}
+
+func rejected(seq int64, field, reason string) hep.MutationResult {
+	return hep.MutationResult{Seq: seq, Status: hep.MutationRejected, Field: field, Reason: reason}
+}
+
+// apply validates and applies one new mutation. A mutation that can never
+// apply is a REJECTED result, not an error; an error fails the whole push.
+func (p *push) apply(m hep.Mutation) (hep.MutationResult, error) {
+	if err := hep.ValidateMutation(m, p.now); err != nil {
+		return hep.RejectionOf(m.Seq, err), nil
+	}
+	switch {
+	case m.Log != nil:
+		return p.log(m.Seq, *m.Log)
+	case m.Checkin != nil:
+		return p.checkin(m.Seq, *m.Checkin)
+	case m.Delete != nil:
+		return p.delete(m.Seq, *m.Delete)
+	}
+	return p.screening(m.Seq, m.Screening)
+}
+
+// existing looks for a stored record with the id. done is false if there is
+// none; otherwise the result is APPLIED for a replay of the patient's own
+// record (which changes nothing, so a deleted record stays deleted) and
+// REJECTED for other content or another patient's record.
+func (p *push) existing(seq int64, kind hep.RecordKind, field, id, hash string) (r hep.MutationResult, done bool, err error) {
+	rec, ok, err := p.s.getRecord(p.ctx, p.tx, kind, id)
+	if err != nil || !ok {
+		return r, false, err
+	}
+	if rec.patientID != p.patientID || rec.contentHash != hash {
+		return rejected(seq, field, reasonIDReused), true, nil
+	}
+	return applied(seq), true, nil
+}
+
+// liveOwn reports whether id is a live record of the patient.
+func (p *push) liveOwn(kind hep.RecordKind, id string) (bool, error) {
+	rec, ok, err := p.s.getRecord(p.ctx, p.tx, kind, id)
+	return ok && rec.patientID == p.patientID && rec.live, err
+}
+
+// storable reports whether a phone-clock time fits the stored form; the
+// domain bounds only the corrected times.
+func storable(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
+}
+
+// inCatalog reports whether the catalog has an entry (retired or not).
+func (p *push) inCatalog(id string) (bool, error) {
+	if p.exercises == nil {
+		rows, err := p.tx.QueryContext(p.ctx, "SELECT id FROM exercises")
+		if err != nil {
+			return false, err
+		}
+		p.exercises = map[string]bool{}
+		for rows.Next() {
+			var x string
+			if err := rows.Scan(&x); err != nil {
+				rows.Close()
+				return false, err
+			}
+			p.exercises[x] = true
+		}
+		if err := closeRows(rows); err != nil {
+			return false, err
+		}
+	}
+	return p.exercises[id], nil
+}
+
+// suspended reports whether the current plan holds the exercise as a
+// SUSPENDED item.
+func (p *push) suspended(exerciseID string) (bool, error) {
+	if p.plan == nil {
+		pl, err := loadPlan(p.ctx, p.tx, p.patientID, 0)
+		if err != nil {
+			return false, err
+		}
+		p.plan = &pl
+	}
+	for _, it := range p.plan.Items {
+		if it.Spec.ExerciseID == exerciseID {
+			return it.State == hep.ItemSuspended, nil
+		}
+	}
+	return false, nil
+}
+
+// supersede ends the record a new one replaces and makes it a tombstone.
+func (p *push) supersede(kind hep.RecordKind, old, by string) error {
+	if err := p.s.endRecord(p.ctx, p.tx, kind, old, by, p.now); err != nil {
+		return err
+	}
+	_, err := p.s.bump(p.ctx, p.tx, p.patientID, kind, old, true)
+	return err
+}
+
+func (p *push) log(seq int64, l hep.ExerciseLog) (hep.MutationResult, error) {
+	l.PatientID, l.DeviceID, l.ReceiveTime, l.ItemSuspended = p.patientID, p.deviceID, p.now, false
+	if r, done, err := p.existing(seq, hep.KindLog, "log.id", l.ID, l.ContentHash()); done || err != nil {
+		return r, err
+	}
+	if !storable(l.PerformTime) {
+		return rejected(seq, "log.perform_time", reasonTimeUnstored), nil
+	}
+	if ok, err := p.inCatalog(l.ExerciseID); err != nil || !ok {
+		return rejected(seq, "log.exercise_id", reasonUnknownEntry), err
+	}
+	if l.Supersedes != "" {
+		if ok, err := p.liveOwn(hep.KindLog, l.Supersedes); err != nil || !ok {
+			return rejected(seq, "log.supersedes", reasonNotLiveLog), err
+		}
+	}
+	var err error
+	if l.ItemSuspended, err = p.suspended(l.ExerciseID); err != nil {
+		return hep.MutationResult{}, err
+	}
+	if err := p.s.insertLog(p.ctx, p.tx, l); err != nil {
+		return hep.MutationResult{}, err
+	}
+	if _, err := p.s.bump(p.ctx, p.tx, p.patientID, hep.KindLog, l.ID, false); err != nil {
+		return hep.MutationResult{}, err
+	}
+	if l.Supersedes != "" {
+		if err := p.supersede(hep.KindLog, l.Supersedes, l.ID); err != nil {
+			return hep.MutationResult{}, err
+		}
+	}
+	// Kept, never dropped; the care team hears of it once per exercise
+	// and push, not once per log of a week offline.
+	if l.ItemSuspended && !p.alerted[l.ExerciseID] {
+		a := hep.SuspendedLogAlert(p.patientID, l.ExerciseID)
+		if err := insertAlert(p.ctx, p.tx, &a, p.now); err != nil {
+			return hep.MutationResult{}, err
+		}
+		p.alerted[l.ExerciseID] = true
+	}
+	return applied(seq), nil
+}
+
+func (p *push) checkin(seq int64, c hep.PainCheckin) (hep.MutationResult, error) {
+	c.PatientID, c.DeviceID, c.ReceiveTime = p.patientID, p.deviceID, p.now
+	if r, done, err := p.existing(seq, hep.KindCheckin, "checkin.id", c.ID, c.ContentHash()); done || err != nil {
+		return r, err
+	}
+	if !storable(c.RecordTime) {
+		return rejected(seq, "checkin.record_time", reasonTimeUnstored), nil
+	}
+	if c.Supersedes != "" {
+		if ok, err := p.liveOwn(hep.KindCheckin, c.Supersedes); err != nil || !ok {
+			return rejected(seq, "checkin.supersedes", reasonNotLiveCheckin), err
+		}
+	}
+	if err := p.s.insertCheckin(p.ctx, p.tx, c); err != nil {
+		return hep.MutationResult{}, err
+	}
+	if _, err := p.s.bump(p.ctx, p.tx, p.patientID, hep.KindCheckin, c.ID, false); err != nil {
+		return hep.MutationResult{}, err
+	}
+	if c.Supersedes != "" {
+		if err := p.supersede(hep.KindCheckin, c.Supersedes, c.ID); err != nil {
+			return hep.MutationResult{}, err
+		}
+	}
+	if len(c.RedFlags) > 0 {
+		if _, err := p.s.reportRedFlags(p.ctx, p.tx, p.patientID, c.RedFlags, c.Note); err != nil {
+			return hep.MutationResult{}, err
+		}
+		p.plan = nil // re-gated under the hold
+	}
+	return applied(seq), nil
+}
+
+func (p *push) delete(seq int64, d hep.DeleteRecord) (hep.MutationResult, error) {
+	rec, ok, err := p.s.getRecord(p.ctx, p.tx, d.Kind, d.ID)
+	if err != nil {
+		return hep.MutationResult{}, err
+	}
+	if !ok || rec.patientID != p.patientID {
+		return rejected(seq, "delete.id", reasonNoRecord), nil
+	}
+	if !rec.live { // deleted or superseded already: the phone has the tombstone
+		return applied(seq), nil
+	}
+	if err := p.s.endRecord(p.ctx, p.tx, d.Kind, d.ID, "", p.now); err != nil {
+		return hep.MutationResult{}, err
+	}
+	if _, err := p.s.bump(p.ctx, p.tx, p.patientID, d.Kind, d.ID, true); err != nil {
+		return hep.MutationResult{}, err
+	}
+	return applied(seq), nil
+}
+
+func (p *push) screening(seq int64, answers []hep.ScreeningInput) (hep.MutationResult, error) {
+	if _, _, err := p.s.recordScreening(p.ctx, p.tx, p.patientID, answers); err != nil {
+		return hep.MutationResult{}, err
+	}
+	p.plan = nil // re-gated
+	return applied(seq), nil
+}

@@ -1,0 +1,360 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hepclinic/hep/internal/hep"
+)
+
+// The change sequence. Every transaction that changes what a patient's
+// phones see calls bump for each record it changed: the patient's
+// change_seq goes up by one and the record's sync_state entry moves to the
+// new value. The writer's single connection and BEGIN IMMEDIATE make the
+// transactions that bump one patient commit in sequence order, so a Pull
+// that has returned everything up to n never later finds an entry at or
+// below n that it did not return (no skipped rows).
+
+func resSync(patientID string) string { return "patients/" + patientID + "/sync" }
+
+// bumpQuery allocates the patient's next change sequence value.
+const bumpQuery = "UPDATE patients SET change_seq = change_seq + 1 WHERE id = ? RETURNING change_seq"
+
+// upsertEntryQuery moves a record's entry to a new sequence value (a
+// tombstone never moves again: a trigger refuses it).
+const upsertEntryQuery = `INSERT INTO sync_state (patient_id, kind, id, seq, deleted, change_time) VALUES (?, ?, ?, ?, ?, ?)
+	ON CONFLICT (patient_id, kind, id) DO UPDATE SET seq = excluded.seq, deleted = excluded.deleted, change_time = excluded.change_time`
+
+// bump records, inside tx, that the patient's record (kind, id) changed or,
+// with deleted, became a tombstone. It returns the sequence value given.
+func (s *Store) bump(ctx context.Context, tx *sql.Tx, patientID string, kind hep.RecordKind, id string, deleted bool) (int64, error) {
+	next, err := s.prepared(ctx, tx, bumpQuery)
+	if err != nil {
+		return 0, err
+	}
+	var seq int64
+	err = next.QueryRowContext(ctx, patientID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("sqlite: change sequence of a missing patient")
+	}
+	if err != nil {
+		return 0, err
+	}
+	upsert, err := s.prepared(ctx, tx, upsertEntryQuery)
+	if err != nil {
+		return 0, err
+	}
+	_, err = upsert.ExecContext(ctx, patientID, string(kind), id, seq, deleted, ts(s.now()))
+	return seq, err
+}
+
+// entryQuery reads one record's entry by primary key.
+const entryQuery = "SELECT seq FROM sync_state WHERE patient_id = ? AND kind = ? AND id = ?"
+
+// bumpExercises gives each catalog entry a plan refers to an entry in the
+// patient's sequence, once: catalog entries change only by retirement,
+// which bumps them again (RetireExercise).
+func (s *Store) bumpExercises(ctx context.Context, tx *sql.Tx, patientID string, items []hep.PlanItem) error {
+	for _, it := range items {
+		st, err := s.prepared(ctx, tx, entryQuery)
+		if err != nil {
+			return err
+		}
+		var seq int64
+		err = st.QueryRowContext(ctx, patientID, string(hep.KindCatalog), it.Spec.ExerciseID).Scan(&seq)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if _, err := s.bump(ctx, tx, patientID, hep.KindCatalog, it.Spec.ExerciseID, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// holdersQuery lists the patients whose plans (any version) hold an entry,
+// on plan_items_exercise; those and only those have it in their sequence.
+const holdersQuery = "SELECT DISTINCT patient_id FROM plan_items WHERE exercise_id = ?"
+
+// bumpHolders bumps a changed catalog entry for every patient whose phones
+// hold it.
+func (s *Store) bumpHolders(ctx context.Context, tx *sql.Tx, exerciseID string) error {
+	rows, err := tx.QueryContext(ctx, holdersQuery, exerciseID)
+	if err != nil {
+		return err
+	}
+	var patients []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return err
+		}
+		patients = append(patients, p)
+	}
+	if err := closeRows(rows); err != nil {
+		return err
+	}
+	for _, p := range patients {
+		if _, err := s.bump(ctx, tx, p, hep.KindCatalog, exerciseID, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pullQuery pages a patient's entries in sequence order on sync_state_seq.
+const pullQuery = "SELECT kind, id, seq, deleted FROM sync_state WHERE patient_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+
+// liveEntriesQuery reads every live entry of a patient: a range of the
+// primary key, which holds every column.
+const liveEntriesQuery = "SELECT kind, id, seq FROM sync_state WHERE patient_id = ? AND deleted = 0"
+
+// belowQuery reads a patient's entries below a sequence value on
+// sync_state_seq.
+const belowQuery = "SELECT kind, id, seq, deleted FROM sync_state WHERE patient_id = ? AND seq < ? ORDER BY seq"
+
+func errCursorExpired() error {
+	return &hep.Error{Code: hep.CodeFailedPrecondition, Reason: hep.ReasonCursorExpired,
+		Message: "the cursor is too old (or not from this server); pull again from the start after pushing the outbox"}
+}
+
+// Pull implements hep.Store. It runs on the writer, as every audited call
+// does, so the page and the last page's count and hash are one snapshot.
+//
+// Cursors: one below purged_seq (where PurgeTombstones forgot tombstones
+// the phone may not have seen) expires, and so does one ahead of the
+// patient's sequence (a server restored from an older backup, say: the
+// phone would skip every change numbered at or below it). A pass from the
+// start (after 0) must never page through values below purged_seq, or it
+// would expire on its second page and a phone could never reset: so it
+// first moves the live entries still below purged_seq above it (once after
+// each purge; the patient's other phones pull them again, harmlessly).
+// PurgeTombstones leaves no tombstone at or below purged_seq.
+func (s *Store) Pull(ctx context.Context, patientID string, after int64, limit int) (hep.PullPage, error) {
+	if after < 0 {
+		return hep.PullPage{}, hep.Errorf(hep.CodeInvalid, "the cursor must not be negative")
+	}
+	if limit <= 0 {
+		limit = hep.DefaultPullPage
+	}
+	var page hep.PullPage
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		page = hep.PullPage{}
+		var changeSeq, purgedSeq int64
+		err := tx.QueryRowContext(ctx, "SELECT change_seq, purged_seq FROM patients WHERE id = ?", patientID).Scan(&changeSeq, &purgedSeq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return hep.NotFound("patient")
+		}
+		if err != nil {
+			return err
+		}
+		if after > 0 && (after < purgedSeq || after > changeSeq) {
+			return errCursorExpired()
+		}
+		if after == 0 && purgedSeq > 0 {
+			below, err := queryEntries(ctx, tx, belowQuery, patientID, purgedSeq)
+			if err != nil {
+				return err
+			}
+			for _, e := range below {
+				if e.Deleted { // none by PurgeTombstones; a tombstone never moves
+					continue
+				}
+				if changeSeq, err = s.bump(ctx, tx, patientID, e.Kind, e.ID, false); err != nil {
+					return err
+				}
+			}
+		}
+		entries, err := queryEntries(ctx, tx, pullQuery, patientID, after, limit+1)
+		if err != nil {
+			return err
+		}
+		if len(entries) > limit {
+			entries, page.HasMore = entries[:limit], true
+		}
+		l := loader{s: s, ctx: ctx, tx: tx, patientID: patientID}
+		for _, e := range entries {
+			c, err := l.change(e)
+			if err != nil {
+				return err
+			}
+			page.Changes = append(page.Changes, c)
+		}
+		if page.HasMore {
+			page.Next = entries[len(entries)-1].Seq
+		} else {
+			// Everything up to change_seq has been seen: entries below it
+			// that were not returned have moved on or were purged.
+			page.Next = changeSeq
+			live, err := queryEntries(ctx, tx, liveEntriesQuery, patientID)
+			if err != nil {
+				return err
+			}
+			page.Count, page.Hash = int64(len(live)), hep.ConvergenceHash(live)
+		}
+		return s.appendAudit(ctx, tx, patientID, resSync(patientID), hep.OutcomeOK)
+	})
+	if err != nil {
+		return hep.PullPage{}, err
+	}
+	return page, nil
+}
+
+// queryEntries reads sync entries: (kind, id, seq) and, if the query
+// selects a fourth column, deleted.
+func queryEntries(ctx context.Context, q querier, query string, args ...any) ([]hep.SyncEntry, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	cols, err := rows.Columns()
+	if err != nil {
+		rows.Close()
+		return nil, err
+	}
+	var out []hep.SyncEntry
+	for rows.Next() {
+		var e hep.SyncEntry
+		var kind string
+		dest := []any{&kind, &e.ID, &e.Seq}
+		if len(cols) == 4 {
+			dest = append(dest, &e.Deleted)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		e.Kind = hep.RecordKind(kind)
+		out = append(out, e)
+	}
+	return out, closeRows(rows)
+}
+
+// loader reads the records a pull page names.
+type loader struct {
+	s         *Store
+	ctx       context.Context
+	tx        *sql.Tx
+	patientID string
+	cat       hep.Catalog // read on first use
+}
+
+// change returns the change for entry e: a tombstone, or e with its record.
+func (l *loader) change(e hep.SyncEntry) (hep.Change, error) {
+	c := hep.Change{SyncEntry: e}
+	if e.Deleted {
+		return c, nil
+	}
+	missing := func() error { return fmt.Errorf("sqlite: sync entry %s of a missing record", e.Kind) }
+	switch e.Kind {
+	case hep.KindLog:
+		st, err := l.s.prepared(l.ctx, l.tx, logByIDQuery)
+		if err != nil {
+			return c, err
+		}
+		lg, err := scanLog(st.QueryRowContext(l.ctx, e.ID, l.patientID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return c, missing()
+		}
+		c.Log = &lg
+		return c, err
+	case hep.KindCheckin:
+		st, err := l.s.prepared(l.ctx, l.tx, checkinByIDQuery)
+		if err != nil {
+			return c, err
+		}
+		ci, err := scanCheckin(st.QueryRowContext(l.ctx, e.ID, l.patientID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return c, missing()
+		}
+		c.Checkin = &ci
+		return c, err
+	case hep.KindPlan:
+		p, err := loadPlan(l.ctx, l.tx, l.patientID, 0)
+		c.Plan = &p
+		return c, err
+	case hep.KindScreening:
+		sc, err := loadScreening(l.ctx, l.tx, l.patientID)
+		c.Screening = sc
+		return c, err
+	case hep.KindCatalog:
+		if l.cat == nil {
+			cat, err := loadCatalog(l.ctx, l.tx)
+			if err != nil {
+				return c, err
+			}
+			l.cat = cat
+		}
+		ex, ok := l.cat[e.ID]
+		if !ok {
+			return c, missing()
+		}
+		c.Exercise = &ex
+		return c, nil
+	}
+	return c, fmt.Errorf("sqlite: sync entry of unknown kind %q", e.Kind)
+}
+
+// tombstonesQuery finds the tombstones older than the cutoff on
+// sync_state_tombstones. (Grouping by patient in SQL would make the
+// planner walk the whole table in primary-key order instead.)
+const tombstonesQuery = "SELECT patient_id, seq FROM sync_state WHERE deleted = 1 AND change_time < ?"
+
+// purgeQuery forgets a patient's tombstones up to a sequence value, on
+// sync_state_seq.
+const purgeQuery = "DELETE FROM sync_state WHERE patient_id = ? AND seq <= ? AND deleted = 1"
+
+// PurgeTombstones implements hep.Store. The patients' purged_seq moves up
+// in the same transaction as the deletion, so no cursor that may have
+// missed a forgotten tombstone is ever accepted. Every tombstone up to the
+// newest one forgotten goes too (older in sequence, even if a clock stepped
+// back made its time newer): none is left at or below purged_seq, which a
+// pass from the start relies on (see Pull).
+func (s *Store) PurgeTombstones(ctx context.Context, cutoff time.Time) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, tombstonesQuery, ts(cutoff))
+		if err != nil {
+			return err
+		}
+		purged := map[string]int64{}
+		for rows.Next() {
+			var p string
+			var seq int64
+			if err := rows.Scan(&p, &seq); err != nil {
+				rows.Close()
+				return err
+			}
+			purged[p] = max(purged[p], seq)
+		}
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+		for p, seq := range purged {
+			if _, err := tx.ExecContext(ctx, "UPDATE patients SET purged_seq = max(purged_seq, ?) WHERE id = ?", seq, p); err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, purgeQuery, p, seq)
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
