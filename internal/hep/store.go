@@ -199,7 +199,7 @@ type Store interface {
 	// logs and check-ins are inserted (a replay of identical content is
 	// APPLIED); Supersedes and deletions tombstone the older record; a log
 	// of a SUSPENDED plan item is kept, marked ItemSuspended and alerted
-	// (SuspendedLogAlert); a check-in with red flags acts as ReportRedFlags;
+	// (SuspendedLogAlert, once per exercise per push); a check-in with red flags acts as ReportRedFlags;
 	// screening acts as RecordScreening. Every change bumps the patient's
 	// change sequence in the same transaction. Returns one result per
 	// mutation and the new last sequence.
@@ -209,11 +209,16 @@ type Store interface {
 	// devices, the current plan ("current"), the current screening
 	// ("current"), the catalog entries the plan refers to, and tombstones.
 	// On the last page it sets Count and Hash (ConvergenceHash of every live
-	// entry). FAILED_PRECONDITION with reason CURSOR_EXPIRED if after > 0 and
-	// tombstones after it were purged.
+	// entry) and Next is the patient's current sequence. FAILED_PRECONDITION
+	// with reason CURSOR_EXPIRED if after > 0 and tombstones after it were
+	// purged, or if after is ahead of the patient's sequence (a server
+	// restored from an older backup). A pull from 0 first re-bumps live
+	// entries below the purge horizon, so a reset always completes, whatever
+	// the page size.
 	Pull(ctx context.Context, patientID string, after int64, limit int) (PullPage, error)
-	// PurgeTombstones forgets tombstones deleted before cutoff (not audited:
-	// housekeeping); cursors older than the newest purged one then expire.
+	// PurgeTombstones forgets tombstones deleted before cutoff, and every
+	// tombstone below the resulting purge horizon (not audited:
+	// housekeeping); cursors older than the horizon then expire.
 	PurgeTombstones(ctx context.Context, cutoff time.Time) (int, error)
 	// ListExerciseLogs returns a page of a patient's live logs, newest
 	// corrected perform time first.

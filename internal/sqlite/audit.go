@@ -43,13 +43,24 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, patientID, resource
 	return s.appendEvent(ctx, tx, hep.NewAuditEvent(hep.ActorFrom(ctx), s.now(), patientID, resource, outcome))
 }
 
+// lastAuditQuery reads the last link of the audit chain.
+const lastAuditQuery = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+
+const insertAuditQuery = `INSERT INTO audit_events
+		(seq, time, actor_id, actor_role, patient_id, action, resource, outcome, request_id, peer, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // appendEvent chains e to the last event and inserts it. Seq, Time,
 // PrevHash and Hash are the store's to assign. The writer's BEGIN IMMEDIATE
 // lock means nobody else can append between the read and the insert.
 func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e hep.AuditEvent) error {
 	var last int64
 	var prev string
-	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").Scan(&last, &prev)
+	st, err := s.prepared(ctx, tx, lastAuditQuery)
+	if err != nil {
+		return err
+	}
+	err = st.QueryRowContext(ctx).Scan(&last, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -57,9 +68,10 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e hep.AuditEvent) e
 	e.PrevHash = prev
 	e.Time = s.now()
 	e.Hash = hep.ChainHash(prev, e)
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events
-		(seq, time, actor_id, actor_role, patient_id, action, resource, outcome, request_id, peer, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if st, err = s.prepared(ctx, tx, insertAuditQuery); err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx,
 		e.Seq, ts(e.Time), e.ActorID, string(e.ActorRole), e.PatientID, e.Action, e.Resource, e.Outcome,
 		e.RequestID, e.Peer, e.PrevHash, e.Hash)
 	return err

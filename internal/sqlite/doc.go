@@ -41,8 +41,9 @@
 // Patient sync (migrations/0003_sync.sql) keeps the phones' exercise logs
 // and pain check-ins (append-only: a correction supersedes, a deletion
 // sets deleted_time, and triggers keep either final), each device's
-// numbered mutations with the result first returned (device_mutations,
-// devices.last_seq), and each patient's change sequence: every
+// numbered mutations (devices.last_seq, and the result first returned of
+// each rejected one in device_mutations: one at or below last_seq without
+// a row was applied), and each patient's change sequence: every
 // transaction that changes what the patient's phones see — a push, and
 // every clinical writer (plans, screening, clearances, the hold, the
 // patient's time zone, a retired catalog entry) — increments

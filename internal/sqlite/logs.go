@@ -68,17 +68,26 @@ const insertLogQuery = `INSERT INTO exercise_logs (id, patient_id, device_id, ex
 		duration_seconds_done, pain_before, pain_after, difficulty, note, supersedes, item_suspended, content_hash)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertLog stores a new log (its content hash computed from what the phone
-// sent).
-func (s *Store) insertLog(ctx context.Context, tx *sql.Tx, l hep.ExerciseLog) error {
-	st, err := s.prepared(ctx, tx, insertLogQuery)
+// insertNewLog stores a new log whose content hash is hash, unless a log
+// with its id exists: inserted is false then, and nothing changed.
+func (s *Store) insertNewLog(ctx context.Context, tx *sql.Tx, l hep.ExerciseLog, hash string) (inserted bool, err error) {
+	res, err := s.execLog(ctx, tx, insertLogNewQuery, l, hash)
 	if err != nil {
-		return err
+		return false, err
 	}
-	_, err = st.ExecContext(ctx, l.ID, l.PatientID, l.DeviceID, l.ExerciseID, l.PlanVersion, ts(l.PerformTime), ts(l.CorrectedPerformTime),
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// execLog runs one of the log inserts.
+func (s *Store) execLog(ctx context.Context, tx *sql.Tx, query string, l hep.ExerciseLog, hash string) (sql.Result, error) {
+	st, err := s.prepared(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, l.ID, l.PatientID, l.DeviceID, l.ExerciseID, l.PlanVersion, ts(l.PerformTime), ts(l.CorrectedPerformTime),
 		ts(l.ReceiveTime), l.SetsDone, l.RepsDone, l.HoldSecondsDone, l.DurationSecondsDone, scoreArg(l.PainBefore),
-		scoreArg(l.PainAfter), string(l.Difficulty), l.Note, idArg(l.Supersedes), l.ItemSuspended, l.ContentHash())
-	return err
+		scoreArg(l.PainAfter), string(l.Difficulty), l.Note, idArg(l.Supersedes), l.ItemSuspended, hash)
 }
 
 const checkinColumns = `id, patient_id, device_id, record_time, corrected_record_time, receive_time, score, location,

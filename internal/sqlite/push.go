@@ -26,13 +26,25 @@ const (
 // sequence by primary key.
 const pushDeviceQuery = "SELECT patient_id, revoke_time, last_seq FROM devices WHERE id = ?"
 
-// insertResultQuery stores a new mutation's result.
+// insertResultQuery stores a new mutation's result. Only rejections are
+// stored: a mutation at or below the device's last_seq without a row was
+// applied (see storedResults).
 const insertResultQuery = "INSERT INTO device_mutations (device_id, seq, status, reason, field) VALUES (?, ?, ?, ?, ?)"
 
-// storedResultsQuery reads a device's stored results for a range of
+// storedResultsQuery reads a device's stored rejections for a range of
 // sequences by primary key.
 const storedResultsQuery = `SELECT seq, status, reason, field FROM device_mutations
 	WHERE device_id = ? AND seq BETWEEN ? AND ? ORDER BY seq`
+
+// insertLogNewQuery stores a new log unless one with its id exists
+// (which the caller then reads: a replay, or an id reused).
+const insertLogNewQuery = insertLogQuery + " ON CONFLICT (id) DO NOTHING"
+
+// changeSeqQuery reads the patient's change sequence, by primary key.
+const changeSeqQuery = "SELECT change_seq FROM patients WHERE id = ?"
+
+// setChangeSeqQuery writes the change sequence values a push allocated.
+const setChangeSeqQuery = "UPDATE patients SET change_seq = ? WHERE id = ?"
 
 // Push implements hep.Store. The device's row is read and its last_seq
 // written in the same transaction as the mutations' effects and results,
@@ -69,23 +81,35 @@ func (s *Store) Push(ctx context.Context, deviceID string, muts []hep.Mutation) 
 				Message: fmt.Sprintf("next sequence is %d", last+1)}
 		}
 		p := &push{s: s, ctx: ctx, tx: tx, patientID: patientID, deviceID: deviceID, now: s.now(), alerted: map[string]bool{}}
-		for _, m := range fresh {
-			r, err := p.apply(m)
+		for i := 0; i < len(fresh); {
+			// A run of plain new logs is stored in a few statements
+			// (pushbatch.go); anything else one mutation at a time.
+			run, err := p.logRun(fresh[i:])
 			if err != nil {
 				return err
 			}
-			if r.Status == hep.MutationRejected && r.Reason == "" {
-				r.Reason = "rejected"
+			var rs []hep.MutationResult
+			if len(run) > 0 {
+				rs, err = p.storeRun(fresh[i:], run)
+			} else {
+				var r hep.MutationResult
+				r, err = p.apply(fresh[i])
+				rs = []hep.MutationResult{r}
 			}
-			st, err := s.prepared(ctx, tx, insertResultQuery)
 			if err != nil {
 				return err
 			}
-			if _, err := st.ExecContext(ctx, deviceID, r.Seq, string(r.Status), r.Reason, r.Field); err != nil {
-				return err
+			for _, r := range rs {
+				if err := p.storeResult(&r); err != nil {
+					return err
+				}
+				results = append(results, r)
 			}
-			results = append(results, r)
-			last = m.Seq
+			i += len(rs)
+			last = fresh[i-1].Seq
+		}
+		if err := p.flushSeq(); err != nil {
+			return err
 		}
 		if len(fresh) > 0 {
 			if _, err := tx.ExecContext(ctx, "UPDATE devices SET last_seq = ? WHERE id = ?", last, deviceID); err != nil {
@@ -100,18 +124,42 @@ func (s *Store) Push(ctx context.Context, deviceID string, muts []hep.Mutation) 
 	return results, last, nil
 }
 
-// storedResults returns, marked Replayed, the stored results of the
-// mutations numbered up to last (a prefix of muts).
+// errNoStoredLog: an insert skipped a log as stored, which is not.
+var errNoStoredLog = errors.New("sqlite: log insert conflicted with no stored log")
+
+// storeResult stores the result of a new mutation if it is a rejection
+// (an applied one is known by the device's last_seq alone).
+func (p *push) storeResult(r *hep.MutationResult) error {
+	if r.Status != hep.MutationRejected {
+		return nil
+	}
+	if r.Reason == "" {
+		r.Reason = "rejected"
+	}
+	st, err := p.s.prepared(p.ctx, p.tx, insertResultQuery)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(p.ctx, p.deviceID, r.Seq, string(r.Status), r.Reason, r.Field)
+	return err
+}
+
+// storedResults returns, marked Replayed, the results of the mutations
+// numbered up to last (a prefix of muts): the stored rejection of each
+// that was rejected, APPLIED for every other (only rejections are stored).
 func storedResults(ctx context.Context, tx *sql.Tx, deviceID string, muts []hep.Mutation, last int64) ([]hep.MutationResult, error) {
 	if len(muts) == 0 || muts[0].Seq > last {
 		return nil, nil
 	}
-	to := min(last, muts[len(muts)-1].Seq)
-	rows, err := tx.QueryContext(ctx, storedResultsQuery, deviceID, muts[0].Seq, to)
+	from, to := muts[0].Seq, min(last, muts[len(muts)-1].Seq)
+	out := make([]hep.MutationResult, to-from+1)
+	for i := range out {
+		out[i] = hep.MutationResult{Seq: from + int64(i), Status: hep.MutationApplied, Replayed: true}
+	}
+	rows, err := tx.QueryContext(ctx, storedResultsQuery, deviceID, from, to)
 	if err != nil {
 		return nil, err
 	}
-	var out []hep.MutationResult
 	for rows.Next() {
 		r := hep.MutationResult{Replayed: true}
 		var status string
@@ -119,14 +167,15 @@ func storedResults(ctx context.Context, tx *sql.Tx, deviceID string, muts []hep.
 			rows.Close()
 			return nil, err
 		}
+		if r.Seq < from || r.Seq > to {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: stored result %d outside %d-%d", r.Seq, from, to)
+		}
 		r.Status = hep.MutationStatus(status)
-		out = append(out, r)
+		out[r.Seq-from] = r
 	}
 	if err := closeRows(rows); err != nil {
 		return nil, err
-	}
-	if int64(len(out)) != to-muts[0].Seq+1 {
-		return nil, fmt.Errorf("sqlite: device has %d stored results for sequences %d-%d", len(out), muts[0].Seq, to)
 	}
 	return out, nil
 }
@@ -140,8 +189,69 @@ type push struct {
 	deviceID  string
 	now       time.Time
 	exercises map[string]bool // the catalog's ids, read on first use
-	plan      *hep.Plan       // the current plan, read on first use and again after a re-gate
-	alerted   map[string]bool // exercises already alerted as logged while suspended in this push
+	// suspendedItems are the exercises of the current plan's SUSPENDED
+	// items, read on first use and again after a re-gate.
+	suspendedItems map[string]bool
+	alerted        map[string]bool // exercises already alerted as logged while suspended in this push
+	// changeSeq is the patient's change sequence as this push allocated
+	// it, read on first use (seqRead) and written back by flushSeq:
+	// before any code that bumps on its own and before the push ends,
+	// still inside its transaction.
+	changeSeq int64
+	seqRead   bool
+	seqDirty  bool
+}
+
+// bump is Store.bump with the patient's change sequence allocated in
+// memory: one read and one write of patients per push, not one each per
+// record. The sequence is the same as bump's.
+func (p *push) bump(kind hep.RecordKind, id string, deleted bool) error {
+	if err := p.readSeq(); err != nil {
+		return err
+	}
+	p.changeSeq++
+	p.seqDirty = true
+	upsert, err := p.s.prepared(p.ctx, p.tx, upsertEntryQuery)
+	if err != nil {
+		return err
+	}
+	_, err = upsert.ExecContext(p.ctx, p.patientID, string(kind), id, p.changeSeq, deleted, ts(p.now))
+	return err
+}
+
+// readSeq reads the patient's change sequence unless it is read.
+func (p *push) readSeq() error {
+	if p.seqRead {
+		return nil
+	}
+	st, err := p.s.prepared(p.ctx, p.tx, changeSeqQuery)
+	if err != nil {
+		return err
+	}
+	if err := st.QueryRowContext(p.ctx, p.patientID).Scan(&p.changeSeq); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlite: change sequence of a missing patient")
+		}
+		return err
+	}
+	p.seqRead = true
+	return nil
+}
+
+// flushSeq writes the change sequence allocated in memory to the patient
+// and forgets it (code that bumps on its own reads it again).
+func (p *push) flushSeq() error {
+	if p.seqDirty {
+		st, err := p.s.prepared(p.ctx, p.tx, setChangeSeqQuery)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(p.ctx, p.changeSeq, p.patientID); err != nil {
+			return err
+		}
+	}
+	p.seqRead, p.seqDirty = false, false
+	return nil
 }
 
 func applied(seq int64) hep.MutationResult {
@@ -220,22 +330,37 @@ func (p *push) inCatalog(id string) (bool, error) {
 	return p.exercises[id], nil
 }
 
+// suspendedQuery reads the exercises the patient's current plan holds as
+// SUSPENDED items, on the primary keys of plans and plan_items.
+const suspendedQuery = `SELECT exercise_id FROM plan_items WHERE patient_id = ? AND state = 'SUSPENDED'
+	AND version = (SELECT COALESCE(MAX(version), 0) FROM plans WHERE patient_id = ?)`
+
 // suspended reports whether the current plan holds the exercise as a
 // SUSPENDED item.
 func (p *push) suspended(exerciseID string) (bool, error) {
-	if p.plan == nil {
-		pl, err := loadPlan(p.ctx, p.tx, p.patientID, 0)
+	if p.suspendedItems == nil {
+		st, err := p.s.prepared(p.ctx, p.tx, suspendedQuery)
 		if err != nil {
 			return false, err
 		}
-		p.plan = &pl
-	}
-	for _, it := range p.plan.Items {
-		if it.Spec.ExerciseID == exerciseID {
-			return it.State == hep.ItemSuspended, nil
+		rows, err := st.QueryContext(p.ctx, p.patientID, p.patientID)
+		if err != nil {
+			return false, err
+		}
+		p.suspendedItems = map[string]bool{}
+		for rows.Next() {
+			var x string
+			if err := rows.Scan(&x); err != nil {
+				rows.Close()
+				return false, err
+			}
+			p.suspendedItems[x] = true
+		}
+		if err := closeRows(rows); err != nil {
+			return false, err
 		}
 	}
-	return false, nil
+	return p.suspendedItems[exerciseID], nil
 }
 
 // supersede ends the record a new one replaces and makes it a tombstone.
@@ -243,13 +368,25 @@ func (p *push) supersede(kind hep.RecordKind, old, by string) error {
 	if err := p.s.endRecord(p.ctx, p.tx, kind, old, by, p.now); err != nil {
 		return err
 	}
-	_, err := p.s.bump(p.ctx, p.tx, p.patientID, kind, old, true)
-	return err
+	return p.bump(kind, old, true)
 }
 
 func (p *push) log(seq int64, l hep.ExerciseLog) (hep.MutationResult, error) {
 	l.PatientID, l.DeviceID, l.ReceiveTime, l.ItemSuspended = p.patientID, p.deviceID, p.now, false
-	if r, done, err := p.existing(seq, hep.KindLog, "log.id", l.ID, l.ContentHash()); done || err != nil {
+	hash := l.ContentHash()
+	if l.Supersedes == "" && storable(l.PerformTime) {
+		// The common case, a new log that passes the checks below (made
+		// in memory): insert it unless its id exists, and only then read
+		// the stored one. The result is the same as in the order below.
+		ok, err := p.inCatalog(l.ExerciseID)
+		if err != nil {
+			return hep.MutationResult{}, err
+		}
+		if ok {
+			return p.newLog(seq, l, hash)
+		}
+	}
+	if r, done, err := p.existing(seq, hep.KindLog, "log.id", l.ID, hash); done || err != nil {
 		return r, err
 	}
 	if !storable(l.PerformTime) {
@@ -263,14 +400,28 @@ func (p *push) log(seq int64, l hep.ExerciseLog) (hep.MutationResult, error) {
 			return rejected(seq, "log.supersedes", reasonNotLiveLog), err
 		}
 	}
+	return p.newLog(seq, l, hash)
+}
+
+// newLog stores a log that passed the checks, unless its id is stored
+// already: then the result is existing's.
+func (p *push) newLog(seq int64, l hep.ExerciseLog, hash string) (hep.MutationResult, error) {
 	var err error
 	if l.ItemSuspended, err = p.suspended(l.ExerciseID); err != nil {
 		return hep.MutationResult{}, err
 	}
-	if err := p.s.insertLog(p.ctx, p.tx, l); err != nil {
+	inserted, err := p.s.insertNewLog(p.ctx, p.tx, l, hash)
+	if err != nil {
 		return hep.MutationResult{}, err
 	}
-	if _, err := p.s.bump(p.ctx, p.tx, p.patientID, hep.KindLog, l.ID, false); err != nil {
+	if !inserted {
+		r, done, err := p.existing(seq, hep.KindLog, "log.id", l.ID, hash)
+		if err == nil && !done {
+			err = errNoStoredLog
+		}
+		return r, err
+	}
+	if err := p.bump(hep.KindLog, l.ID, false); err != nil {
 		return hep.MutationResult{}, err
 	}
 	if l.Supersedes != "" {
@@ -306,7 +457,7 @@ func (p *push) checkin(seq int64, c hep.PainCheckin) (hep.MutationResult, error)
 	if err := p.s.insertCheckin(p.ctx, p.tx, c); err != nil {
 		return hep.MutationResult{}, err
 	}
-	if _, err := p.s.bump(p.ctx, p.tx, p.patientID, hep.KindCheckin, c.ID, false); err != nil {
+	if err := p.bump(hep.KindCheckin, c.ID, false); err != nil {
 		return hep.MutationResult{}, err
 	}
 	if c.Supersedes != "" {
@@ -315,10 +466,13 @@ func (p *push) checkin(seq int64, c hep.PainCheckin) (hep.MutationResult, error)
 		}
 	}
 	if len(c.RedFlags) > 0 {
+		if err := p.flushSeq(); err != nil { // reportRedFlags bumps the plan
+			return hep.MutationResult{}, err
+		}
 		if _, err := p.s.reportRedFlags(p.ctx, p.tx, p.patientID, c.RedFlags, c.Note); err != nil {
 			return hep.MutationResult{}, err
 		}
-		p.plan = nil // re-gated under the hold
+		p.suspendedItems = nil // re-gated under the hold
 	}
 	return applied(seq), nil
 }
@@ -337,16 +491,19 @@ func (p *push) delete(seq int64, d hep.DeleteRecord) (hep.MutationResult, error)
 	if err := p.s.endRecord(p.ctx, p.tx, d.Kind, d.ID, "", p.now); err != nil {
 		return hep.MutationResult{}, err
 	}
-	if _, err := p.s.bump(p.ctx, p.tx, p.patientID, d.Kind, d.ID, true); err != nil {
+	if err := p.bump(d.Kind, d.ID, true); err != nil {
 		return hep.MutationResult{}, err
 	}
 	return applied(seq), nil
 }
 
 func (p *push) screening(seq int64, answers []hep.ScreeningInput) (hep.MutationResult, error) {
+	if err := p.flushSeq(); err != nil { // recordScreening bumps on its own
+		return hep.MutationResult{}, err
+	}
 	if _, _, err := p.s.recordScreening(p.ctx, p.tx, p.patientID, answers); err != nil {
 		return hep.MutationResult{}, err
 	}
-	p.plan = nil // re-gated
+	p.suspendedItems = nil // re-gated
 	return applied(seq), nil
 }

@@ -66,7 +66,7 @@ func TestPragmas(t *testing.T) {
 		}
 		return v
 	}
-	want := map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "10000"}
+	want := map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "10000", "temp_store": "2"}
 	for _, pool := range []struct {
 		name      string
 		db        *sql.DB

@@ -180,6 +180,11 @@ func (s *Store) Pull(ctx context.Context, patientID string, after int64, limit i
 			entries, page.HasMore = entries[:limit], true
 		}
 		l := loader{s: s, ctx: ctx, tx: tx, patientID: patientID}
+		if len(entries) > 0 {
+			if err := l.loadLogs(after, entries[len(entries)-1].Seq); err != nil {
+				return err
+			}
+		}
 		for _, e := range entries {
 			c, err := l.change(e)
 			if err != nil {
@@ -243,7 +248,37 @@ type loader struct {
 	ctx       context.Context
 	tx        *sql.Tx
 	patientID string
-	cat       hep.Catalog // read on first use
+	cat       hep.Catalog                // read on first use
+	logs      map[string]hep.ExerciseLog // the page's live logs, by id (loadLogs)
+}
+
+// pageLogsQuery reads a patient's logs with a live entry in a range of
+// the change sequence: the logs of a pull page, in one statement (on
+// sync_state_seq, then the logs' primary key).
+const pageLogsQuery = "SELECT " + logColumns + ` FROM exercise_logs WHERE patient_id = ? AND id IN
+	(SELECT id FROM sync_state WHERE patient_id = ? AND seq > ? AND seq <= ? AND kind = 'EXERCISE_LOG' AND deleted = 0)`
+
+// loadLogs reads the logs of the page of entries numbered after..to at
+// once; change falls back to one lookup for any log not read here.
+func (l *loader) loadLogs(after, to int64) error {
+	st, err := l.s.prepared(l.ctx, l.tx, pageLogsQuery)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(l.ctx, l.patientID, l.patientID, after, to)
+	if err != nil {
+		return err
+	}
+	l.logs = map[string]hep.ExerciseLog{}
+	for rows.Next() {
+		lg, err := scanLog(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		l.logs[lg.ID] = lg
+	}
+	return closeRows(rows)
 }
 
 // change returns the change for entry e: a tombstone, or e with its record.
@@ -255,6 +290,10 @@ func (l *loader) change(e hep.SyncEntry) (hep.Change, error) {
 	missing := func() error { return fmt.Errorf("sqlite: sync entry %s of a missing record", e.Kind) }
 	switch e.Kind {
 	case hep.KindLog:
+		if lg, ok := l.logs[e.ID]; ok {
+			c.Log = &lg
+			return c, nil
+		}
 		st, err := l.s.prepared(l.ctx, l.tx, logByIDQuery)
 		if err != nil {
 			return c, err

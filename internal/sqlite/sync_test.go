@@ -29,6 +29,10 @@ func TestSyncQueryPlans(t *testing.T) {
 		{"purge", purgeQuery, 2, []string{"sync_state_seq"}},
 		{"catalog entry holders", holdersQuery, 1, []string{"plan_items_exercise"}},
 		{"stored results", storedResultsQuery, 3, []string{"PRIMARY KEY"}},
+		{"page logs", pageLogsQuery, 4, []string{"sync_state_seq", "sqlite_autoindex_exercise_logs_1"}},
+		{"suspended items", suspendedQuery, 2, []string{"PRIMARY KEY"}},
+		{"change sequence", changeSeqQuery, 1, []string{"sqlite_autoindex_patients_1"}},
+		{"set change sequence", setChangeSeqQuery, 2, []string{"sqlite_autoindex_patients_1"}},
 		{"pushing device", pushDeviceQuery, 1, []string{"sqlite_autoindex_devices_1"}},
 		{"log by id", logByIDQuery, 2, []string{"sqlite_autoindex_exercise_logs_1"}},
 		{"check-in by id", checkinByIDQuery, 2, []string{"sqlite_autoindex_pain_checkins_1"}},
@@ -164,8 +168,10 @@ func TestPushAtomicity(t *testing.T) {
 // changing a stored result, forgetting a live entry.
 func TestSyncAppendOnly(t *testing.T) {
 	f := newSyncFixture(t)
-	a, b := f.log("a"), f.log("b")
-	muts := []hep.Mutation{{Seq: 1, Log: &a}, {Seq: 2, Log: &b}, {Seq: 3, Delete: &hep.DeleteRecord{Kind: hep.KindLog, ID: a.ID}}}
+	a, b, unknown := f.log("a"), f.log("b"), f.log("c")
+	unknown.ExerciseID = "no-such-exercise" // rejected: its result is stored
+	muts := []hep.Mutation{{Seq: 1, Log: &a}, {Seq: 2, Log: &b}, {Seq: 3, Delete: &hep.DeleteRecord{Kind: hep.KindLog, ID: a.ID}},
+		{Seq: 4, Log: &unknown}}
 	if _, _, err := f.s.Push(f.phone, f.device, muts); err != nil {
 		t.Fatal(err)
 	}

@@ -117,9 +117,10 @@ BEGIN
 	SELECT RAISE(ABORT, 'pain_checkins is append-only');
 END;
 
--- Each device's mutations by sequence, with the result returned the first
--- time: a replay returns it again. Rejected mutations are kept too (with
--- the reason), so the device's sequence moves past them.
+-- The rejected mutations of each device by sequence, with the result
+-- returned the first time: a replay returns it again. Applied mutations
+-- have no row: every sequence at or below the device's last_seq without a
+-- row here was applied, and a replay of it is answered APPLIED.
 CREATE TABLE device_mutations (
 	device_id TEXT    NOT NULL REFERENCES devices (id),
 	seq       INTEGER NOT NULL CHECK (seq > 0),
