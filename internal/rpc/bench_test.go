@@ -336,9 +336,10 @@ func BenchmarkIngest(b *testing.B) {
 // what Pull reads, without the checks, the audit row and the conversion.
 const rawPullQuery = `SELECT l.id, l.patient_id, l.device_id, l.exercise_id, l.plan_version, l.perform_time,
 	l.corrected_perform_time, l.receive_time, l.sets_done, l.reps_done, l.hold_seconds_done, l.duration_seconds_done,
-	l.pain_before, l.pain_after, l.difficulty, l.note, l.supersedes, l.item_suspended, s.seq
-	FROM sync_state s JOIN exercise_logs l ON l.id = s.id
-	WHERE s.patient_id = ? AND s.kind = 'EXERCISE_LOG' AND s.seq > ? ORDER BY s.seq LIMIT ?`
+	l.pain_before, l.pain_after, l.difficulty, l.note, l.supersedes, l.item_suspended, l.change_seq
+	FROM exercise_logs l
+	WHERE l.patient_id = ? AND l.change_seq > ? AND l.deleted_time IS NULL AND l.superseded_by IS NULL
+	ORDER BY l.change_seq LIMIT ?`
 
 // BenchmarkPull pulls a patient's 5,000 logs from the start in pages of
 // 500 through gRPC, against a raw paged SELECT of the same rows in the

@@ -47,9 +47,12 @@
 // transaction that changes what the patient's phones see — a push, and
 // every clinical writer (plans, screening, clearances, the hold, the
 // patient's time zone, a retired catalog entry) — increments
-// patients.change_seq and moves the record's sync_state entry to the new
-// value, in the same transaction, so commit order is sequence order and a
-// pull never skips a row. Push reuses the clinical writers' own
+// patients.change_seq and moves the record's entry to the new value (a
+// live exercise log's entry is its own exercise_logs.change_seq, so a new
+// log writes one table; every other entry, a log's tombstone included, is
+// in sync_state), in the same transaction, so commit order is sequence
+// order and a pull, which merges the two in sequence order, never skips a
+// row. Push reuses the clinical writers' own
 // transaction-taking helpers (recordScreening, reportRedFlags), so a
 // phone's screening report or red-flag check-in has exactly the effects of
 // the clinical call. The hot statements of a push are prepared once, at

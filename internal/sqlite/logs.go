@@ -65,13 +65,15 @@ const logByIDQuery = "SELECT " + logColumns + " FROM exercise_logs WHERE id = ? 
 
 const insertLogQuery = `INSERT INTO exercise_logs (id, patient_id, device_id, exercise_id, plan_version,
 		perform_time, corrected_perform_time, receive_time, sets_done, reps_done, hold_seconds_done,
-		duration_seconds_done, pain_before, pain_after, difficulty, note, supersedes, item_suspended, content_hash)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		duration_seconds_done, pain_before, pain_after, difficulty, note, supersedes, item_suspended, content_hash,
+		change_seq)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertNewLog stores a new log whose content hash is hash, unless a log
-// with its id exists: inserted is false then, and nothing changed.
-func (s *Store) insertNewLog(ctx context.Context, tx *sql.Tx, l hep.ExerciseLog, hash string) (inserted bool, err error) {
-	res, err := s.execLog(ctx, tx, insertLogNewQuery, l, hash)
+// insertNewLog stores a new log whose content hash is hash at change
+// sequence value seq, unless a log with its id exists: inserted is false
+// then, and nothing changed.
+func (s *Store) insertNewLog(ctx context.Context, tx *sql.Tx, l hep.ExerciseLog, hash string, seq int64) (inserted bool, err error) {
+	res, err := s.execLog(ctx, tx, insertLogNewQuery, l, hash, seq)
 	if err != nil {
 		return false, err
 	}
@@ -80,14 +82,14 @@ func (s *Store) insertNewLog(ctx context.Context, tx *sql.Tx, l hep.ExerciseLog,
 }
 
 // execLog runs one of the log inserts.
-func (s *Store) execLog(ctx context.Context, tx *sql.Tx, query string, l hep.ExerciseLog, hash string) (sql.Result, error) {
+func (s *Store) execLog(ctx context.Context, tx *sql.Tx, query string, l hep.ExerciseLog, hash string, seq int64) (sql.Result, error) {
 	st, err := s.prepared(ctx, tx, query)
 	if err != nil {
 		return nil, err
 	}
 	return st.ExecContext(ctx, l.ID, l.PatientID, l.DeviceID, l.ExerciseID, l.PlanVersion, ts(l.PerformTime), ts(l.CorrectedPerformTime),
 		ts(l.ReceiveTime), l.SetsDone, l.RepsDone, l.HoldSecondsDone, l.DurationSecondsDone, scoreArg(l.PainBefore),
-		scoreArg(l.PainAfter), string(l.Difficulty), l.Note, idArg(l.Supersedes), l.ItemSuspended, hash)
+		scoreArg(l.PainAfter), string(l.Difficulty), l.Note, idArg(l.Supersedes), l.ItemSuspended, hash, seq)
 }
 
 const checkinColumns = `id, patient_id, device_id, record_time, corrected_record_time, receive_time, score, location,

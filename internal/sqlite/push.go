@@ -211,12 +211,7 @@ func (p *push) bump(kind hep.RecordKind, id string, deleted bool) error {
 	}
 	p.changeSeq++
 	p.seqDirty = true
-	upsert, err := p.s.prepared(p.ctx, p.tx, upsertEntryQuery)
-	if err != nil {
-		return err
-	}
-	_, err = upsert.ExecContext(p.ctx, p.patientID, string(kind), id, p.changeSeq, deleted, ts(p.now))
-	return err
+	return p.s.moveEntry(p.ctx, p.tx, p.patientID, kind, id, p.changeSeq, deleted, p.now)
 }
 
 // readSeq reads the patient's change sequence unless it is read.
@@ -410,7 +405,12 @@ func (p *push) newLog(seq int64, l hep.ExerciseLog, hash string) (hep.MutationRe
 	if l.ItemSuspended, err = p.suspended(l.ExerciseID); err != nil {
 		return hep.MutationResult{}, err
 	}
-	inserted, err := p.s.insertNewLog(p.ctx, p.tx, l, hash)
+	// A live log's place in the change sequence is in its own row: the
+	// next value, taken only if the log is inserted.
+	if err := p.readSeq(); err != nil {
+		return hep.MutationResult{}, err
+	}
+	inserted, err := p.s.insertNewLog(p.ctx, p.tx, l, hash, p.changeSeq+1)
 	if err != nil {
 		return hep.MutationResult{}, err
 	}
@@ -421,9 +421,8 @@ func (p *push) newLog(seq int64, l hep.ExerciseLog, hash string) (hep.MutationRe
 		}
 		return r, err
 	}
-	if err := p.bump(hep.KindLog, l.ID, false); err != nil {
-		return hep.MutationResult{}, err
-	}
+	p.changeSeq++
+	p.seqDirty = true
 	if l.Supersedes != "" {
 		if err := p.supersede(hep.KindLog, l.Supersedes, l.ID); err != nil {
 			return hep.MutationResult{}, err

@@ -23,23 +23,15 @@ var chunkSizes = []int{64, 16, 4, 1}
 // insertLogsQuery is the multi-row insert of n logs. It skips a log whose
 // id is stored and returns the ids it inserted.
 func insertLogsQuery(n int) string {
-	return insertLogQuery + strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1) +
+	return insertLogQuery + strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1) +
 		" ON CONFLICT (id) DO NOTHING RETURNING id"
 }
 
-const logArgs = 19
-
-// insertEntriesQuery is the multi-row insert of n new sync entries.
-func insertEntriesQuery(n int) string {
-	return "INSERT INTO sync_state (patient_id, kind, id, seq, deleted, change_time) VALUES (?, ?, ?, ?, ?, ?)" +
-		strings.Repeat(", (?, ?, ?, ?, ?, ?)", n-1)
-}
-
-const entryArgs = 6
+const logArgs = 20
 
 func init() {
 	for _, n := range chunkSizes {
-		preparedQueries = append(preparedQueries, insertLogsQuery(n), insertEntriesQuery(n))
+		preparedQueries = append(preparedQueries, insertLogsQuery(n))
 	}
 }
 
@@ -87,8 +79,22 @@ func (p *push) logRun(muts []hep.Mutation) ([]hep.ExerciseLog, error) {
 
 // storeRun stores a run of plain logs (the first len(run) of muts) and
 // returns their results.
+//
+// A live log's change sequence value is in its own row, so it is written
+// with the insert, before the insert tells which logs were new. The values
+// are handed out on the expectation that every log is new, the first of
+// its id in the run (so far the only case seen from phones): under a
+// savepoint. If any log was skipped as stored, the savepoint is rolled back
+// and the run is applied one mutation at a time instead (apply), which
+// gives the same results and numbers only the new logs.
 func (p *push) storeRun(muts []hep.Mutation, run []hep.ExerciseLog) ([]hep.MutationResult, error) {
+	if err := p.readSeq(); err != nil {
+		return nil, err
+	}
 	hashes := make([]string, len(run))
+	seqs := make([]any, len(run)) // nil for a repeated id: never inserted
+	first := make(map[string]bool, len(run))
+	next := p.changeSeq
 	for i := range run {
 		l := &run[i]
 		l.PatientID, l.DeviceID, l.ReceiveTime, l.ItemSuspended = p.patientID, p.deviceID, p.now, false
@@ -97,8 +103,16 @@ func (p *push) storeRun(muts []hep.Mutation, run []hep.ExerciseLog) ([]hep.Mutat
 		if l.ItemSuspended, err = p.suspended(l.ExerciseID); err != nil {
 			return nil, err
 		}
+		if !first[l.ID] {
+			first[l.ID] = true
+			next++
+			seqs[i] = next
+		}
 	}
-	inserted := make(map[string]bool, len(run))
+	if _, err := p.tx.ExecContext(p.ctx, "SAVEPOINT log_run"); err != nil {
+		return nil, err
+	}
+	inserted := 0
 	args := make([]any, 0, chunkSizes[0]*logArgs)
 	err := chunks(len(run), func(from, to int) error {
 		args = args[:0]
@@ -107,7 +121,7 @@ func (p *push) storeRun(muts []hep.Mutation, run []hep.ExerciseLog) ([]hep.Mutat
 			args = append(args, l.ID, l.PatientID, l.DeviceID, l.ExerciseID, l.PlanVersion, ts(l.PerformTime),
 				ts(l.CorrectedPerformTime), ts(l.ReceiveTime), l.SetsDone, l.RepsDone, l.HoldSecondsDone,
 				l.DurationSecondsDone, scoreArg(l.PainBefore), scoreArg(l.PainAfter), string(l.Difficulty), l.Note,
-				nil, l.ItemSuspended, hashes[i])
+				nil, l.ItemSuspended, hashes[i], seqs[i])
 		}
 		st, err := p.s.prepared(p.ctx, p.tx, insertLogsQuery(to-from))
 		if err != nil {
@@ -118,28 +132,49 @@ func (p *push) storeRun(muts []hep.Mutation, run []hep.ExerciseLog) ([]hep.Mutat
 			return err
 		}
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			inserted[id] = true
+			inserted++
 		}
 		return closeRows(rows)
 	})
 	if err != nil {
+		return nil, err // the whole push rolls back
+	}
+	if inserted != len(first) {
+		// Some log was stored before the push: undo the run and apply it
+		// one mutation at a time.
+		for _, q := range []string{"ROLLBACK TO log_run", "RELEASE log_run"} {
+			if _, err := p.tx.ExecContext(p.ctx, q); err != nil {
+				return nil, err
+			}
+		}
+		results := make([]hep.MutationResult, len(run))
+		for i := range run {
+			r, err := p.apply(muts[i])
+			if err != nil {
+				return nil, err
+			}
+			results[i] = r
+		}
+		return results, nil
+	}
+	if _, err := p.tx.ExecContext(p.ctx, "RELEASE log_run"); err != nil {
 		return nil, err
 	}
-	// In mutation order: the first log of each inserted id is new; any
-	// other is a replay or a reuse of a stored id.
+	p.changeSeq, p.seqDirty = next, true
+	// In mutation order: the first log of each id is new; a repeat is a
+	// replay or a reuse of the id.
 	results := make([]hep.MutationResult, len(run))
-	var fresh []int // indexes of the new logs
 	for i := range run {
 		l := &run[i]
-		if inserted[l.ID] {
-			delete(inserted, l.ID)
-			fresh = append(fresh, i)
+		if seqs[i] != nil {
 			results[i] = applied(muts[i].Seq)
+			if l.ItemSuspended && !p.alerted[l.ExerciseID] {
+				a := hep.SuspendedLogAlert(p.patientID, l.ExerciseID)
+				if err := insertAlert(p.ctx, p.tx, &a, p.now); err != nil {
+					return nil, err
+				}
+				p.alerted[l.ExerciseID] = true
+			}
 			continue
 		}
 		r, done, err := p.existing(muts[i].Seq, hep.KindLog, "log.id", l.ID, hashes[i])
@@ -151,46 +186,5 @@ func (p *push) storeRun(muts []hep.Mutation, run []hep.ExerciseLog) ([]hep.Mutat
 		}
 		results[i] = r
 	}
-	if err := p.insertEntries(run, fresh); err != nil {
-		return nil, err
-	}
-	for _, i := range fresh {
-		l := &run[i]
-		if l.ItemSuspended && !p.alerted[l.ExerciseID] {
-			a := hep.SuspendedLogAlert(p.patientID, l.ExerciseID)
-			if err := insertAlert(p.ctx, p.tx, &a, p.now); err != nil {
-				return nil, err
-			}
-			p.alerted[l.ExerciseID] = true
-		}
-	}
 	return results, nil
-}
-
-// insertEntries gives the new logs run[fresh...] their sync entries, at
-// the next values of the change sequence in order (what bump would give
-// them one by one).
-func (p *push) insertEntries(run []hep.ExerciseLog, fresh []int) error {
-	if len(fresh) == 0 {
-		return nil
-	}
-	if err := p.readSeq(); err != nil {
-		return err
-	}
-	now := ts(p.now)
-	args := make([]any, 0, chunkSizes[0]*entryArgs)
-	return chunks(len(fresh), func(from, to int) error {
-		args = args[:0]
-		for _, i := range fresh[from:to] {
-			p.changeSeq++
-			p.seqDirty = true
-			args = append(args, p.patientID, string(hep.KindLog), run[i].ID, p.changeSeq, false, now)
-		}
-		st, err := p.s.prepared(p.ctx, p.tx, insertEntriesQuery(to-from))
-		if err != nil {
-			return err
-		}
-		_, err = st.ExecContext(p.ctx, args...)
-		return err
-	})
 }

@@ -47,7 +47,7 @@ func TestPushRunDuplicates(t *testing.T) {
 		t.Errorf("change_seq %d, want %d", n, seqBefore+2)
 	}
 	for i, id := range []string{a.ID, b.ID} {
-		if n := f.count(t, "SELECT seq FROM sync_state WHERE patient_id = ? AND kind = 'EXERCISE_LOG' AND id = ?", f.patient, id); n != seqBefore+int64(i)+1 {
+		if n := f.count(t, "SELECT change_seq FROM exercise_logs WHERE patient_id = ? AND id = ?", f.patient, id); n != seqBefore+int64(i)+1 {
 			t.Errorf("entry of log %d at %d, want %d", i, n, seqBefore+int64(i)+1)
 		}
 	}

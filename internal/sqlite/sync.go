@@ -12,7 +12,7 @@ import (
 
 // The change sequence. Every transaction that changes what a patient's
 // phones see calls bump for each record it changed: the patient's
-// change_seq goes up by one and the record's sync_state entry moves to the
+// change_seq goes up by one and the record's entry (moveEntry) moves to the
 // new value. The writer's single connection and BEGIN IMMEDIATE make the
 // transactions that bump one patient commit in sequence order, so a Pull
 // that has returned everything up to n never later finds an entry at or
@@ -43,12 +43,44 @@ func (s *Store) bump(ctx context.Context, tx *sql.Tx, patientID string, kind hep
 	if err != nil {
 		return 0, err
 	}
+	return seq, s.moveEntry(ctx, tx, patientID, kind, id, seq, deleted, s.now())
+}
+
+// moveLogQuery moves a live log to a new sequence value (only forward: a
+// trigger refuses anything else).
+const moveLogQuery = "UPDATE exercise_logs SET change_seq = ? WHERE id = ? AND patient_id = ?"
+
+// moveEntry puts the record's entry at sequence value seq: a live log's in
+// its own row, anything else (a log's tombstone too) in sync_state.
+func (s *Store) moveEntry(ctx context.Context, tx *sql.Tx, patientID string, kind hep.RecordKind, id string, seq int64,
+	deleted bool, now time.Time) error {
+	if kind == hep.KindLog && !deleted {
+		st, err := s.prepared(ctx, tx, moveLogQuery)
+		if err != nil {
+			return err
+		}
+		res, err := st.ExecContext(ctx, seq, id, patientID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return cmpErr(err, fmt.Errorf("sqlite: change sequence of a missing log"))
+		}
+		return nil
+	}
 	upsert, err := s.prepared(ctx, tx, upsertEntryQuery)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	_, err = upsert.ExecContext(ctx, patientID, string(kind), id, seq, deleted, ts(s.now()))
-	return seq, err
+	_, err = upsert.ExecContext(ctx, patientID, string(kind), id, seq, deleted, ts(now))
+	return err
+}
+
+func cmpErr(err, otherwise error) error {
+	if err != nil {
+		return err
+	}
+	return otherwise
 }
 
 // entryQuery reads one record's entry by primary key.
@@ -109,16 +141,27 @@ func (s *Store) bumpHolders(ctx context.Context, tx *sql.Tx, exerciseID string) 
 	return nil
 }
 
-// pullQuery pages a patient's entries in sequence order on sync_state_seq.
-const pullQuery = "SELECT kind, id, seq, deleted FROM sync_state WHERE patient_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+// liveLogs is the condition of a live log (that of the partial index
+// exercise_logs_seq).
+const liveLogs = "deleted_time IS NULL AND superseded_by IS NULL"
 
-// liveEntriesQuery reads every live entry of a patient: a range of the
-// primary key, which holds every column.
-const liveEntriesQuery = "SELECT kind, id, seq FROM sync_state WHERE patient_id = ? AND deleted = 0"
+// pullQuery pages a patient's entries in sequence order: sync_state on
+// sync_state_seq merged with the live logs on exercise_logs_seq.
+const pullQuery = `SELECT kind, id, seq, deleted FROM sync_state WHERE patient_id = ? AND seq > ?
+	UNION ALL SELECT 'EXERCISE_LOG', id, change_seq, 0 FROM exercise_logs WHERE patient_id = ? AND change_seq > ? AND ` + liveLogs + `
+	ORDER BY 3 LIMIT ?`
+
+// liveEntriesQuery reads every live entry of a patient: a range of
+// sync_state's primary key, which holds every column, and the live logs on
+// exercise_logs_seq.
+const liveEntriesQuery = `SELECT kind, id, seq FROM sync_state WHERE patient_id = ? AND deleted = 0
+	UNION ALL SELECT 'EXERCISE_LOG', id, change_seq FROM exercise_logs WHERE patient_id = ? AND change_seq > 0 AND ` + liveLogs
 
 // belowQuery reads a patient's entries below a sequence value on
-// sync_state_seq.
-const belowQuery = "SELECT kind, id, seq, deleted FROM sync_state WHERE patient_id = ? AND seq < ? ORDER BY seq"
+// sync_state_seq and exercise_logs_seq.
+const belowQuery = `SELECT kind, id, seq, deleted FROM sync_state WHERE patient_id = ? AND seq < ?
+	UNION ALL SELECT 'EXERCISE_LOG', id, change_seq, 0 FROM exercise_logs WHERE patient_id = ? AND change_seq < ? AND ` + liveLogs + `
+	ORDER BY 3`
 
 func errCursorExpired() error {
 	return &hep.Error{Code: hep.CodeFailedPrecondition, Reason: hep.ReasonCursorExpired,
@@ -159,7 +202,7 @@ func (s *Store) Pull(ctx context.Context, patientID string, after int64, limit i
 			return errCursorExpired()
 		}
 		if after == 0 && purgedSeq > 0 {
-			below, err := queryEntries(ctx, tx, belowQuery, patientID, purgedSeq)
+			below, err := queryEntries(ctx, tx, belowQuery, patientID, purgedSeq, patientID, purgedSeq)
 			if err != nil {
 				return err
 			}
@@ -172,7 +215,7 @@ func (s *Store) Pull(ctx context.Context, patientID string, after int64, limit i
 				}
 			}
 		}
-		entries, err := queryEntries(ctx, tx, pullQuery, patientID, after, limit+1)
+		entries, err := queryEntries(ctx, tx, pullQuery, patientID, after, patientID, after, limit+1)
 		if err != nil {
 			return err
 		}
@@ -198,7 +241,7 @@ func (s *Store) Pull(ctx context.Context, patientID string, after int64, limit i
 			// Everything up to change_seq has been seen: entries below it
 			// that were not returned have moved on or were purged.
 			page.Next = changeSeq
-			live, err := queryEntries(ctx, tx, liveEntriesQuery, patientID)
+			live, err := queryEntries(ctx, tx, liveEntriesQuery, patientID, patientID)
 			if err != nil {
 				return err
 			}
@@ -252,11 +295,10 @@ type loader struct {
 	logs      map[string]hep.ExerciseLog // the page's live logs, by id (loadLogs)
 }
 
-// pageLogsQuery reads a patient's logs with a live entry in a range of
-// the change sequence: the logs of a pull page, in one statement (on
-// sync_state_seq, then the logs' primary key).
-const pageLogsQuery = "SELECT " + logColumns + ` FROM exercise_logs WHERE patient_id = ? AND id IN
-	(SELECT id FROM sync_state WHERE patient_id = ? AND seq > ? AND seq <= ? AND kind = 'EXERCISE_LOG' AND deleted = 0)`
+// pageLogsQuery reads a patient's live logs in a range of the change
+// sequence: the logs of a pull page, in one statement on exercise_logs_seq.
+const pageLogsQuery = "SELECT " + logColumns + ` FROM exercise_logs
+	WHERE patient_id = ? AND change_seq > ? AND change_seq <= ? AND ` + liveLogs
 
 // loadLogs reads the logs of the page of entries numbered after..to at
 // once; change falls back to one lookup for any log not read here.
@@ -265,7 +307,7 @@ func (l *loader) loadLogs(after, to int64) error {
 	if err != nil {
 		return err
 	}
-	rows, err := st.QueryContext(l.ctx, l.patientID, l.patientID, after, to)
+	rows, err := st.QueryContext(l.ctx, l.patientID, after, to)
 	if err != nil {
 		return err
 	}

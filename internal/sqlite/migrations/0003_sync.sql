@@ -49,12 +49,22 @@ CREATE TABLE exercise_logs (
 	item_suspended         INTEGER NOT NULL CHECK (item_suspended IN (0, 1)),
 	content_hash           TEXT    NOT NULL CHECK (length(content_hash) = 64),
 	deleted_time           TEXT    CHECK (deleted_time GLOB '????-??-??T??:??:??.?????????Z'),
-	superseded_by          TEXT    REFERENCES exercise_logs (id) CHECK (superseded_by <> id)
+	superseded_by          TEXT    REFERENCES exercise_logs (id) CHECK (superseded_by <> id),
+	-- Where the log stands in the patient's change sequence while it is
+	-- live (hep always sets it; a live log has no sync_state entry, so a
+	-- new log writes this one table). Once the log is deleted or
+	-- superseded its place is its tombstone's entry in sync_state.
+	change_seq             INTEGER CHECK (change_seq > 0)
 ) STRICT;
 
 -- ListExerciseLogs pages a patient's live logs newest corrected perform
 -- time first.
 CREATE INDEX exercise_logs_live ON exercise_logs (patient_id, corrected_perform_time, id)
+	WHERE deleted_time IS NULL AND superseded_by IS NULL;
+
+-- Pull pages a patient's live logs in sequence order; a sequence value is
+-- used once per patient.
+CREATE UNIQUE INDEX exercise_logs_seq ON exercise_logs (patient_id, change_seq)
 	WHERE deleted_time IS NULL AND superseded_by IS NULL;
 
 CREATE TABLE pain_checkins (
@@ -93,6 +103,15 @@ CREATE TRIGGER exercise_logs_end_final BEFORE UPDATE OF deleted_time, superseded
 WHEN old.deleted_time IS NOT NULL OR old.superseded_by IS NOT NULL
 BEGIN
 	SELECT RAISE(ABORT, 'exercise_logs: a deleted or superseded log stays so');
+END;
+
+-- A live log's place in the sequence only moves forward (Pull moves live
+-- entries above purged_seq), and an ended log's never moves again.
+CREATE TRIGGER exercise_logs_seq_forward BEFORE UPDATE OF change_seq ON exercise_logs
+WHEN new.change_seq IS NULL OR new.change_seq <= coalesce(old.change_seq, 0)
+	OR old.deleted_time IS NOT NULL OR old.superseded_by IS NOT NULL
+BEGIN
+	SELECT RAISE(ABORT, 'exercise_logs: a log''s change sequence only moves forward while it is live');
 END;
 
 CREATE TRIGGER pain_checkins_content_fixed BEFORE UPDATE OF id, patient_id, device_id, record_time,
@@ -139,7 +158,8 @@ END;
 
 -- Where each of a patient's synced records stands in the change sequence:
 -- one entry per record (plan and screening have the id 'current'), at the
--- sequence of its last change. deleted marks a tombstone (a deleted or
+-- sequence of its last change. A live exercise log has none: its place is
+-- exercise_logs.change_seq, until it ends and its tombstone is written here. deleted marks a tombstone (a deleted or
 -- superseded log or check-in), which is final and the only kind of entry
 -- PurgeTombstones may forget.
 CREATE TABLE sync_state (
