@@ -135,7 +135,12 @@ type outboxRow struct {
 // outboxRows reads up to limit (-1: all) outbox entries after seq, in
 // sequence order.
 func outboxRows(ctx context.Context, q querier, after int64, limit int) ([]outboxRow, error) {
-	rows, err := q.QueryContext(ctx, "SELECT seq, mutation, create_time FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+	return queryMutations(ctx, q, "SELECT seq, mutation, create_time FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+}
+
+// queryMutations reads (seq, mutation, time) rows of the outbox or journal.
+func queryMutations(ctx context.Context, q querier, query string, args ...any) ([]outboxRow, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -190,18 +190,5 @@ func (c *Client) repairGap(ctx context.Context, last, first int64, res *SyncResu
 
 // journalRows reads the journal's entries after seq, in sequence order.
 func journalRows(ctx context.Context, q querier, after int64) ([]outboxRow, error) {
-	rows, err := q.QueryContext(ctx, "SELECT seq, mutation, ack_time FROM journal WHERE seq > ? ORDER BY seq", after)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []outboxRow
-	for rows.Next() {
-		var r outboxRow
-		if err := rows.Scan(&r.seq, &r.blob, &r.created); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryMutations(ctx, q, "SELECT seq, mutation, ack_time FROM journal WHERE seq > ? ORDER BY seq", after)
 }

@@ -76,18 +76,19 @@ it to the new user out of band.`,
 				}
 				client := hepv1.NewAccountServiceClient(conn)
 				all := &hepv1.ListAccountsResponse{}
-				for {
+				next, err := pg.fetch(func(token string) (string, error) {
+					req.PageToken = token
 					resp, err := client.ListAccounts(ctx, req)
 					if err != nil {
-						return err
+						return "", err
 					}
 					all.Accounts = append(all.Accounts, resp.GetAccounts()...)
-					all.NextPageToken = resp.GetNextPageToken()
-					if !pg.all || all.NextPageToken == "" {
-						break
-					}
-					req.PageToken = all.NextPageToken
+					return resp.GetNextPageToken(), nil
+				})
+				if err != nil {
+					return err
 				}
+				all.NextPageToken = next
 				if a.json() {
 					return a.printJSON(all)
 				}
@@ -218,4 +219,18 @@ func (a *app) nextPageHint(cmd, token string) {
 		return
 	}
 	fmt.Fprintf(a.stderr, "next page: hepctl %s --page-token %s\n", cmd, token)
+}
+
+// fetch calls page with the starting page token and, with --all, with each
+// next token until the last page. It returns the token after the last page
+// fetched ("" when there is none).
+func (p *pageOptions) fetch(page func(token string) (next string, err error)) (string, error) {
+	token := p.token
+	for {
+		next, err := page(token)
+		if err != nil || !p.all || next == "" {
+			return next, err
+		}
+		token = next
+	}
 }

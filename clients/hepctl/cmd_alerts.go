@@ -35,18 +35,19 @@ var alertCommands = []*command{
 				}
 				client := hepv1.NewAlertServiceClient(conn)
 				all := &hepv1.ListAlertsResponse{}
-				for {
+				next, err := pg.fetch(func(token string) (string, error) {
+					req.PageToken = token
 					resp, err := client.ListAlerts(ctx, req)
 					if err != nil {
-						return err
+						return "", err
 					}
 					all.Alerts = append(all.Alerts, resp.GetAlerts()...)
-					all.NextPageToken = resp.GetNextPageToken()
-					if !pg.all || all.NextPageToken == "" {
-						break
-					}
-					req.PageToken = all.NextPageToken
+					return resp.GetNextPageToken(), nil
+				})
+				if err != nil {
+					return err
 				}
+				all.NextPageToken = next
 				if a.json() {
 					return a.printJSON(all)
 				}

@@ -61,18 +61,19 @@ range ends now; without --from it starts 24 hours before its end.`,
 					PatientId: *patient, PageSize: int32(pg.size), PageToken: pg.token,
 				}
 				all := &hepv1.ListAuditEventsResponse{}
-				for {
+				next, err := pg.fetch(func(token string) (string, error) {
+					req.PageToken = token
 					resp, err := client.ListAuditEvents(ctx, req)
 					if err != nil {
-						return err
+						return "", err
 					}
 					all.Events = append(all.Events, resp.GetEvents()...)
-					all.NextPageToken = resp.GetNextPageToken()
-					if !pg.all || all.NextPageToken == "" {
-						break
-					}
-					req.PageToken = all.NextPageToken
+					return resp.GetNextPageToken(), nil
+				})
+				if err != nil {
+					return err
 				}
+				all.NextPageToken = next
 				if a.json() {
 					return a.printJSON(all)
 				}

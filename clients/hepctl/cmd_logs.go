@@ -35,18 +35,19 @@ plan item that was suspended when the log arrived.`,
 				client := hepv1.NewExerciseLogServiceClient(conn)
 				req := &hepv1.ListExerciseLogsRequest{PatientId: args[0], PageSize: int32(pg.size), PageToken: pg.token}
 				all := &hepv1.ListExerciseLogsResponse{}
-				for {
+				next, err := pg.fetch(func(token string) (string, error) {
+					req.PageToken = token
 					resp, err := client.ListExerciseLogs(ctx, req)
 					if err != nil {
-						return err
+						return "", err
 					}
 					all.Logs = append(all.Logs, resp.GetLogs()...)
-					all.NextPageToken = resp.GetNextPageToken()
-					if !pg.all || all.NextPageToken == "" {
-						break
-					}
-					req.PageToken = all.NextPageToken
+					return resp.GetNextPageToken(), nil
+				})
+				if err != nil {
+					return err
 				}
+				all.NextPageToken = next
 				if a.json() {
 					return a.printJSON(all)
 				}
@@ -89,18 +90,19 @@ pain score (0-10), where it hurt, and the red-flag symptoms reported with it
 				client := hepv1.NewExerciseLogServiceClient(conn)
 				req := &hepv1.ListPainCheckinsRequest{PatientId: args[0], PageSize: int32(pg.size), PageToken: pg.token}
 				all := &hepv1.ListPainCheckinsResponse{}
-				for {
+				next, err := pg.fetch(func(token string) (string, error) {
+					req.PageToken = token
 					resp, err := client.ListPainCheckins(ctx, req)
 					if err != nil {
-						return err
+						return "", err
 					}
 					all.Checkins = append(all.Checkins, resp.GetCheckins()...)
-					all.NextPageToken = resp.GetNextPageToken()
-					if !pg.all || all.NextPageToken == "" {
-						break
-					}
-					req.PageToken = all.NextPageToken
+					return resp.GetNextPageToken(), nil
+				})
+				if err != nil {
+					return err
 				}
+				all.NextPageToken = next
 				if a.json() {
 					return a.printJSON(all)
 				}

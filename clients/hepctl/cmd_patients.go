@@ -53,18 +53,19 @@ var patientCommands = []*command{
 				client := hepv1.NewPatientServiceClient(conn)
 				req := &hepv1.ListPatientsRequest{PageSize: int32(pg.size), PageToken: pg.token}
 				all := &hepv1.ListPatientsResponse{}
-				for {
+				next, err := pg.fetch(func(token string) (string, error) {
+					req.PageToken = token
 					resp, err := client.ListPatients(ctx, req)
 					if err != nil {
-						return err
+						return "", err
 					}
 					all.Patients = append(all.Patients, resp.GetPatients()...)
-					all.NextPageToken = resp.GetNextPageToken()
-					if !pg.all || all.NextPageToken == "" {
-						break
-					}
-					req.PageToken = all.NextPageToken
+					return resp.GetNextPageToken(), nil
+				})
+				if err != nil {
+					return err
 				}
+				all.NextPageToken = next
 				if a.json() {
 					return a.printJSON(all)
 				}

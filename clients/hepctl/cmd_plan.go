@@ -265,18 +265,19 @@ Plan items it re-activates are printed.`,
 				client := hepv1.NewPlanServiceClient(conn)
 				req := &hepv1.ListGatingDecisionsRequest{PatientId: args[0], PageSize: int32(pg.size), PageToken: pg.token}
 				all := &hepv1.ListGatingDecisionsResponse{}
-				for {
+				next, err := pg.fetch(func(token string) (string, error) {
+					req.PageToken = token
 					resp, err := client.ListGatingDecisions(ctx, req)
 					if err != nil {
-						return err
+						return "", err
 					}
 					all.Decisions = append(all.Decisions, resp.GetDecisions()...)
-					all.NextPageToken = resp.GetNextPageToken()
-					if !pg.all || all.NextPageToken == "" {
-						break
-					}
-					req.PageToken = all.NextPageToken
+					return resp.GetNextPageToken(), nil
+				})
+				if err != nil {
+					return err
 				}
+				all.NextPageToken = next
 				if a.json() {
 					return a.printJSON(all)
 				}

@@ -114,18 +114,19 @@ plan items that changed.`,
 				}
 				client := hepv1.NewScreeningServiceClient(conn)
 				all := &hepv1.ListScreeningHistoryResponse{}
-				for {
+				next, err := pg.fetch(func(token string) (string, error) {
+					req.PageToken = token
 					resp, err := client.ListScreeningHistory(ctx, req)
 					if err != nil {
-						return err
+						return "", err
 					}
 					all.Answers = append(all.Answers, resp.GetAnswers()...)
-					all.NextPageToken = resp.GetNextPageToken()
-					if !pg.all || all.NextPageToken == "" {
-						break
-					}
-					req.PageToken = all.NextPageToken
+					return resp.GetNextPageToken(), nil
+				})
+				if err != nil {
+					return err
 				}
+				all.NextPageToken = next
 				if a.json() {
 					return a.printJSON(all)
 				}

@@ -61,6 +61,10 @@ type Error struct {
 	Reason     string
 	Message    string
 	Violations []FieldViolation
+	// Metadata are facts a client acts on without parsing the message; they
+	// travel in google.rpc.ErrorInfo.metadata (SEQUENCE_GAP's
+	// "last_sequence").
+	Metadata map[string]string
 }
 
 func (e *Error) Error() string {

@@ -186,8 +186,9 @@ type Store interface {
 	// ---- Patient sync. Every method below is audited. ----
 
 	// Push applies a device's mutations in one transaction, for the device
-	// and patient of ActorFrom(ctx) (a PATIENT actor). Mutations must have
-	// consecutive sequence numbers (the transport checks). With last the
+	// and patient of ActorFrom(ctx) (a PATIENT actor). Mutations must pass
+	// ValidateBatch (the transport checks). The SEQUENCE_GAP error carries
+	// Metadata "last_sequence". With last the
 	// device's highest stored sequence: a mutation with Seq <= last returns
 	// its stored result (Replayed); if the first new Seq is not last+1 the
 	// call fails FAILED_PRECONDITION with reason SEQUENCE_GAP and applies

@@ -270,6 +270,29 @@ func ValidateMutation(m Mutation, now time.Time) error {
 	}
 }
 
+// ValidateBatch checks the shape of a push as a whole (a failure rejects
+// the call and stores nothing): 1 to MaxMutationsPerPush mutations whose
+// sequence numbers start at 1 or more and are consecutive.
+func ValidateBatch(muts []Mutation) error {
+	var v Violations
+	if len(muts) == 0 || len(muts) > MaxMutationsPerPush {
+		v.Add("mutations", "must hold 1 to %d mutations", MaxMutationsPerPush)
+		return v.Err()
+	}
+	if muts[0].Seq < 1 {
+		v.Add("mutations[0].sequence", "must be 1 or more")
+		return v.Err()
+	}
+	for i := 1; i < len(muts); i++ {
+		if muts[i].Seq != muts[i-1].Seq+1 {
+			v.Add(fmt.Sprintf("mutations[%d].sequence", i),
+				"must be mutations[%d].sequence + 1: the sequence numbers of a push are consecutive", i-1)
+			break
+		}
+	}
+	return v.Err()
+}
+
 // RejectionOf turns a validation error into a rejected result.
 func RejectionOf(seq int64, err error) MutationResult {
 	r := MutationResult{Seq: seq, Status: MutationRejected, Reason: err.Error()}

@@ -23,6 +23,19 @@ const (
 // checkText validates a required or optional single-line text field: valid
 // UTF-8, no control characters, no surrounding space, length in runes.
 func checkText(v *Violations, field, s string, required bool, max int) {
+	checkString(v, field, s, required, max, false)
+}
+
+// checkMultiline validates free text that may span lines: as checkText, but
+// newlines and tabs are allowed and surrounding space is kept.
+func checkMultiline(v *Violations, field, s string, required bool, max int) {
+	checkString(v, field, s, required, max, true)
+}
+
+func checkString(v *Violations, field, s string, required bool, max int, multiline bool) {
+	control := func(r rune) bool {
+		return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r'))
+	}
 	switch {
 	case !utf8.ValidString(s):
 		v.Add(field, "must be valid UTF-8")
@@ -30,9 +43,9 @@ func checkText(v *Violations, field, s string, required bool, max int) {
 		v.Add(field, "is required")
 	case utf8.RuneCountInString(s) > max:
 		v.Add(field, "must be at most %d characters", max)
-	case strings.TrimSpace(s) != s:
+	case !multiline && strings.TrimSpace(s) != s:
 		v.Add(field, "must not start or end with white space")
-	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+	case strings.IndexFunc(s, control) >= 0:
 		v.Add(field, "must not contain control characters")
 	}
 }
@@ -132,19 +145,4 @@ func CheckPageSize(v *Violations, size int32, def, max int) int {
 		return def
 	}
 	return int(size)
-}
-
-// checkMultiline validates free text that may span lines: valid UTF-8, no
-// control characters other than newline and tab, length in runes.
-func checkMultiline(v *Violations, field, s string, required bool, max int) {
-	switch {
-	case !utf8.ValidString(s):
-		v.Add(field, "must be valid UTF-8")
-	case s == "" && required:
-		v.Add(field, "is required")
-	case utf8.RuneCountInString(s) > max:
-		v.Add(field, "must be at most %d characters", max)
-	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' }) >= 0:
-		v.Add(field, "must not contain control characters")
-	}
 }

@@ -61,26 +61,7 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 	if reason == "" {
 		reason = string(e.Code)
 	}
-	var md *metadataError
-	if errors.As(err, &md) {
-		return statusWithInfo(c, e.Error(), reason, md.metadata, e.Violations)
-	}
-	return statusWith(c, e.Error(), reason, e.Violations)
-}
-
-// metadataError adds ErrorInfo metadata to a domain error: facts a client
-// acts on without parsing the message (SEQUENCE_GAP's "last_sequence").
-type metadataError struct {
-	err      error
-	metadata map[string]string
-}
-
-func (e *metadataError) Error() string { return e.err.Error() }
-func (e *metadataError) Unwrap() error { return e.err }
-
-// withMetadata returns err carrying ErrorInfo metadata.
-func withMetadata(err error, metadata map[string]string) error {
-	return &metadataError{err: err, metadata: metadata}
+	return statusWithInfo(c, e.Error(), reason, e.Metadata, e.Violations)
 }
 
 func statusWith(c codes.Code, msg, reason string, vs []hep.FieldViolation) error {

@@ -3,10 +3,6 @@ package rpc
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/hepclinic/hep/internal/hep"
@@ -50,20 +46,6 @@ func (x *syncService) Push(ctx context.Context, req *hepv1.PushRequest) (*hepv1.
 	}
 	var v hep.Violations
 	in := req.GetMutations()
-	if len(in) == 0 || len(in) > hep.MaxMutationsPerPush {
-		v.Add("mutations", "must hold 1 to %d mutations", hep.MaxMutationsPerPush)
-	} else {
-		for i, m := range in {
-			if i == 0 && m.GetSequence() < 1 {
-				v.Add("mutations[0].sequence", "must be 1 or more")
-				break
-			}
-			if i > 0 && m.GetSequence() != in[i-1].GetSequence()+1 {
-				v.Add(fmt.Sprintf("mutations[%d].sequence", i), "must be mutations[%d].sequence + 1: the sequence numbers of a push are consecutive", i-1)
-				break
-			}
-		}
-	}
 	clock := pushClock{now: x.s.now()}
 	if dt := req.GetDeviceTime(); dt != nil {
 		if dt.CheckValid() != nil {
@@ -79,39 +61,18 @@ func (x *syncService) Push(ctx context.Context, req *hepv1.PushRequest) (*hepv1.
 	for i, m := range in {
 		muts[i] = mutationFromProto(m, a, clock)
 	}
+	if err := hep.ValidateBatch(muts); err != nil {
+		return nil, err
+	}
 	results, last, err := x.s.store.Push(ctx, a.ID, muts)
 	if err != nil {
-		return nil, sequenceGapInfo(err)
+		return nil, err
 	}
 	resp := &hepv1.PushResponse{LastSequence: last, Results: make([]*hepv1.MutationResult, len(results))}
 	for i, r := range results {
 		resp.Results[i] = mutationResultToProto(r)
 	}
 	return resp, nil
-}
-
-// nextSequence finds N in the store's SEQUENCE_GAP message, which ends in
-// "next sequence is N" (the format internal/sqlite writes; a store that
-// words it otherwise loses only the metadata, not the error).
-var nextSequence = regexp.MustCompile(`next sequence is (\d+)`)
-
-// sequenceGapInfo adds the ErrorInfo metadata "last_sequence" to a
-// SEQUENCE_GAP error: the highest sequence the server holds for the device,
-// so the phone resends from last_sequence + 1 without parsing messages.
-func sequenceGapInfo(err error) error {
-	var e *hep.Error
-	if !errors.As(err, &e) || e.Reason != hep.ReasonSequenceGap {
-		return err
-	}
-	m := nextSequence.FindStringSubmatch(e.Message)
-	if m == nil {
-		return err
-	}
-	next, perr := strconv.ParseInt(m[1], 10, 64)
-	if perr != nil || next < 1 {
-		return err
-	}
-	return withMetadata(err, map[string]string{"last_sequence": strconv.FormatInt(next-1, 10)})
 }
 
 // syncCursor is what a pull cursor carries: the patient change sequence to

@@ -136,21 +136,11 @@ func (s *Store) ListAccounts(ctx context.Context, f hep.AccountFilter) ([]hep.Ac
 	args = append(args, limit(f.Limit))
 	var out []hep.Account
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, q, args...)
+		got, err := queryAll(ctx, tx, func(r scanner) (hep.Account, error) { return scanAccount(r) }, q, args...)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			a, err := scanAccount(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, a)
-		}
-		if err := closeRows(rows); err != nil {
-			return err
-		}
+		out = append(out, got...)
 		return s.appendAudit(ctx, tx, "", resAccounts, hep.OutcomeOK)
 	})
 	if err != nil {

@@ -138,21 +138,11 @@ func (s *Store) ListAlerts(ctx context.Context, f hep.AlertFilter) ([]hep.Alert,
 	args = append(args, limit(f.Limit))
 	var out []hep.Alert
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, q, args...)
+		got, err := queryAll(ctx, tx, scanAlert, q, args...)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			a, err := scanAlert(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, a)
-		}
-		if err := closeRows(rows); err != nil {
-			return err
-		}
+		out = append(out, got...)
 		return s.appendAudit(ctx, tx, f.PatientID, resAlerts(f.PatientID), hep.OutcomeOK)
 	})
 	if err != nil {

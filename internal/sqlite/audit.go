@@ -110,21 +110,11 @@ func (s *Store) ListAuditEvents(ctx context.Context, f hep.AuditFilter) ([]hep.A
 	args = append(args, limit(f.Limit))
 	var out []hep.AuditEvent
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, q, args...)
+		got, err := queryAll(ctx, tx, scanAudit, q, args...)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			e, err := scanAudit(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, e)
-		}
-		if err := closeRows(rows); err != nil {
-			return err
-		}
+		out = append(out, got...)
 		return s.appendAudit(ctx, tx, f.PatientID, resAuditEvents, hep.OutcomeOK)
 	})
 	if err != nil {

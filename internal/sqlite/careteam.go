@@ -90,21 +90,11 @@ func (s *Store) RemoveCareTeamMember(ctx context.Context, patientID, clinicianID
 func (s *Store) ListCareTeamMembers(ctx context.Context, patientID string) ([]hep.CareTeamMember, error) {
 	var out []hep.CareTeamMember
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, memberQuery+" WHERE c.patient_id = ? ORDER BY c.add_time, c.clinician_id", patientID)
+		got, err := queryAll(ctx, tx, scanMember, memberQuery+" WHERE c.patient_id = ? ORDER BY c.add_time, c.clinician_id", patientID)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			m, err := scanMember(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, m)
-		}
-		if err := closeRows(rows); err != nil {
-			return err
-		}
+		out = append(out, got...)
 		return s.appendAudit(ctx, tx, patientID, resCareTeam(patientID), hep.OutcomeOK)
 	})
 	if err != nil {

@@ -152,21 +152,11 @@ const decisionsQuery = "SELECT " + decisionColumns + " FROM gating_decisions WHE
 func (s *Store) ListGatingDecisions(ctx context.Context, f hep.DecisionFilter) ([]hep.GatingDecision, error) {
 	var out []hep.GatingDecision
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, decisionsQuery, f.PatientID, before(f.Before), limit(f.Limit))
+		got, err := queryAll(ctx, tx, scanDecision, decisionsQuery, f.PatientID, before(f.Before), limit(f.Limit))
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			g, err := scanDecision(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, g)
-		}
-		if err := closeRows(rows); err != nil {
-			return err
-		}
+		out = append(out, got...)
 		return s.appendAudit(ctx, tx, f.PatientID, resGatingDecisions(f.PatientID), hep.OutcomeOK)
 	})
 	if err != nil {

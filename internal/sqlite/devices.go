@@ -118,21 +118,11 @@ func (s *Store) EnrollDevice(ctx context.Context, in hep.DeviceEnroll, refresh h
 func (s *Store) ListDevices(ctx context.Context, patientID string) ([]hep.Device, error) {
 	var out []hep.Device
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT "+deviceColumns+" FROM devices WHERE patient_id = ? ORDER BY enroll_time, id", patientID)
+		got, err := queryAll(ctx, tx, scanDevice, "SELECT "+deviceColumns+" FROM devices WHERE patient_id = ? ORDER BY enroll_time, id", patientID)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			d, err := scanDevice(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, d)
-		}
-		if err := closeRows(rows); err != nil {
-			return err
-		}
+		out = append(out, got...)
 		return s.appendAudit(ctx, tx, patientID, resDevices(patientID), hep.OutcomeOK)
 	})
 	if err != nil {

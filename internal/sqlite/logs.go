@@ -226,21 +226,11 @@ func (s *Store) ListExerciseLogs(ctx context.Context, f hep.LogFilter) ([]hep.Ex
 	var out []hep.ExerciseLog
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		out = nil
-		rows, err := tx.QueryContext(ctx, logsQuery, f.PatientID, bt, bid, limit(f.Limit))
+		got, err := queryAll(ctx, tx, scanLog, logsQuery, f.PatientID, bt, bid, limit(f.Limit))
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			l, err := scanLog(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, l)
-		}
-		if err := closeRows(rows); err != nil {
-			return err
-		}
+		out = append(out, got...)
 		return s.appendAudit(ctx, tx, f.PatientID, resLogs(f.PatientID), hep.OutcomeOK)
 	})
 	if err != nil {
@@ -255,21 +245,11 @@ func (s *Store) ListPainCheckins(ctx context.Context, f hep.LogFilter) ([]hep.Pa
 	var out []hep.PainCheckin
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		out = nil
-		rows, err := tx.QueryContext(ctx, checkinsQuery, f.PatientID, bt, bid, limit(f.Limit))
+		got, err := queryAll(ctx, tx, scanCheckin, checkinsQuery, f.PatientID, bt, bid, limit(f.Limit))
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			c, err := scanCheckin(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, c)
-		}
-		if err := closeRows(rows); err != nil {
-			return err
-		}
+		out = append(out, got...)
 		return s.appendAudit(ctx, tx, f.PatientID, resCheckins(f.PatientID), hep.OutcomeOK)
 	})
 	if err != nil {

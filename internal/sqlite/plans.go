@@ -136,21 +136,11 @@ func loadPlan(ctx context.Context, q querier, patientID string, version int64) (
 	if err != nil {
 		return hep.Plan{}, err
 	}
-	rows, err := q.QueryContext(ctx, itemsQuery, patientID, version)
+	got, err := queryAll(ctx, q, scanItem, itemsQuery, patientID, version)
 	if err != nil {
 		return hep.Plan{}, err
 	}
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			rows.Close()
-			return hep.Plan{}, err
-		}
-		p.Items = append(p.Items, it)
-	}
-	if err := closeRows(rows); err != nil {
-		return hep.Plan{}, err
-	}
+	p.Items = append(p.Items, got...)
 	return p, nil
 }
 
@@ -350,10 +340,8 @@ func (s *Store) CheckPlan(ctx context.Context, patientID string, items []hep.Ite
 		if err := hep.ValidateItems(items, g.cat, g.plan); err != nil {
 			return err
 		}
-		ds = make([]hep.Decision, len(items))
-		for i, it := range items {
-			ds[i] = hep.Gate(g.cat[it.ExerciseID], sc, g.live)
-		}
+		// A dry run reports blocked items in its decisions, not as an error.
+		ds, _ = hep.GateItems(items, g.cat, sc, g.live)
 		return s.appendAudit(ctx, tx, patientID, resPlan(patientID), hep.OutcomeOK)
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hepclinic/hep/internal/hep"
@@ -78,7 +79,8 @@ func (s *Store) Push(ctx context.Context, deviceID string, muts []hep.Mutation) 
 		fresh := muts[len(results):]
 		if len(fresh) > 0 && fresh[0].Seq != last+1 {
 			return &hep.Error{Code: hep.CodeFailedPrecondition, Reason: hep.ReasonSequenceGap,
-				Message: fmt.Sprintf("next sequence is %d", last+1)}
+				Message:  fmt.Sprintf("next sequence is %d", last+1),
+				Metadata: map[string]string{"last_sequence": strconv.FormatInt(last, 10)}}
 		}
 		p := &push{s: s, ctx: ctx, tx: tx, patientID: patientID, deviceID: deviceID, now: s.now(), alerted: map[string]bool{}}
 		for i := 0; i < len(fresh); {

@@ -189,21 +189,11 @@ func (s *Store) ListScreeningHistory(ctx context.Context, f hep.ScreeningFilter)
 	args = append(args, limit(f.Limit))
 	var out []hep.ScreeningAnswer
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, q, args...)
+		got, err := queryAll(ctx, tx, scanAnswer, q, args...)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			a, err := scanAnswer(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, a)
-		}
-		if err := closeRows(rows); err != nil {
-			return err
-		}
+		out = append(out, got...)
 		return s.appendAudit(ctx, tx, f.PatientID, resScreening(f.PatientID), hep.OutcomeOK)
 	})
 	if err != nil {
