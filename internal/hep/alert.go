@@ -47,14 +47,21 @@ type Alert struct {
 	AckBy      string
 	AckNote    string
 	AckTime    time.Time
+	// Trigger names the data that raised the alert (LogTrigger,
+	// CheckinTrigger, WindowTrigger); empty for the clinical-core kinds.
+	Trigger string
 }
 
-// AlertFilter selects a page of a patient's alerts, newest first.
+// AlertFilter selects a page of alerts, newest first: one patient's, or
+// with PatientID empty those of ClinicianID's care-team patients.
 type AlertFilter struct {
-	PatientID string
-	Status    AlertStatus // "" for any
-	Before    string
-	Limit     int
+	PatientID   string
+	ClinicianID string
+	Status      AlertStatus   // "" for any
+	Kinds       []AlertKind   // empty for any
+	Severity    AlertSeverity // "" for any
+	Before      string
+	Limit       int
 }
 
 // RedFlagAlert is the alert a red-flag report raises.

@@ -174,7 +174,9 @@ type Store interface {
 	// ListGatingDecisions returns a page of the decision trail, newest first.
 	ListGatingDecisions(ctx context.Context, f DecisionFilter) ([]GatingDecision, error)
 
-	// ListAlerts returns a page of a patient's alerts, newest first.
+	// ListAlerts returns a page of alerts, newest first: a patient's, or with
+	// f.PatientID empty those of f.ClinicianID's care-team patients,
+	// narrowed by status, kinds and severity.
 	ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, error)
 	// AcknowledgeAlert marks an open alert of the patient acknowledged by the
 	// actor with a note. NOT_FOUND (also for another patient's alert);
@@ -227,6 +229,47 @@ type Store interface {
 	// ListPainCheckins returns a page of a patient's live check-ins, newest
 	// corrected record time first.
 	ListPainCheckins(ctx context.Context, f LogFilter) ([]PainCheckin, error)
+
+	// ---- Clinician review. Audited unless noted. ----
+
+	// Thresholds returns the clinic's thresholds (DefaultThresholds until
+	// set).
+	Thresholds(ctx context.Context) (Thresholds, error)
+	// SetThresholds stores validated thresholds; they apply to data that
+	// arrives afterwards.
+	SetThresholds(ctx context.Context, t Thresholds) (Thresholds, error)
+	// ProgressFacts reads what ComputeProgress needs for a patient over
+	// [from, to] (patient's days), with the clinic's thresholds, in one
+	// read transaction. NOT_FOUND for an unknown patient.
+	ProgressFacts(ctx context.Context, patientID string, from, to Date) (ProgressFacts, Thresholds, error)
+	// TriageFacts reads, for every patient on the clinician's care team, the
+	// facts Triage orders by, as of now (windows are the patient's days: the
+	// pain windows end today, adherence covers the 7 closed days before
+	// today), with the clinic's thresholds.
+	TriageFacts(ctx context.Context, clinicianID string, now time.Time) ([]TriageFacts, Thresholds, error)
+	// EvaluateAdherence raises NON_ADHERENCE alerts for the days that have
+	// closed in each patient's time zone since the last evaluation (at most
+	// the 14 newest; a patient never evaluated starts with its last closed
+	// day), using the plan versions in force and the logs stored by then,
+	// and remembers how far it got, in one transaction per patient. Calling
+	// it again for the same days raises nothing. Returns the number of
+	// alerts raised. Audited per raised alert (actor system).
+	EvaluateAdherence(ctx context.Context, now time.Time) (int, error)
+
+	// ---- Export. ----
+
+	// ExportSnapshot reads everything of a patient's export over [from, to]
+	// except the logs and check-ins themselves, in one read transaction.
+	// Audited as the export (action names the format). NOT_FOUND.
+	ExportSnapshot(ctx context.Context, patientID string, from, to Date, format string) (ExportSnapshot, error)
+	// ExportLogs returns up to limit live logs of the patient with corrected
+	// perform time in [start, end), oldest first, after the cursor (time
+	// and id of the last one returned; zero for the first page). Not
+	// audited: pages of an audited export.
+	ExportLogs(ctx context.Context, patientID string, start, end time.Time, after ExportCursor, limit int) ([]ExerciseLog, error)
+	// ExportCheckins is ExportLogs for pain check-ins (corrected record
+	// time).
+	ExportCheckins(ctx context.Context, patientID string, start, end time.Time, after ExportCursor, limit int) ([]PainCheckin, error)
 
 	// Close releases the store. Calls after Close fail.
 	Close() error

@@ -36,6 +36,20 @@ const (
 	// ALERT_KIND_LOGGED_WHILE_SUSPENDED: the patient logged a session of a
 	// suspended plan item (the log is kept).
 	AlertKind_ALERT_KIND_LOGGED_WHILE_SUSPENDED AlertKind = 3
+	// ALERT_KIND_PAIN_SEVERE: a pain score at or above the clinic's severe
+	// threshold (default 7) in a check-in or a session log.
+	AlertKind_ALERT_KIND_PAIN_SEVERE AlertKind = 4
+	// ALERT_KIND_PAIN_FLARE: pain after a session rose by at least the flare
+	// threshold (default 2) over pain before it.
+	AlertKind_ALERT_KIND_PAIN_FLARE AlertKind = 5
+	// ALERT_KIND_PAIN_WORSENING: the mean check-in score of the last 7 days
+	// is up by at least the worsening threshold (default 2) on the 7 days
+	// before.
+	AlertKind_ALERT_KIND_PAIN_WORSENING AlertKind = 6
+	// ALERT_KIND_NON_ADHERENCE: adherence over the 7 days ending on a closed
+	// day (patient's time zone) fell below the clinic's threshold (default
+	// 50%).
+	AlertKind_ALERT_KIND_NON_ADHERENCE AlertKind = 7
 )
 
 // Enum value maps for AlertKind.
@@ -45,12 +59,20 @@ var (
 		1: "ALERT_KIND_RED_FLAG",
 		2: "ALERT_KIND_SCREENING_CHANGED",
 		3: "ALERT_KIND_LOGGED_WHILE_SUSPENDED",
+		4: "ALERT_KIND_PAIN_SEVERE",
+		5: "ALERT_KIND_PAIN_FLARE",
+		6: "ALERT_KIND_PAIN_WORSENING",
+		7: "ALERT_KIND_NON_ADHERENCE",
 	}
 	AlertKind_value = map[string]int32{
 		"ALERT_KIND_UNSPECIFIED":            0,
 		"ALERT_KIND_RED_FLAG":               1,
 		"ALERT_KIND_SCREENING_CHANGED":      2,
 		"ALERT_KIND_LOGGED_WHILE_SUSPENDED": 3,
+		"ALERT_KIND_PAIN_SEVERE":            4,
+		"ALERT_KIND_PAIN_FLARE":             5,
+		"ALERT_KIND_PAIN_WORSENING":         6,
+		"ALERT_KIND_NON_ADHERENCE":          7,
 	}
 )
 
@@ -210,8 +232,13 @@ type Alert struct {
 	AcknowledgeNote string `protobuf:"bytes,9,opt,name=acknowledge_note,json=acknowledgeNote,proto3" json:"acknowledge_note,omitempty"`
 	// acknowledge_time is when it was acknowledged.
 	AcknowledgeTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=acknowledge_time,json=acknowledgeTime,proto3" json:"acknowledge_time,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// trigger names what raised the alert, so the same data never raises it
+	// twice: "exercise_logs/ID" or "pain_checkins/ID" for a record,
+	// "window/YYYY-MM-DD" (the last day of the 7-day window) for
+	// PAIN_WORSENING and NON_ADHERENCE; empty for the clinical-core kinds.
+	Trigger       string `protobuf:"bytes,11,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Alert) Reset() {
@@ -314,17 +341,29 @@ func (x *Alert) GetAcknowledgeTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Alert) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
 // ListAlertsRequest is the input of AlertService.ListAlerts.
 type ListAlertsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// patient_id is the patient.
+	// patient_id is the patient; empty lists the alerts of every patient on
+	// the calling clinician's care team.
 	PatientId string `protobuf:"bytes,1,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
 	// status, when set, lists only alerts with this status.
 	Status AlertStatus `protobuf:"varint,2,opt,name=status,proto3,enum=hep.v1.AlertStatus" json:"status,omitempty"`
 	// page_size is the most alerts to return, 0-500; 0 means 100.
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// page_token is the next_page_token of the previous page.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// kinds, when not empty, lists only alerts of these kinds (distinct).
+	Kinds []AlertKind `protobuf:"varint,5,rep,packed,name=kinds,proto3,enum=hep.v1.AlertKind" json:"kinds,omitempty"`
+	// severity, when set, lists only alerts of this severity.
+	Severity      AlertSeverity `protobuf:"varint,6,opt,name=severity,proto3,enum=hep.v1.AlertSeverity" json:"severity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -385,6 +424,20 @@ func (x *ListAlertsRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListAlertsRequest) GetKinds() []AlertKind {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *ListAlertsRequest) GetSeverity() AlertSeverity {
+	if x != nil {
+		return x.Severity
+	}
+	return AlertSeverity_ALERT_SEVERITY_UNSPECIFIED
 }
 
 // ListAlertsResponse is the output of AlertService.ListAlerts.
@@ -566,7 +619,7 @@ var File_hep_v1_alert_proto protoreflect.FileDescriptor
 
 const file_hep_v1_alert_proto_rawDesc = "" +
 	"\n" +
-	"\x12hep/v1/alert.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x03\n" +
+	"\x12hep/v1/alert.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x03\n" +
 	"\x05Alert\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -580,14 +633,17 @@ const file_hep_v1_alert_proto_rawDesc = "" +
 	"\x0facknowledged_by\x18\b \x01(\tR\x0eacknowledgedBy\x12)\n" +
 	"\x10acknowledge_note\x18\t \x01(\tR\x0facknowledgeNote\x12E\n" +
 	"\x10acknowledge_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\x0facknowledgeTime\"\x9b\x01\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x0facknowledgeTime\x12\x18\n" +
+	"\atrigger\x18\v \x01(\tR\atrigger\"\xf7\x01\n" +
 	"\x11ListAlertsRequest\x12\x1d\n" +
 	"\n" +
 	"patient_id\x18\x01 \x01(\tR\tpatientId\x12+\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x13.hep.v1.AlertStatusR\x06status\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"c\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12'\n" +
+	"\x05kinds\x18\x05 \x03(\x0e2\x11.hep.v1.AlertKindR\x05kinds\x121\n" +
+	"\bseverity\x18\x06 \x01(\x0e2\x15.hep.v1.AlertSeverityR\bseverity\"c\n" +
 	"\x12ListAlertsResponse\x12%\n" +
 	"\x06alerts\x18\x01 \x03(\v2\r.hep.v1.AlertR\x06alerts\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"g\n" +
@@ -598,12 +654,16 @@ const file_hep_v1_alert_proto_rawDesc = "" +
 	"\x04note\x18\x03 \x01(\tR\x04note\"d\n" +
 	"\x18AcknowledgeAlertResponse\x12#\n" +
 	"\x05alert\x18\x01 \x01(\v2\r.hep.v1.AlertR\x05alert\x12#\n" +
-	"\rchanged_items\x18\x02 \x03(\tR\fchangedItems*\x89\x01\n" +
+	"\rchanged_items\x18\x02 \x03(\tR\fchangedItems*\xfd\x01\n" +
 	"\tAlertKind\x12\x1a\n" +
 	"\x16ALERT_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ALERT_KIND_RED_FLAG\x10\x01\x12 \n" +
 	"\x1cALERT_KIND_SCREENING_CHANGED\x10\x02\x12%\n" +
-	"!ALERT_KIND_LOGGED_WHILE_SUSPENDED\x10\x03*f\n" +
+	"!ALERT_KIND_LOGGED_WHILE_SUSPENDED\x10\x03\x12\x1a\n" +
+	"\x16ALERT_KIND_PAIN_SEVERE\x10\x04\x12\x19\n" +
+	"\x15ALERT_KIND_PAIN_FLARE\x10\x05\x12\x1d\n" +
+	"\x19ALERT_KIND_PAIN_WORSENING\x10\x06\x12\x1c\n" +
+	"\x18ALERT_KIND_NON_ADHERENCE\x10\a*f\n" +
 	"\rAlertSeverity\x12\x1e\n" +
 	"\x1aALERT_SEVERITY_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ALERT_SEVERITY_URGENT\x10\x01\x12\x1a\n" +
@@ -649,17 +709,19 @@ var file_hep_v1_alert_proto_depIdxs = []int32{
 	8,  // 3: hep.v1.Alert.create_time:type_name -> google.protobuf.Timestamp
 	8,  // 4: hep.v1.Alert.acknowledge_time:type_name -> google.protobuf.Timestamp
 	2,  // 5: hep.v1.ListAlertsRequest.status:type_name -> hep.v1.AlertStatus
-	3,  // 6: hep.v1.ListAlertsResponse.alerts:type_name -> hep.v1.Alert
-	3,  // 7: hep.v1.AcknowledgeAlertResponse.alert:type_name -> hep.v1.Alert
-	4,  // 8: hep.v1.AlertService.ListAlerts:input_type -> hep.v1.ListAlertsRequest
-	6,  // 9: hep.v1.AlertService.AcknowledgeAlert:input_type -> hep.v1.AcknowledgeAlertRequest
-	5,  // 10: hep.v1.AlertService.ListAlerts:output_type -> hep.v1.ListAlertsResponse
-	7,  // 11: hep.v1.AlertService.AcknowledgeAlert:output_type -> hep.v1.AcknowledgeAlertResponse
-	10, // [10:12] is the sub-list for method output_type
-	8,  // [8:10] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	0,  // 6: hep.v1.ListAlertsRequest.kinds:type_name -> hep.v1.AlertKind
+	1,  // 7: hep.v1.ListAlertsRequest.severity:type_name -> hep.v1.AlertSeverity
+	3,  // 8: hep.v1.ListAlertsResponse.alerts:type_name -> hep.v1.Alert
+	3,  // 9: hep.v1.AcknowledgeAlertResponse.alert:type_name -> hep.v1.Alert
+	4,  // 10: hep.v1.AlertService.ListAlerts:input_type -> hep.v1.ListAlertsRequest
+	6,  // 11: hep.v1.AlertService.AcknowledgeAlert:input_type -> hep.v1.AcknowledgeAlertRequest
+	5,  // 12: hep.v1.AlertService.ListAlerts:output_type -> hep.v1.ListAlertsResponse
+	7,  // 13: hep.v1.AlertService.AcknowledgeAlert:output_type -> hep.v1.AcknowledgeAlertResponse
+	12, // [12:14] is the sub-list for method output_type
+	10, // [10:12] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_hep_v1_alert_proto_init() }

@@ -30,7 +30,9 @@ const (
 // AlertService shows care-team clinicians what needs their attention and
 // records that they dealt with it.
 type AlertServiceClient interface {
-	// ListAlerts lists one patient's alerts, newest first.
+	// ListAlerts lists alerts newest first: one patient's, or, with
+	// patient_id empty, those of every patient on the calling clinician's
+	// care team. Filters narrow by status, kind and severity.
 	ListAlerts(ctx context.Context, in *ListAlertsRequest, opts ...grpc.CallOption) (*ListAlertsResponse, error)
 	// AcknowledgeAlert marks an open alert handled, with a note. Acknowledging
 	// the last open RED_FLAG alert lifts the plan's red-flag hold; items then
@@ -73,7 +75,9 @@ func (c *alertServiceClient) AcknowledgeAlert(ctx context.Context, in *Acknowled
 // AlertService shows care-team clinicians what needs their attention and
 // records that they dealt with it.
 type AlertServiceServer interface {
-	// ListAlerts lists one patient's alerts, newest first.
+	// ListAlerts lists alerts newest first: one patient's, or, with
+	// patient_id empty, those of every patient on the calling clinician's
+	// care team. Filters narrow by status, kind and severity.
 	ListAlerts(context.Context, *ListAlertsRequest) (*ListAlertsResponse, error)
 	// AcknowledgeAlert marks an open alert handled, with a note. Acknowledging
 	// the last open RED_FLAG alert lifts the plan's red-flag hold; items then
