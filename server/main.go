@@ -1,6 +1,6 @@
 // Command hepd is the hep server: it serves the v1 gRPC API on the embedded
 // SQLite store and carries the operator's tools (migrate, admin create,
-// audit verify, backup, version).
+// audit verify, backup, export, version).
 //
 // Usage:
 //
@@ -9,6 +9,7 @@
 //	hepd admin create --email E [--name N] --password-file F|-  [--db ./hep.db]
 //	hepd audit verify [--db ./hep.db]
 //	hepd backup --out F [--db ./hep.db]
+//	hepd export [--db ./hep.db] PATIENT_ID --format fhir|csv|pdf [--from D] [--to D] -o FILE [--force]
 //	hepd version
 //
 // Flags win over environment variables (HEP_LISTEN, HEP_DB, HEP_TLS_CERT,
@@ -48,6 +49,7 @@ Commands:
   admin create   create the first admin account (idempotent)
   audit verify   check the audit trail's hash chain
   backup         write a consistent copy of the database
+  export         write a patient's export (FHIR, CSV or PDF) from the database file
   version        print the version
 
 Run "hepd COMMAND -h" for a command's flags.
@@ -92,6 +94,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdAuditVerify(ctx, rest[1:], stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, rest, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "hepd %s\n", version)
 		return nil

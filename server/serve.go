@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -26,8 +27,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	insecure := fs.Bool("insecure-plaintext", false, "allow plaintext on a non-loopback address (only behind a TLS-terminating proxy)")
 	logFormat := fs.String("log-format", envOr("HEP_LOG_FORMAT", "json"), "log format: json or text (env HEP_LOG_FORMAT)")
 	drain := fs.Duration("shutdown-timeout", 20*time.Second, "how long in-flight calls may run after SIGTERM")
+	adherenceEvery := fs.Duration("adherence-interval", time.Minute, "how often to raise NON_ADHERENCE alerts for days that have closed in patients' time zones (0 disables)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *adherenceEvery < 0 {
+		return fmt.Errorf("%w: --adherence-interval must be 0 (off) or positive", errUsage)
 	}
 	log, err := newLogger(*logFormat, stderr)
 	if err != nil {
@@ -79,6 +84,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("serving", "addr", lis.Addr().String(), "tls", useTLS, "db", *db)
 	fmt.Fprintf(stdout, "hepd listening on %s\n", lis.Addr())
 
+	// The NON_ADHERENCE evaluator runs beside the server and stops before
+	// the database closes (this defer runs before the one above).
+	stopAdherence := startAdherenceLoop(ctx, log, *adherenceEvery, time.Now, store.EvaluateAdherence)
+	defer stopAdherence()
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.GRPC.Serve(lis) }()
 	select {
@@ -88,10 +98,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	// Shutdown: health goes NOT_SERVING first so balancers stop sending,
-	// in-flight calls finish (up to the drain timeout), then the database
-	// closes (deferred above).
+	// the evaluator stops (a patient it was evaluating rolls back and is
+	// evaluated again at the next start), in-flight calls finish (up to the
+	// drain timeout), then the database closes (deferred above).
 	log.Info("shutting down")
 	srv.Drain()
+	stopAdherence()
 	done := make(chan struct{})
 	go func() { srv.GRPC.GracefulStop(); close(done) }()
 	select {
@@ -102,6 +114,54 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		<-done
 	}
 	return nil
+}
+
+// adherenceEvaluator is hep.Store.EvaluateAdherence.
+type adherenceEvaluator func(ctx context.Context, now time.Time) (int, error)
+
+// startAdherenceLoop evaluates adherence at once and then every interval
+// (nothing when interval is 0) until ctx ends or the returned stop is
+// called; stop waits for an evaluation in progress to end (it is cancelled)
+// and may be called more than once. Days close in each patient's time zone
+// at different hours, so the evaluator runs often and the store remembers
+// how far it got: a run with nothing to do is cheap, a missed tick is made
+// up by the next, and a restart resumes where it stopped. Logs carry counts
+// and durations only, never patient data.
+func startAdherenceLoop(ctx context.Context, log *slog.Logger, interval time.Duration, clock func() time.Time, evaluate adherenceEvaluator) (stop func()) {
+	if interval <= 0 {
+		log.Info("adherence evaluation disabled")
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			start := time.Now()
+			run := localActor(ctx, "alert.evaluate_adherence")
+			n, err := evaluate(run, clock())
+			switch {
+			case err == nil && n > 0:
+				log.Info("adherence evaluated", "alerts_raised", n, "duration", time.Since(start))
+			case err != nil && ctx.Err() == nil: // a cancelled run is no failure
+				log.Error("adherence evaluation failed", "err", err.Error(), "alerts_raised", n, "duration", time.Since(start))
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			<-done
+		})
+	}
 }
 
 // isLoopback reports whether a listen address binds only loopback.

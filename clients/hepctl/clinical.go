@@ -18,12 +18,14 @@ type enumType struct {
 }
 
 var (
-	flagEnum        = enumType{"screening flag", "SCREENING_FLAG_", hepv1.ScreeningFlag_name, hepv1.ScreeningFlag_value}
-	flagStatusEnum  = enumType{"status", "FLAG_STATUS_", hepv1.FlagStatus_name, hepv1.FlagStatus_value}
-	symptomEnum     = enumType{"red-flag symptom", "RED_FLAG_SYMPTOM_", hepv1.RedFlagSymptom_name, hepv1.RedFlagSymptom_value}
-	severityEnum    = enumType{"severity", "RULE_SEVERITY_", hepv1.RuleSeverity_name, hepv1.RuleSeverity_value}
-	kindEnum        = enumType{"kind", "EXERCISE_KIND_", hepv1.ExerciseKind_name, hepv1.ExerciseKind_value}
-	alertStatusEnum = enumType{"alert status", "ALERT_STATUS_", hepv1.AlertStatus_name, hepv1.AlertStatus_value}
+	flagEnum          = enumType{"screening flag", "SCREENING_FLAG_", hepv1.ScreeningFlag_name, hepv1.ScreeningFlag_value}
+	flagStatusEnum    = enumType{"status", "FLAG_STATUS_", hepv1.FlagStatus_name, hepv1.FlagStatus_value}
+	symptomEnum       = enumType{"red-flag symptom", "RED_FLAG_SYMPTOM_", hepv1.RedFlagSymptom_name, hepv1.RedFlagSymptom_value}
+	severityEnum      = enumType{"severity", "RULE_SEVERITY_", hepv1.RuleSeverity_name, hepv1.RuleSeverity_value}
+	kindEnum          = enumType{"kind", "EXERCISE_KIND_", hepv1.ExerciseKind_name, hepv1.ExerciseKind_value}
+	alertStatusEnum   = enumType{"alert status", "ALERT_STATUS_", hepv1.AlertStatus_name, hepv1.AlertStatus_value}
+	alertKindEnum     = enumType{"alert kind", "ALERT_KIND_", hepv1.AlertKind_name, hepv1.AlertKind_value}
+	alertSeverityEnum = enumType{"alert severity", "ALERT_SEVERITY_", hepv1.AlertSeverity_name, hepv1.AlertSeverity_value}
 )
 
 // parse reads a value case-insensitively, with dashes or underscores and

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
+	"strings"
 
 	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
 )
@@ -11,20 +13,50 @@ import (
 var alertCommands = []*command{
 	{
 		name:     "alerts list",
-		args:     []string{"PATIENT_ID"},
-		synopsis: "[--status open|acknowledged] [--page-size N] [--page-token T] [--all]",
-		summary:  "list a patient's alerts, newest first (care-team clinicians only)",
+		optional: []string{"PATIENT_ID"},
+		synopsis: "[--status open|acknowledged] [--kind K,...] [--severity urgent|routine] [--page-size N] [--page-token T] [--all]",
+		summary:  "list a patient's alerts, or with no patient those of your whole care team, newest first (care-team clinicians only)",
+		help: `Kinds: red_flag, screening_changed, logged_while_suspended, pain_severe,
+pain_flare, pain_worsening, non_adherence (dashes or capitals also work);
+--kind takes a comma-separated list and may be repeated.`,
 		define: func(fs *flag.FlagSet) runner {
 			status := fs.String("status", "", "list only open or only acknowledged alerts")
+			var kinds stringList
+			fs.Var(&kinds, "kind", "list only alerts of these kinds (comma-separated, repeatable)")
+			severity := fs.String("severity", "", "list only urgent or only routine alerts")
 			pg := pageFlags(fs)
 			return func(ctx context.Context, a *app, args []string) error {
-				req := &hepv1.ListAlertsRequest{PatientId: args[0], PageSize: int32(pg.size), PageToken: pg.token}
+				req := &hepv1.ListAlertsRequest{PageSize: int32(pg.size), PageToken: pg.token}
+				if len(args) > 0 {
+					req.PatientId = args[0]
+				}
 				if *status != "" {
 					s, err := alertStatusEnum.parse(*status)
 					if err != nil {
 						return usageErrorf("alerts list: --status: %v", err)
 					}
 					req.Status = hepv1.AlertStatus(s)
+				}
+				for _, list := range kinds {
+					for _, k := range strings.Split(list, ",") {
+						if strings.TrimSpace(k) == "" {
+							continue
+						}
+						v, err := alertKindEnum.parse(k)
+						if err != nil {
+							return usageErrorf("alerts list: --kind: %v", err)
+						}
+						if !slices.Contains(req.Kinds, hepv1.AlertKind(v)) {
+							req.Kinds = append(req.Kinds, hepv1.AlertKind(v))
+						}
+					}
+				}
+				if *severity != "" {
+					v, err := alertSeverityEnum.parse(*severity)
+					if err != nil {
+						return usageErrorf("alerts list: --severity: %v", err)
+					}
+					req.Severity = hepv1.AlertSeverity(v)
 				}
 				if err := pg.check(); err != nil {
 					return err
@@ -51,17 +83,25 @@ var alertCommands = []*command{
 				if a.json() {
 					return a.printJSON(all)
 				}
-				rows := make([][]string, 0, len(all.Alerts))
-				for _, al := range all.Alerts {
-					rows = append(rows, []string{al.GetId(), fmtTime(al.GetCreateTime()), severityWord(al.GetSeverity()),
-						alertKindName(al.GetKind()), alertStatusName(al.GetStatus()), al.GetSummary()})
-				}
-				if err := a.printTable([]string{"ID", "RAISED", "SEVERITY", "KIND", "STATUS", "SUMMARY"}, rows); err != nil {
+				if err := a.printAlerts(all.Alerts, req.PatientId == ""); err != nil {
 					return err
 				}
-				cmd := "alerts list " + args[0]
+				cmd := "alerts list"
+				if req.PatientId != "" {
+					cmd += " " + req.PatientId
+				}
 				if req.Status != hepv1.AlertStatus_ALERT_STATUS_UNSPECIFIED {
 					cmd += " --status " + alertStatusName(req.Status)
+				}
+				if len(req.Kinds) > 0 {
+					words := make([]string, len(req.Kinds))
+					for i, k := range req.Kinds {
+						words[i] = enumWord(k.String(), alertKindEnum.prefix)
+					}
+					cmd += " --kind " + strings.Join(words, ",")
+				}
+				if req.Severity != hepv1.AlertSeverity_ALERT_SEVERITY_UNSPECIFIED {
+					cmd += " --severity " + severityWord(req.Severity)
 				}
 				a.nextPageHint(cmd, all.NextPageToken)
 				return nil
@@ -98,4 +138,23 @@ var alertCommands = []*command{
 			}
 		},
 	},
+}
+
+// printAlerts writes an alert table; a care-team list (team) names each
+// alert's patient.
+func (a *app) printAlerts(alerts []*hepv1.Alert, team bool) error {
+	header := []string{"ID", "RAISED", "SEVERITY", "KIND", "STATUS", "SUMMARY"}
+	if team {
+		header = append([]string{"PATIENT_ID"}, header...)
+	}
+	rows := make([][]string, 0, len(alerts))
+	for _, al := range alerts {
+		row := []string{al.GetId(), fmtTime(al.GetCreateTime()), severityWord(al.GetSeverity()),
+			alertKindName(al.GetKind()), alertStatusName(al.GetStatus()), al.GetSummary()}
+		if team {
+			row = append([]string{al.GetPatientId()}, row...)
+		}
+		rows = append(rows, row)
+	}
+	return a.printTable(header, rows)
 }

@@ -70,8 +70,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 type command struct {
 	// name is the command as typed: "login", "patients list".
 	name string
-	// args names the positional arguments, all required.
+	// args names the required positional arguments.
 	args []string
+	// optional names positional arguments that may follow args.
+	optional []string
 	// variadic: the last of args may be given more than once ("SYMPTOM...").
 	variadic bool
 	// synopsis shows the flags in the usage line.
@@ -96,6 +98,9 @@ func (c *command) usageLine() string {
 	if c.variadic {
 		parts[len(parts)-1] += "..."
 	}
+	for _, o := range c.optional {
+		parts = append(parts, "["+o+"]")
+	}
 	if c.synopsis != "" {
 		parts = append(parts, c.synopsis)
 	}
@@ -104,7 +109,7 @@ func (c *command) usageLine() string {
 
 // commands is every command, in help order.
 var commands = concat(authCommands, accountCommands, patientCommands, careTeamCommands, deviceCommands, auditCommands,
-	catalogCommands, screeningCommands, planCommands, alertCommands, logCommands,
+	catalogCommands, screeningCommands, planCommands, alertCommands, logCommands, reviewCommands, exportCommands,
 	[]*command{{
 		name: "version", summary: "print hepctl's version", offline: true,
 		define: func(fs *flag.FlagSet) runner {
@@ -235,11 +240,11 @@ func (a *app) main(ctx context.Context, args []string) error {
 		}
 		return err
 	}
-	if len(pos) != len(c.args) && (!c.variadic || len(pos) < len(c.args)) {
-		if len(pos) < len(c.args) {
-			return usageErrorf("%s: missing %s\nusage: %s", c.name, strings.Join(c.args[len(pos):], " "), c.usageLine())
-		}
-		return usageErrorf("%s: unexpected argument %q\nusage: %s", c.name, pos[len(c.args)], c.usageLine())
+	if len(pos) < len(c.args) {
+		return usageErrorf("%s: missing %s\nusage: %s", c.name, strings.Join(c.args[len(pos):], " "), c.usageLine())
+	}
+	if most := len(c.args) + len(c.optional); !c.variadic && len(pos) > most {
+		return usageErrorf("%s: unexpected argument %q\nusage: %s", c.name, pos[most], c.usageLine())
 	}
 	if !c.offline {
 		if err := a.resolveConfig(); err != nil {

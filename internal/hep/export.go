@@ -12,11 +12,31 @@ const (
 	ExportPDF  ExportFormat = "PDF"
 )
 
+// NeedsRowFacts reports whether a format's export summarises the logs and
+// check-ins from the snapshot's facts (the PDF visit summary) rather than
+// streaming them; a snapshot for the other formats leaves Facts.Logs,
+// Facts.Checkins and the activity empty, so a long range does not hold
+// every row's facts in memory while it streams.
+func NeedsRowFacts(format ExportFormat) bool { return format == ExportPDF }
+
 // MaxExportDays caps an export's range (ten years).
 const MaxExportDays = 3660
 
 // DefaultExportDays is the range of an export without a from day.
 const DefaultExportDays = 90
+
+// ExportRange resolves an export's range against the patient's today: an
+// unset (zero) to is today, an unset from is DefaultExportDays-1 days
+// before to. The result still needs ValidateRange(from, to, MaxExportDays).
+func ExportRange(from, to, today Date) (Date, Date) {
+	if to.IsZero() {
+		to = today
+	}
+	if from.IsZero() {
+		from = to.AddDays(-(DefaultExportDays - 1))
+	}
+	return from, to
+}
 
 // ExportCursor is where a page of an export's records ended.
 type ExportCursor struct {
@@ -47,8 +67,16 @@ type ExportSnapshot struct {
 	Alerts []Alert
 	// Exercises are the catalog entries the plans, logs and decisions name.
 	Exercises map[string]Exercise
-	// Facts are the progress facts of the range (for the summary), and
-	// Thresholds the clinic's.
+	// Names are the display names of the accounts the record names (plan
+	// authors, the clinicians of verified answers, decisions, clearances
+	// and acknowledgements) and of the exporter: account id -> name. An id
+	// missing here (a device, a system actor) is shown as it is.
+	Names map[string]string
+	// Facts are the progress facts of the range, and Thresholds the
+	// clinic's. The facts' logs and check-ins (and activity) are read only
+	// for the formats that summarise them (PDF, see NeedsRowFacts); the
+	// other formats stream the rows themselves and get the plan versions,
+	// the current plan and the exercise names only.
 	Facts      ProgressFacts
 	Thresholds Thresholds
 	// LogCount and CheckinCount are the live records of the range.

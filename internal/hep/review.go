@@ -253,12 +253,15 @@ func percentOf(a *Adherence, t Thresholds) {
 	}
 }
 
-// ClassifyPainChange compares a mean with a baseline mean.
+// ClassifyPainChange compares a mean with a baseline mean. A fall is
+// important at MCIDPoints or MCIDPercent of the baseline (the consensus
+// defines both for improvement); a rise only at MCIDPoints, so a low
+// baseline's fraction of a point never reads as worsening.
 func ClassifyPainChange(baseline, mean float64, t Thresholds) PainChange {
 	delta := mean - baseline
 	const eps = 1e-9
 	important := math.Abs(delta) >= t.MCIDPoints-eps ||
-		(baseline > 0 && 100*math.Abs(delta)/baseline >= float64(t.MCIDPercent)-eps)
+		(delta < 0 && baseline > 0 && 100*-delta/baseline >= float64(t.MCIDPercent)-eps)
 	switch {
 	case !important || delta == 0:
 		return PainChangeNone
@@ -288,7 +291,7 @@ func meanMedian(xs []int32) (float64, float64) {
 }
 
 // ComputeProgress computes progress from facts, at now (for "today").
-// Rules (docs/clinical-rules.md, "Progress"):
+// Rules (docs/clinical-rules.md, "Progress and alerts"):
 //   - the version in force on a day is the last created on or before it;
 //     an item prescribes on days within its start and end dates, except
 //     days it was SUSPENDED at any moment (counted as suspended days);
@@ -299,19 +302,35 @@ func meanMedian(xs []int32) (float64, float64) {
 //     suspended, capped at the week's prescribed count per exercise;
 //   - weeks are Monday-Sunday clipped to the range.
 func ComputeProgress(f ProgressFacts, t Thresholds, now time.Time) Progress {
-	loc := LoadZone(f.TimeZone)
-	p := Progress{PatientID: f.PatientID, TimeZone: f.TimeZone, From: f.From, To: f.To, Thresholds: t,
-		BaselineWeek: -1, DaysSinceActivity: -1, RedFlagHold: f.Current.RedFlagHold}
-
-	// Weeks of the range.
+	var weeks []ProgressWeek
 	for d := f.From; !f.To.Before(d); {
 		end := d.AddDays((7 - (int(d.Weekday())+6)%7) - 1) // through Sunday
 		if f.To.Before(end) {
 			end = f.To
 		}
-		p.Weeks = append(p.Weeks, ProgressWeek{Start: d, End: end})
+		weeks = append(weeks, ProgressWeek{Start: d, End: end})
 		d = end.AddDays(1)
 	}
+	return computeProgress(f, t, now, weeks)
+}
+
+// WindowAdherence is the adherence over [f.From, f.To] (at most
+// WindowDays days) taken as one block, for the 7-day windows of
+// NON_ADHERENCE and triage: the ceil rule and the cap apply to the whole
+// window instead of to its clipped calendar weeks. A window that straddles
+// a Monday would otherwise be two partial weeks, each rounded up: an item
+// of 1 day a week would prescribe 2 sessions in 7 days (ceil(4/7) +
+// ceil(3/7)), and a patient doing exactly what was asked would read 50%.
+func WindowAdherence(f ProgressFacts, t Thresholds) Adherence {
+	return computeProgress(f, t, time.Time{}, []ProgressWeek{{Start: f.From, End: f.To}}).Adherence
+}
+
+// computeProgress is ComputeProgress over the given weeks (consecutive,
+// covering [f.From, f.To]).
+func computeProgress(f ProgressFacts, t Thresholds, now time.Time, weeks []ProgressWeek) Progress {
+	loc := LoadZone(f.TimeZone)
+	p := Progress{PatientID: f.PatientID, TimeZone: f.TimeZone, From: f.From, To: f.To, Thresholds: t,
+		BaselineWeek: -1, DaysSinceActivity: -1, RedFlagHold: f.Current.RedFlagHold, Weeks: weeks}
 	weekOf := func(d Date) int {
 		if d.Before(f.From) || f.To.Before(d) {
 			return -1

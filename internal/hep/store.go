@@ -260,7 +260,10 @@ type Store interface {
 
 	// ExportSnapshot reads everything of a patient's export over [from, to]
 	// except the logs and check-ins themselves, in one read transaction.
-	// Audited as the export (action names the format). NOT_FOUND.
+	// An unset from or to is resolved by ExportRange in the patient's zone
+	// (the snapshot's From and To are the resolved days); the range must
+	// pass ValidateRange with MaxExportDays (INVALID_ARGUMENT). Audited as
+	// the export (action names the format). NOT_FOUND.
 	ExportSnapshot(ctx context.Context, patientID string, from, to Date, format string) (ExportSnapshot, error)
 	// ExportLogs returns up to limit live logs of the patient with corrected
 	// perform time in [start, end), oldest first, after the cursor (time

@@ -2,6 +2,9 @@ package rpc
 
 import (
 	"context"
+	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/hepclinic/hep/internal/hep"
 	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
@@ -12,8 +15,9 @@ type alertService struct {
 	s *Server
 }
 
-func (x *alertService) ListAlerts(ctx context.Context, req *hepv1.ListAlertsRequest) (*hepv1.ListAlertsResponse, error) {
-	var v hep.Violations
+// alertFilterFromProto validates ListAlerts' filters into v: status and
+// severity unset mean any; kinds must be distinct known kinds.
+func alertFilterFromProto(v *hep.Violations, req *hepv1.ListAlertsRequest) (hep.AlertStatus, []hep.AlertKind, hep.AlertSeverity) {
 	var st hep.AlertStatus // "": any status
 	if req.GetStatus() != hepv1.AlertStatus_ALERT_STATUS_UNSPECIFIED {
 		var ok bool
@@ -21,13 +25,49 @@ func (x *alertService) ListAlerts(ctx context.Context, req *hepv1.ListAlertsRequ
 			v.Add("status", "must be OPEN, ACKNOWLEDGED, or unset for any status")
 		}
 	}
-	pid := patientOf(ctx)
-	filter := pid + "|" + string(st)
+	var kinds []hep.AlertKind
+	if in := req.GetKinds(); len(in) > len(alertKindToProto) {
+		v.Add("kinds", "must list at most %d distinct kinds", len(alertKindToProto))
+	} else {
+		seen := map[hep.AlertKind]bool{}
+		for i, k := range in {
+			field := fmt.Sprintf("kinds[%d]", i)
+			d, ok := alertKindFromProto[k]
+			switch {
+			case !ok:
+				v.Add(field, "must be a known alert kind (not UNSPECIFIED)")
+			case seen[d]:
+				v.Add(field, "is listed twice")
+			default:
+				seen[d] = true
+				kinds = append(kinds, d)
+			}
+		}
+	}
+	var sev hep.AlertSeverity // "": any severity
+	if req.GetSeverity() != hepv1.AlertSeverity_ALERT_SEVERITY_UNSPECIFIED {
+		var ok bool
+		if sev, ok = alertSevFromProto[req.GetSeverity()]; !ok {
+			v.Add("severity", "must be URGENT, ROUTINE, or unset for any severity")
+		}
+	}
+	return st, kinds, sev
+}
+
+// ListAlerts lists one patient's alerts or, with patient_id empty, those of
+// the calling clinician's care team (scopePatientOrTeam). The page token is
+// bound to the patient or the clinician and to every filter.
+func (x *alertService) ListAlerts(ctx context.Context, req *hepv1.ListAlertsRequest) (*hepv1.ListAlertsResponse, error) {
+	var v hep.Violations
+	st, kinds, sev := alertFilterFromProto(&v, req)
+	f := hep.AlertFilter{PatientID: patientOf(ctx), ClinicianID: careTeamOf(ctx), Status: st, Kinds: kinds, Severity: sev}
+	filter := alertPageFilter(f)
 	size, before, err := x.s.openPage(&v, "alerts", req.GetPageSize(), req.GetPageToken(), filter)
 	if err != nil {
 		return nil, err
 	}
-	list, err := x.s.store.ListAlerts(ctx, hep.AlertFilter{PatientID: pid, Status: st, Before: before, Limit: size + 1})
+	f.Before, f.Limit = before, size+1
+	list, err := x.s.store.ListAlerts(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -37,6 +77,28 @@ func (x *alertService) ListAlerts(ctx context.Context, req *hepv1.ListAlertsRequ
 		resp.Alerts = append(resp.Alerts, alertToProto(a))
 	}
 	return resp, nil
+}
+
+// alertPageFilter is the fingerprint a page token of ListAlerts is bound
+// to: "PATIENT|STATUS" for one patient's list without kinds or severity
+// (the form tokens had before those filters existed), "team:CLINICIAN|..."
+// for a care team's, then "|KINDS|SEVERITY" when either is set (kinds
+// sorted, so their order in the request does not matter).
+func alertPageFilter(f hep.AlertFilter) string {
+	who := f.PatientID
+	if who == "" {
+		who = "team:" + f.ClinicianID
+	}
+	out := who + "|" + string(f.Status)
+	if len(f.Kinds) > 0 || f.Severity != "" {
+		ks := make([]string, len(f.Kinds))
+		for i, k := range f.Kinds {
+			ks[i] = string(k)
+		}
+		sort.Strings(ks)
+		out += "|" + strings.Join(ks, ",") + "|" + string(f.Severity)
+	}
+	return out
 }
 
 func (x *alertService) AcknowledgeAlert(ctx context.Context, req *hepv1.AcknowledgeAlertRequest) (*hepv1.AcknowledgeAlertResponse, error) {

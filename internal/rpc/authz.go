@@ -21,7 +21,16 @@ const (
 	// both get NOT_FOUND otherwise, exactly as for a patient that does not
 	// exist.
 	scopePatient
+	// scopePatientOrTeam is scopePatient, except that a clinician may leave
+	// patient_id empty to mean every patient on their own care team: the
+	// handler then reads careTeamOf(ctx) and patientOf(ctx) is empty. A
+	// patient_id that is given is checked exactly as for scopePatient.
+	scopePatientOrTeam
 )
+
+// namesPatient reports whether the scope resolves a target patient from
+// the request.
+func (s scope) namesPatient() bool { return s == scopePatient || s == scopePatientOrTeam }
 
 // rule is one row of the authorization table.
 type rule struct {
@@ -97,7 +106,7 @@ var authzTable = map[string]rule{
 	hepv1.PlanService_ListClearances_FullMethodName:      {roles: clinician, scope: scopePatient, action: "plan.list_clearances"},
 	hepv1.PlanService_ListGatingDecisions_FullMethodName: {roles: clinician, scope: scopePatient, action: "plan.list_decisions"},
 
-	hepv1.AlertService_ListAlerts_FullMethodName:       {roles: clinician, scope: scopePatient, action: "alert.list"},
+	hepv1.AlertService_ListAlerts_FullMethodName:       {roles: clinician, scope: scopePatientOrTeam, action: "alert.list"},
 	hepv1.AlertService_AcknowledgeAlert_FullMethodName: {roles: clinician, scope: scopePatient, action: "alert.acknowledge"},
 
 	// Patient sync. Only the patient's own device pushes and pulls: the
@@ -108,6 +117,18 @@ var authzTable = map[string]rule{
 	hepv1.SyncService_Pull_FullMethodName:                    {roles: device, action: "sync.pull"},
 	hepv1.ExerciseLogService_ListExerciseLogs_FullMethodName: {roles: clinician, scope: scopePatient, action: "logs.list"},
 	hepv1.ExerciseLogService_ListPainCheckins_FullMethodName: {roles: clinician, scope: scopePatient, action: "checkins.list"},
+
+	// Clinician review. Triage is the caller's own care team (no patient in
+	// the request); thresholds are the clinic's, no patient's data: the
+	// care team reads them, only admins change them.
+	hepv1.ReviewService_GetProgress_FullMethodName:           {roles: clinician, scope: scopePatient, action: "review.progress"},
+	hepv1.ReviewService_ListTriage_FullMethodName:            {roles: clinician, action: "review.triage"},
+	hepv1.ReviewService_GetAlertThresholds_FullMethodName:    {roles: []hep.Role{hep.RoleAdmin, hep.RoleClinician}, action: "review.get_thresholds"},
+	hepv1.ReviewService_UpdateAlertThresholds_FullMethodName: {roles: admin, action: "review.update_thresholds"},
+
+	// Export: a read of the whole record, for the care team only (a
+	// server stream; the stream interceptor applies the same row).
+	hepv1.ExportService_Export_FullMethodName: {roles: clinician, scope: scopePatient, action: "export.export"},
 }
 
 // infraMethod reports whether a method belongs to the infrastructure services

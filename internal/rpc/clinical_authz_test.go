@@ -12,7 +12,8 @@ import (
 // authzTable (which TestAccessMatrix trusts): the catalog is for everyone,
 // clinic entries are the clinicians' and retiring them the admins'; the
 // patient's own device may screen itself and read its plan; everything
-// else is for the care team's clinicians. Admins get no clinical access.
+// else is for the care team's clinicians. Admins get no clinical access
+// (they set the clinic's alert thresholds, which are no patient's data).
 func TestClinicalAuthzRows(t *testing.T) {
 	const (
 		A = hep.RoleAdmin
@@ -39,8 +40,14 @@ func TestClinicalAuthzRows(t *testing.T) {
 		{hepv1.PlanService_ClearItem_FullMethodName, []hep.Role{C}, scopePatient, "plan.clear_item"},
 		{hepv1.PlanService_ListClearances_FullMethodName, []hep.Role{C}, scopePatient, "plan.list_clearances"},
 		{hepv1.PlanService_ListGatingDecisions_FullMethodName, []hep.Role{C}, scopePatient, "plan.list_decisions"},
-		{hepv1.AlertService_ListAlerts_FullMethodName, []hep.Role{C}, scopePatient, "alert.list"},
+		{hepv1.AlertService_ListAlerts_FullMethodName, []hep.Role{C}, scopePatientOrTeam, "alert.list"},
 		{hepv1.AlertService_AcknowledgeAlert_FullMethodName, []hep.Role{C}, scopePatient, "alert.acknowledge"},
+		// Clinician review: triage is the caller's own team; thresholds are
+		// the clinic's, read by its staff, changed by admins.
+		{hepv1.ReviewService_GetProgress_FullMethodName, []hep.Role{C}, scopePatient, "review.progress"},
+		{hepv1.ReviewService_ListTriage_FullMethodName, []hep.Role{C}, scopeNone, "review.triage"},
+		{hepv1.ReviewService_GetAlertThresholds_FullMethodName, []hep.Role{A, C}, scopeNone, "review.get_thresholds"},
+		{hepv1.ReviewService_UpdateAlertThresholds_FullMethodName, []hep.Role{A}, scopeNone, "review.update_thresholds"},
 	}
 	for _, w := range want {
 		r, ok := authzTable[w.method]
@@ -57,7 +64,7 @@ func TestClinicalAuthzRows(t *testing.T) {
 	}
 	// Whatever is added later: an admin reaches no patient's clinical data.
 	for m, r := range authzTable {
-		if r.scope == scopePatient && r.allows(hep.RoleAdmin) && !slices.Contains([]string{
+		if r.scope.namesPatient() && r.allows(hep.RoleAdmin) && !slices.Contains([]string{
 			hepv1.PatientService_AddCareTeamMember_FullMethodName, hepv1.PatientService_RemoveCareTeamMember_FullMethodName,
 			hepv1.PatientService_ListCareTeamMembers_FullMethodName,
 		}, m) {

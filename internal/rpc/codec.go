@@ -25,9 +25,9 @@ type strictCodec struct {
 func newStrictCodec() strictCodec { return strictCodec{encoding.GetCodecV2("proto")} }
 
 // badUTF8 holds decoded-but-invalid requests until the interceptor sees
-// them: request message -> the offending field path. Only hep.v1 messages,
-// which are all unary, are recorded, so every entry is consumed by the unary
-// interceptor of the same call.
+// them: request message -> the offending field path. Only hep.v1 messages
+// are recorded, so every entry is consumed by the unary interceptor of the
+// same call, or for a server stream by its first RecvMsg (guardedStream).
 var badUTF8 sync.Map
 
 func (c strictCodec) Unmarshal(data mem.BufferSlice, v any) error {

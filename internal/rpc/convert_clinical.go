@@ -83,6 +83,10 @@ var alertKindToProto = map[hep.AlertKind]hepv1.AlertKind{
 	hep.AlertRedFlag:              hepv1.AlertKind_ALERT_KIND_RED_FLAG,
 	hep.AlertScreeningChanged:     hepv1.AlertKind_ALERT_KIND_SCREENING_CHANGED,
 	hep.AlertLoggedWhileSuspended: hepv1.AlertKind_ALERT_KIND_LOGGED_WHILE_SUSPENDED,
+	hep.AlertPainSevere:           hepv1.AlertKind_ALERT_KIND_PAIN_SEVERE,
+	hep.AlertPainFlare:            hepv1.AlertKind_ALERT_KIND_PAIN_FLARE,
+	hep.AlertPainWorsening:        hepv1.AlertKind_ALERT_KIND_PAIN_WORSENING,
+	hep.AlertNonAdherence:         hepv1.AlertKind_ALERT_KIND_NON_ADHERENCE,
 }
 
 var alertSeverityToProto = map[hep.AlertSeverity]hepv1.AlertSeverity{
@@ -104,6 +108,8 @@ var (
 	kindFromProto        = invert(kindToProto)
 	severityFromProto    = invert(severityToProto)
 	alertStatusFromProto = invert(alertStatusToProto)
+	alertKindFromProto   = invert(alertKindToProto)
+	alertSevFromProto    = invert(alertSeverityToProto)
 )
 
 func invert[K, V comparable](m map[K]V) map[V]K {
@@ -318,7 +324,7 @@ func alertToProto(a hep.Alert) *hepv1.Alert {
 	return &hepv1.Alert{
 		Id: a.ID, PatientId: a.PatientID, Kind: alertKindToProto[a.Kind], Severity: alertSeverityToProto[a.Severity],
 		Status: alertStatusToProto[a.Status], Summary: a.Summary, CreateTime: ts(a.CreateTime),
-		AcknowledgedBy: a.AckBy, AcknowledgeNote: a.AckNote, AcknowledgeTime: ts(a.AckTime),
+		AcknowledgedBy: a.AckBy, AcknowledgeNote: a.AckNote, AcknowledgeTime: ts(a.AckTime), Trigger: a.Trigger,
 	}
 }
 

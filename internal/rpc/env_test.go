@@ -51,6 +51,8 @@ type env struct {
 	sync hepv1.SyncServiceClient
 	logs hepv1.ExerciseLogServiceClient
 
+	review hepv1.ReviewServiceClient
+
 	adminID, clinAID, clinBID string
 	patientA, patientB        string
 	deviceA, deviceB, deviceR string // deviceR: A's second device, revoked
@@ -74,19 +76,37 @@ const (
 
 var allCallers = []string{callerNone, callerExpired, callerPatientA, callerPatientB, callerClinA, callerClinB, callerAdmin, callerRevokedDv}
 
-func newEnv(t *testing.T) *env {
+// envOption configures newEnv.
+type envOption func(*envOptions)
+
+type envOptions struct {
+	clock hep.Clock // the server's and the store's clock (time.Now when nil)
+}
+
+// withClock gives the server and the store one clock the test moves.
+func withClock(c hep.Clock) envOption { return func(o *envOptions) { o.clock = c } }
+
+func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
+	var o envOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	ctx := context.Background()
 	dir := t.TempDir()
 	e := &env{t: t, dbPath: filepath.Join(dir, "hep.db"), tok: map[string]string{}, refresh: map[string]string{}}
-	st, err := sqlite.Open(ctx, e.dbPath)
+	var storeOpts []sqlite.Option
+	if o.clock != nil {
+		storeOpts = append(storeOpts, sqlite.WithClock(o.clock))
+	}
+	st, err := sqlite.Open(ctx, e.dbPath, storeOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.store = st
 	lim := DefaultLimits
 	lim.PublicPerMinute = 0 // the matrix signs in many times from one address
-	e.srv, err = New(ctx, Config{Store: st, PasswordParams: fastParams, Limits: lim})
+	e.srv, err = New(ctx, Config{Store: st, PasswordParams: fastParams, Limits: lim, Clock: o.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +135,7 @@ func newEnv(t *testing.T) *env {
 	e.alerts = hepv1.NewAlertServiceClient(e.conn)
 	e.sync = hepv1.NewSyncServiceClient(e.conn)
 	e.logs = hepv1.NewExerciseLogServiceClient(e.conn)
+	e.review = hepv1.NewReviewServiceClient(e.conn)
 
 	hash, _ := auth.HashPassword(testPassword, fastParams)
 	boot := hep.WithActor(ctx, hep.Actor{ID: "test", Role: hep.RoleAdmin, Action: "account.bootstrap_admin", RequestID: "boot"})
@@ -209,7 +230,7 @@ func (e *env) enroll(caller, patientID string) (deviceID, access, refresh string
 var domainTables = []string{
 	"accounts", "patients", "care_team", "devices", "enrollment_codes", "sessions", "refresh_tokens",
 	"exercises", "exercise_rules", "screening_answers", "red_flag_reports", "plans", "plan_items", "clearances",
-	"gating_decisions", "alerts",
+	"gating_decisions", "alerts", "clinic_settings",
 	"exercise_logs", "pain_checkins", "device_mutations", "sync_state",
 }
 

@@ -25,6 +25,7 @@ type callInfo struct {
 	rule      rule
 	patientID string // the resolved target patient (scopePatient)
 	requested string // the patient the request named, for failure audit rows
+	careTeam  string // the clinician whose care team the call covers (scopePatientOrTeam)
 }
 
 type callKey struct{}
@@ -40,6 +41,10 @@ func callFrom(ctx context.Context) *callInfo {
 // patientOf returns the target patient resolved by authorization. Handlers use
 // it instead of the request's patient_id.
 func patientOf(ctx context.Context) string { return callFrom(ctx).patientID }
+
+// careTeamOf returns, for a scopePatientOrTeam call that named no patient,
+// the calling clinician, whose care team the call covers; "" otherwise.
+func careTeamOf(ctx context.Context) string { return callFrom(ctx).careTeam }
 
 const requestIDHeader = "x-request-id"
 
@@ -236,13 +241,17 @@ func (s *Server) authorizeAndHandle(ctx context.Context, ci *callInfo, req any, 
 	if !ci.rule.allows(a.Role) {
 		return nil, hep.Errorf(hep.CodePermissionDenied, "role %s may not call this method", a.Role)
 	}
-	if ci.rule.scope == scopePatient {
+	if ci.rule.scope.namesPatient() {
 		requested := ""
 		if g, ok := req.(patientIDGetter); ok {
 			requested = g.GetPatientId()
 		}
 		if len(requested) <= hep.MaxIDLen {
 			ci.requested = requested
+		}
+		if ci.rule.scope == scopePatientOrTeam && requested == "" && a.Role == hep.RoleClinician {
+			ci.careTeam = a.ID
+			return handler(ctx, req)
 		}
 		switch a.Role {
 		case hep.RolePatient:
@@ -285,8 +294,9 @@ func (s *Server) limitPublic(ctx context.Context) error {
 	return hep.Errorf(hep.CodeResourceExhausted, "too many attempts; wait and retry")
 }
 
-// stream guards streaming methods. hep.v1 has none yet; only health Watch and
-// reflection stream, and they need no token.
+// stream guards streaming methods: health Watch and reflection need no
+// token; hep.v1's server streams (exports) go through serveStream
+// (stream.go), the unary chain's counterpart.
 func (s *Server) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	if info.FullMethod == "/grpc.health.v1.Health/Watch" {
 		// A watcher (a load balancer) would otherwise hold GracefulStop
@@ -310,7 +320,7 @@ func (s *Server) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerIn
 	if infraMethod(info.FullMethod) {
 		return handler(srv, ss)
 	}
-	return status.Error(codes.Unimplemented, "streaming method not served")
+	return s.serveStream(srv, ss, info, handler)
 }
 
 // watchGrace is how long health watchers keep their stream after Drain.

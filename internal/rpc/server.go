@@ -28,6 +28,9 @@ type Limits struct {
 	MaxConcurrentStreams uint32
 	// DefaultDeadline applies to calls that arrive without a deadline.
 	DefaultDeadline time.Duration
+	// DefaultStreamDeadline applies to streaming calls (exports) that
+	// arrive without a deadline; 0 means none.
+	DefaultStreamDeadline time.Duration
 	// PublicPerMinute and PublicBurst rate-limit the unauthenticated methods
 	// (sign-in, refresh, enrollment) per client address; 0 disables.
 	PublicPerMinute, PublicBurst int
@@ -39,8 +42,10 @@ var DefaultLimits = Limits{
 	MaxSendMsgSize:       8 << 20,
 	MaxConcurrentStreams: 64,
 	DefaultDeadline:      30 * time.Second,
-	PublicPerMinute:      60,
-	PublicBurst:          30,
+	// An export of years to a slow link: ~100 MB at 1 Mbit/s.
+	DefaultStreamDeadline: 30 * time.Minute,
+	PublicPerMinute:       60,
+	PublicBurst:           30,
 }
 
 // Config configures a Server.
@@ -134,6 +139,8 @@ func New(ctx context.Context, cfg Config, extra ...grpc.ServerOption) (*Server, 
 	hepv1.RegisterAlertServiceServer(s.GRPC, &alertService{s: s})
 	hepv1.RegisterSyncServiceServer(s.GRPC, &syncService{s: s})
 	hepv1.RegisterExerciseLogServiceServer(s.GRPC, &exerciseLogService{s: s})
+	hepv1.RegisterReviewServiceServer(s.GRPC, &reviewService{s: s})
+	hepv1.RegisterExportServiceServer(s.GRPC, &exportService{s: s})
 	s.Health = health.NewServer()
 	healthpb.RegisterHealthServer(s.GRPC, s.Health)
 	for name := range s.GRPC.GetServiceInfo() {

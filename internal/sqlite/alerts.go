@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/hepclinic/hep/internal/hep"
@@ -14,26 +15,30 @@ func resAlerts(patientID string) string { return "patients/" + patientID + "/ale
 
 func resAlert(patientID, id string) string { return resAlerts(patientID) + "/" + id }
 
-const alertColumns = "id, patient_id, kind, severity, status, summary, create_time, ack_by, ack_note, ack_time"
+const alertColumns = `id, patient_id, kind, severity, status, summary, create_time, ack_by, ack_note, ack_time, "trigger"`
 
 func scanAlert(sc interface{ Scan(...any) error }) (hep.Alert, error) {
 	var a hep.Alert
 	var kind, severity, status string
 	var ackBy sql.NullString
-	err := sc.Scan(&a.ID, &a.PatientID, &kind, &severity, &status, &a.Summary, tcol(&a.CreateTime), &ackBy, &a.AckNote, tcol(&a.AckTime))
+	err := sc.Scan(&a.ID, &a.PatientID, &kind, &severity, &status, &a.Summary, tcol(&a.CreateTime), &ackBy, &a.AckNote, tcol(&a.AckTime),
+		&a.Trigger)
 	a.Kind, a.Severity, a.Status, a.AckBy = hep.AlertKind(kind), hep.AlertSeverity(severity), hep.AlertStatus(status), ackBy.String
 	return a, err
 }
 
-// insertAlert assigns a an id and creation time and stores it.
+// insertAlert assigns a an id and creation time and stores it. An alert
+// with a trigger goes through insertTriggered instead, which skips it if
+// the patient has one of its kind and trigger.
 func insertAlert(ctx context.Context, tx *sql.Tx, a *hep.Alert, now time.Time) error {
 	id, err := newID()
 	if err != nil {
 		return err
 	}
 	a.ID, a.CreateTime = id, now
-	_, err = tx.ExecContext(ctx, `INSERT INTO alerts (id, patient_id, kind, severity, status, summary, create_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.ID, a.PatientID, string(a.Kind), string(a.Severity), string(a.Status), a.Summary, ts(now))
+	_, err = tx.ExecContext(ctx, `INSERT INTO alerts (id, patient_id, kind, severity, status, summary, create_time, "trigger")
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.PatientID, string(a.Kind), string(a.Severity), string(a.Status), a.Summary, ts(now),
+		a.Trigger)
 	return err
 }
 
@@ -121,29 +126,69 @@ func (s *Store) reportRedFlags(ctx context.Context, tx *sql.Tx, patientID string
 // alertsQuery pages a patient's alerts newest first, keyed on the id,
 // through alerts_patient (or, by status, alerts_patient_status).
 func alertsQuery(byStatus bool) string {
-	q := "SELECT " + alertColumns + " FROM alerts WHERE patient_id = ? AND id < ?"
+	f := hep.AlertFilter{PatientID: "-"}
 	if byStatus {
-		q += " AND status = ?"
+		f.Status = hep.AlertOpen
 	}
-	return q + " ORDER BY id DESC LIMIT ?"
+	q, _ := alertListQuery(f)
+	return q
 }
 
-// ListAlerts implements hep.Store.
-func (s *Store) ListAlerts(ctx context.Context, f hep.AlertFilter) ([]hep.Alert, error) {
-	q := alertsQuery(f.Status != "")
-	args := []any{f.PatientID, before(f.Before)}
+// alertListQuery returns the query and arguments of a page of alerts,
+// newest first, keyed on the id. A patient's alerts are read through
+// alerts_patient (or alerts_patient_status). A care team's are walked
+// newest first, through alerts_status for a status or the primary key
+// otherwise, keeping those of the clinician's patients
+// (0004_review.sql has the measurements that chose this plan over reading
+// every patient's alerts and sorting them).
+func alertListQuery(f hep.AlertFilter) (string, []any) {
+	var q string
+	var args []any
+	if f.PatientID != "" {
+		q = "SELECT " + alertColumns + " FROM alerts WHERE patient_id = ? AND id < ?"
+		args = append(args, f.PatientID, before(f.Before))
+	} else {
+		q = "SELECT " + alertColumns + " FROM alerts a WHERE a.id < ?"
+		args = append(args, before(f.Before))
+	}
 	if f.Status != "" {
+		q += " AND status = ?"
 		args = append(args, string(f.Status))
 	}
-	args = append(args, limit(f.Limit))
+	if len(f.Kinds) > 0 {
+		q += " AND kind IN (?" + strings.Repeat(", ?", len(f.Kinds)-1) + ")"
+		for _, k := range f.Kinds {
+			args = append(args, string(k))
+		}
+	}
+	if f.Severity != "" {
+		q += " AND severity = ?"
+		args = append(args, string(f.Severity))
+	}
+	if f.PatientID == "" {
+		q += " AND EXISTS (SELECT 1 FROM care_team c WHERE c.patient_id = a.patient_id AND c.clinician_id = ?)"
+		args = append(args, f.ClinicianID)
+	}
+	return q + " ORDER BY id DESC LIMIT ?", append(args, limit(f.Limit))
+}
+
+// ListAlerts implements hep.Store: a patient's alerts, or with no patient
+// those of the clinician's care-team patients (audited once, as a read of
+// the care team's alerts).
+func (s *Store) ListAlerts(ctx context.Context, f hep.AlertFilter) ([]hep.Alert, error) {
+	q, args := alertListQuery(f)
+	res := resAlerts(f.PatientID)
+	if f.PatientID == "" {
+		res = resCareTeamAlerts
+	}
 	var out []hep.Alert
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		got, err := queryAll(ctx, tx, scanAlert, q, args...)
 		if err != nil {
 			return err
 		}
-		out = append(out, got...)
-		return s.appendAudit(ctx, tx, f.PatientID, resAlerts(f.PatientID), hep.OutcomeOK)
+		out = append(out[:0], got...)
+		return s.appendAudit(ctx, tx, f.PatientID, res, hep.OutcomeOK)
 	})
 	if err != nil {
 		return nil, err

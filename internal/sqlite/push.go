@@ -195,6 +195,10 @@ type push struct {
 	// items, read on first use and again after a re-gate.
 	suspendedItems map[string]bool
 	alerted        map[string]bool // exercises already alerted as logged while suspended in this push
+	// thresholds and loc are the clinic's thresholds and the patient's
+	// time zone, read on first use (review.go: the alerts a push raises).
+	thresholds *hep.Thresholds
+	loc        *time.Location
 	// changeSeq is the patient's change sequence as this push allocated
 	// it, read on first use (seqRead) and written back by flushSeq:
 	// before any code that bumps on its own and before the push ends,
@@ -439,6 +443,9 @@ func (p *push) newLog(seq int64, l hep.ExerciseLog, hash string) (hep.MutationRe
 		}
 		p.alerted[l.ExerciseID] = true
 	}
+	if err := p.logAlerts(l); err != nil {
+		return hep.MutationResult{}, err
+	}
 	return applied(seq), nil
 }
 
@@ -474,6 +481,9 @@ func (p *push) checkin(seq int64, c hep.PainCheckin) (hep.MutationResult, error)
 			return hep.MutationResult{}, err
 		}
 		p.suspendedItems = nil // re-gated under the hold
+	}
+	if err := p.checkinAlerts(c); err != nil {
+		return hep.MutationResult{}, err
 	}
 	return applied(seq), nil
 }

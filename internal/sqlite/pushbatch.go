@@ -14,7 +14,8 @@ import (
 // id is stored already (before the push or earlier in the run) is
 // answered by existing, exactly as in the order of push.log; the sequence
 // values go to the new logs in mutation order; a log of a suspended item
-// alerts once per exercise and push.
+// alerts once per exercise and push; a new log's pain scores raise their
+// alerts (review.go).
 
 // chunkSizes are the row counts of the prepared multi-row statements, the
 // largest first; a run is stored in as few statements as they allow.
@@ -174,6 +175,9 @@ func (p *push) storeRun(muts []hep.Mutation, run []hep.ExerciseLog) ([]hep.Mutat
 					return nil, err
 				}
 				p.alerted[l.ExerciseID] = true
+			}
+			if err := p.logAlerts(*l); err != nil {
+				return nil, err
 			}
 			continue
 		}

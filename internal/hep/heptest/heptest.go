@@ -66,6 +66,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ClinicalConcurrency", testClinicalConcurrency},
 		{"Sync", testSync},
 		{"SyncConcurrency", testSyncConcurrency},
+		{"Review", testReview},
 		{"Close", testClose},
 	}
 	for _, g := range groups {

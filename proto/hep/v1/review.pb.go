@@ -34,8 +34,8 @@ const (
 	// PAIN_CHANGE_IMPROVED: pain fell by at least the MCID (points or
 	// percent).
 	PainChange_PAIN_CHANGE_IMPROVED PainChange = 2
-	// PAIN_CHANGE_WORSENED: pain rose by at least the MCID (points or
-	// percent).
+	// PAIN_CHANGE_WORSENED: pain rose by at least mcid_points (the
+	// percentage applies to falls only).
 	PainChange_PAIN_CHANGE_WORSENED PainChange = 3
 )
 

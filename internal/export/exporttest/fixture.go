@@ -1,0 +1,352 @@
+// Package exporttest builds a rich patient record in any hep.Store, for the
+// export tests of the store, the renderers and the transport.
+//
+// The record, in the patient's zone (Europe/Berlin, so the exported range
+// crosses the change to summer time on 2030-03-31):
+//   - before the range: screening all ABSENT, a standing clearance for the
+//     traction machine, plan version 1 (cat-cow, child's pose, traction),
+//     and sessions on the three days before the range;
+//   - in the range (2030-03-18 to 2030-04-14): plan version 2 adds the
+//     overhead stretch; the phone reports PREGNANCY, which suspends every
+//     item (alert); a clinician verifies it and adds HYPERTENSION (two
+//     flags present), clears cat-cow and the overhead stretch for it
+//     (child's pose and traction stay suspended) and acknowledges the
+//     screening alert; a plan with the inversion table is refused;
+//     sessions with pain scores and notes (formula-injection notes among
+//     them), one logged while suspended (alert, left open), one corrected
+//     and one deleted; pain check-ins every other day, one deleted (with
+//     the review store, high scores also raise pain alerts, left open);
+//   - after the range: a session and a check-in that must not be exported;
+//   - a second patient with a plan, sessions and check-ins in the same
+//     range, none of which may appear in the first patient's export.
+package exporttest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hepclinic/hep/internal/hep"
+)
+
+// Fixture is the built record.
+type Fixture struct {
+	Store     hep.Store
+	Clock     *time.Time
+	Clinician hep.Account
+	Patient   hep.Patient
+	Other     hep.Patient // the second patient
+	Device    hep.Device
+	From, To  hep.Date
+	// Doctor is the clinician's context, with the export's action.
+	Doctor context.Context
+	// InjectionNotes are notes of logs and check-ins that a spreadsheet
+	// would run as formulas.
+	InjectionNotes []string
+	// Zone is the patient's location.
+	Zone *time.Location
+
+	t    testing.TB
+	seqs map[string]int64
+	mine phone
+}
+
+// Injection notes stored on sessions and check-ins.
+var injectionNotes = []string{`=HYPERLINK("http://x","y")`, "+1", "-2", "@SUM(A1:A2)", "\tTAB", "=1+1"}
+
+// Build builds the record in the store that open returns; open must make
+// the store use clock for every time it writes.
+func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
+	t.Helper()
+	zone, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2030, 3, 11, 9, 0, 0, 0, zone)
+	f := &Fixture{Clock: &now, t: t, seqs: map[string]int64{}, Zone: zone,
+		From: hep.Date{Year: 2030, Month: 3, Day: 18}, To: hep.Date{Year: 2030, Month: 4, Day: 14},
+		InjectionNotes: injectionNotes}
+	f.Store = open(func() time.Time { return *f.Clock })
+	admin := hep.WithActor(t.Context(), hep.Actor{ID: "local:fixture", Role: hep.RoleAdmin, Action: "test.fixture"})
+	f.Clinician = f.must2(f.Store.CreateAccount(admin, hep.AccountCreate{Email: "dr.rivera@clinic.example",
+		DisplayName: "Dr Rivera", Role: hep.RoleClinician}, "hash")).(hep.Account)
+	doctor := hep.WithActor(t.Context(), hep.Actor{ID: f.Clinician.ID, Role: hep.RoleClinician, Action: "test.fixture"})
+	f.Doctor = hep.WithActor(t.Context(), hep.Actor{ID: f.Clinician.ID, Role: hep.RoleClinician, Action: "export.export",
+		RequestID: "r-export", Peer: "127.0.0.1:1"})
+	f.Patient = f.must2(f.Store.CreatePatient(admin, hep.PatientCreate{DisplayName: "Zoë Łukasiewicz-Müller",
+		TimeZone: "Europe/Berlin", ExternalMRN: "MRN-0042"}, f.Clinician.ID)).(hep.Patient)
+	f.Other = f.must2(f.Store.CreatePatient(admin, hep.PatientCreate{DisplayName: "Other Patient",
+		TimeZone: "Europe/Berlin", ExternalMRN: "MRN-9999"}, f.Clinician.ID)).(hep.Patient)
+	f.Device = f.enroll(admin, f.Patient.ID)
+	other := f.enroll(admin, f.Other.ID)
+	phone := f.phone(f.Device)
+	f.mine = phone
+	otherPhone := f.phone(other)
+
+	// Before the range.
+	var absent []hep.ScreeningInput
+	for _, fl := range hep.Flags {
+		absent = append(absent, hep.ScreeningInput{Flag: fl, Status: hep.StatusAbsent})
+	}
+	for _, p := range []string{f.Patient.ID, f.Other.ID} {
+		f.ok(err3(f.Store.RecordScreening(doctor, p, absent)))
+		f.ok(err3(f.Store.ClearItem(doctor, hep.Clearance{PatientID: p, ExerciseID: "traction-machine",
+			Reason: "Trained on the traction machine in clinic; safe set-up confirmed"})))
+	}
+	start := hep.Date{Year: 2030, Month: 3, Day: 11}
+	catCow := hep.ItemSpec{ExerciseID: "cat-cow", Dose: hep.Dose{Sets: 2, Reps: 10},
+		Frequency: hep.Frequency{TimesPerDay: 1, DaysPerWeek: 5}, StartDate: start}
+	childs := hep.ItemSpec{ExerciseID: "childs-pose", Dose: hep.Dose{Sets: 1, HoldSeconds: 30},
+		Frequency: hep.Frequency{TimesPerDay: 1, Weekdays: []time.Weekday{time.Monday, time.Wednesday, time.Friday}},
+		StartDate: start, Notes: "Knees wide; a pillow under the belly if needed."}
+	traction := hep.ItemSpec{ExerciseID: "traction-machine", Dose: hep.Dose{DurationSeconds: 600, ForceKg: 20},
+		Frequency: hep.Frequency{TimesPerDay: 1, DaysPerWeek: 3}, StartDate: start}
+	f.ok(err2(f.Store.SetPlan(doctor, f.Patient.ID, hep.PlanInput{Items: []hep.ItemSpec{catCow, childs, traction},
+		Note: "Start gently; stop if pain goes above 7."})))
+	f.ok(err2(f.Store.SetPlan(doctor, f.Other.ID, hep.PlanInput{Items: []hep.ItemSpec{catCow}})))
+	for day := 15; day <= 17; day++ {
+		f.push(phone, f.log("cat-cow", 1, f.at(3, day, 8, 0), nrs(6), nrs(5), ""))
+	}
+
+	// In the range. Week 1: plan 1, sessions and check-ins.
+	for day := 18; day <= 24; day++ {
+		if day != 20 {
+			f.push(phone, f.log("cat-cow", 1, f.at(3, day, 8, 0), nrs(6), nrs(5), noteFor(day)))
+		}
+		if wd := f.at(3, day, 0, 0).Weekday(); wd == time.Monday || wd == time.Wednesday || wd == time.Friday {
+			f.push(phone, f.log("childs-pose", 1, f.at(3, day, 8, 30), nrs(6), nrs(4), ""))
+		}
+		if day%2 == 0 {
+			f.push(phone, f.checkin(f.at(3, day, 20, 0), int32(7-(day-18)/3), ""))
+		}
+	}
+	f.push(phone, f.log("traction-machine", 1, f.at(3, 19, 18, 0), nil, nil, "+1"))
+	f.push(phone, f.log("traction-machine", 1, f.at(3, 21, 18, 0), nrs(5), nrs(7), "-2"))
+	// A session corrected and one deleted: neither old one is live.
+	wrong := f.log("cat-cow", 1, f.at(3, 22, 12, 0), nrs(3), nrs(3), "wrong time")
+	f.push(phone, wrong)
+	fixed := f.log("cat-cow", 1, f.at(3, 22, 13, 0), nrs(4), nrs(3), "felt better,\nless stiff")
+	fixed.Log.Supersedes = wrong.Log.ID
+	f.push(phone, fixed)
+	gone := f.log("cat-cow", 1, f.at(3, 23, 13, 0), nrs(4), nrs(3), "duplicate")
+	f.push(phone, gone)
+	f.push(phone, hep.Mutation{Delete: &hep.DeleteRecord{Kind: hep.KindLog, ID: gone.Log.ID}})
+	goneCheckin := f.checkin(f.at(3, 23, 21, 0), 9, "typo")
+	f.push(phone, goneCheckin)
+	f.push(phone, hep.Mutation{Delete: &hep.DeleteRecord{Kind: hep.KindCheckin, ID: goneCheckin.Checkin.ID}})
+
+	// Week 2: plan 2 (adds the overhead stretch).
+	f.set(3, 25, 10, 0)
+	overhead := hep.ItemSpec{ExerciseID: "overhead-stretch", Dose: hep.Dose{Sets: 2, Reps: 5, HoldSeconds: 20},
+		Frequency: hep.Frequency{TimesPerDay: 2, DaysPerWeek: 7}, StartDate: hep.Date{Year: 2030, Month: 3, Day: 25},
+		EndDate: hep.Date{Year: 2030, Month: 4, Day: 30}}
+	catCow3 := catCow
+	catCow3.Dose.Sets = 3
+	f.ok(err2(f.Store.SetPlan(doctor, f.Patient.ID, hep.PlanInput{ExpectedVersion: 1,
+		Items: []hep.ItemSpec{catCow3, childs, traction, overhead}, Note: "More cat-cow; overhead stretch twice a day."})))
+	for day := 25; day <= 27; day++ {
+		f.push(phone, f.log("cat-cow", 2, f.at(3, day, 8, 0), nrs(5), nrs(4), noteFor(day)))
+		f.push(phone, f.log("overhead-stretch", 2, f.at(3, day, 19, 0), nrs(5), nrs(5), ""))
+	}
+	f.push(phone, f.checkin(f.at(3, 26, 20, 0), 5, "@SUM(A1:A2)"))
+	// The phone reports a pregnancy: every item is suspended (alert).
+	f.set(3, 28, 18, 0)
+	f.push(phone, hep.Mutation{Screening: []hep.ScreeningInput{{Flag: hep.FlagPregnancy, Status: hep.StatusPresent,
+		Note: "Positive test today"}}})
+	// A clinician verifies it, adds hypertension, clears two exercises and
+	// acknowledges the alert.
+	f.set(3, 29, 9, 30)
+	f.ok(err3(f.Store.RecordScreening(doctor, f.Patient.ID, []hep.ScreeningInput{
+		{Flag: hep.FlagPregnancy, Status: hep.StatusPresent, Note: "Confirmed, 8 weeks"},
+		{Flag: hep.FlagHypertension, Status: hep.StatusPresent, Note: "BP 150/95 at two visits"}})))
+	f.set(3, 29, 9, 40)
+	f.ok(err3(f.Store.ClearItem(doctor, hep.Clearance{PatientID: f.Patient.ID, ExerciseID: "cat-cow", Flag: hep.FlagPregnancy,
+		Reason: "Gentle mobility is safe in early pregnancy; agreed with her midwife"})))
+	f.set(3, 29, 9, 45)
+	f.ok(err3(f.Store.ClearItem(doctor, hep.Clearance{PatientID: f.Patient.ID, ExerciseID: "overhead-stretch", Flag: hep.FlagPregnancy,
+		Reason: "Standing stretch, no load"})))
+	f.set(3, 29, 10, 0)
+	alerts, err := f.Store.ListAlerts(doctor, hep.AlertFilter{PatientID: f.Patient.ID, Status: hep.AlertOpen,
+		Kinds: []hep.AlertKind{hep.AlertScreeningChanged}})
+	if err != nil || len(alerts) != 1 {
+		t.Fatalf("open screening alerts: %v %v", alerts, err)
+	}
+	f.ok(err3(f.Store.AcknowledgeAlert(doctor, f.Patient.ID, alerts[0].ID,
+		"Called her: cat-cow and the overhead stretch cleared, child's pose and traction paused")))
+
+	// Weeks 3 and 4 (summer time from 2030-03-31).
+	for day := 30; day <= 41; day++ {
+		m, d := 3, day
+		if day > 31 {
+			m, d = 4, day-31
+		}
+		if day%3 != 0 {
+			f.push(phone, f.log("cat-cow", 2, f.at(m, d, 8, 0), nrs(4), nrs(3), noteFor(day)))
+		}
+		if day%2 == 1 {
+			f.push(phone, f.log("overhead-stretch", 2, f.at(m, d, 19, 0), nrs(4), nrs(3), ""))
+		}
+		if day%2 == 0 {
+			f.push(phone, f.checkin(f.at(m, d, 20, 0), int32(5-(day-30)/4), ""))
+		}
+	}
+	// Child's pose while it is suspended: kept, alerted (left open).
+	f.push(phone, f.log("childs-pose", 2, f.at(4, 3, 8, 30), nrs(4), nrs(6), "did it anyway"))
+	f.push(phone, f.checkin(f.at(4, 4, 21, 0), 4, "=1+1"))
+	// A plan with the inversion table is refused.
+	f.set(4, 11, 11, 0)
+	inversion := hep.ItemSpec{ExerciseID: "inversion-table", Dose: hep.Dose{DurationSeconds: 180, AngleDegrees: 30},
+		Frequency: hep.Frequency{TimesPerDay: 1, DaysPerWeek: 3}, StartDate: hep.Date{Year: 2030, Month: 4, Day: 11}}
+	if _, err := f.Store.SetPlan(doctor, f.Patient.ID, hep.PlanInput{ExpectedVersion: 2,
+		Items: []hep.ItemSpec{catCow3, inversion}}); hep.ErrorCode(err) != hep.CodeFailedPrecondition {
+		t.Fatalf("SetPlan with the inversion table: %v, want FAILED_PRECONDITION", err)
+	}
+
+	// The other patient, in the same range.
+	for day := 18; day <= 31; day++ {
+		f.push(otherPhone, f.log("cat-cow", 1, f.at(3, day, 7, 0), nrs(8), nrs(8), "other patient's note"))
+		if day%3 == 0 {
+			f.push(otherPhone, f.checkin(f.at(3, day, 7, 30), 8, "other patient's check-in"))
+		}
+	}
+
+	// After the range.
+	f.push(phone, f.log("cat-cow", 2, f.at(4, 15, 8, 0), nrs(3), nrs(2), "after the range"))
+	f.push(phone, f.checkin(f.at(4, 15, 20, 0), 2, "after the range"))
+	f.set(4, 20, 12, 0)
+	return f
+}
+
+func nrs(n int32) *int32 { return &n }
+
+// noteFor gives some sessions a note: formula-injection ones and text.
+func noteFor(day int) string {
+	switch day % 7 {
+	case 0:
+		return injectionNotes[0]
+	case 1:
+		return injectionNotes[3]
+	case 2:
+		return "Rücken ok ✓, slept well"
+	case 4:
+		return injectionNotes[4]
+	}
+	return ""
+}
+
+// at is a time in the patient's zone.
+func (f *Fixture) at(month, day, hour, min int) time.Time {
+	return time.Date(2030, time.Month(month), day, hour, min, 0, 0, f.Zone)
+}
+
+// set moves the clock.
+func (f *Fixture) set(month, day, hour, min int) {
+	t := f.at(month, day, hour, min)
+	if t.Before(*f.Clock) {
+		f.t.Fatalf("the fixture's clock would move back to %v", t)
+	}
+	*f.Clock = t
+}
+
+// ok fails the test on an error.
+func (f *Fixture) ok(err error) {
+	f.t.Helper()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// err2 and err3 keep the error of a call's results.
+func err2[A any](_ A, err error) error         { return err }
+func err3[A, B any](_ A, _ B, err error) error { return err }
+
+func (f *Fixture) must2(v any, err error) any {
+	f.t.Helper()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return v
+}
+
+func (f *Fixture) enroll(admin context.Context, patientID string) hep.Device {
+	f.t.Helper()
+	code := "code-" + patientID
+	if err := f.Store.CreateEnrollmentCode(admin, patientID, code, f.Clock.Add(time.Hour)); err != nil {
+		f.t.Fatal(err)
+	}
+	d, _, err := f.Store.EnrollDevice(admin, hep.DeviceEnroll{CodeHash: code, Name: "Phone", Platform: hep.PlatformIOS},
+		hep.RefreshToken{Hash: "refresh-" + patientID, ExpireTime: f.Clock.Add(time.Hour)})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return d
+}
+
+type phone struct {
+	ctx    context.Context
+	device hep.Device
+}
+
+func (f *Fixture) phone(d hep.Device) phone {
+	return phone{hep.WithActor(f.t.Context(), hep.Actor{ID: d.ID, Role: hep.RolePatient, PatientID: d.PatientID,
+		Action: "sync.push"}), d}
+}
+
+func (f *Fixture) log(exercise string, version int64, at time.Time, before, after *int32, note string) hep.Mutation {
+	return hep.Mutation{Log: &hep.ExerciseLog{ID: uuid.Must(uuid.NewV7()).String(), ExerciseID: exercise, PlanVersion: version,
+		PerformTime: at, CorrectedPerformTime: at, SetsDone: 2, RepsDone: 10, PainBefore: before, PainAfter: after,
+		Difficulty: hep.DifficultyJustRight, Note: note}}
+}
+
+func (f *Fixture) checkin(at time.Time, score int32, note string) hep.Mutation {
+	return hep.Mutation{Checkin: &hep.PainCheckin{ID: uuid.Must(uuid.NewV7()).String(), RecordTime: at,
+		CorrectedRecordTime: at, Score: score, Location: hep.PainLowBack, Note: note}}
+}
+
+// push sends one mutation from a phone, a minute after the record's time
+// (the clock never moves back), and fails unless it applied.
+func (f *Fixture) push(p phone, m hep.Mutation) {
+	f.t.Helper()
+	var at time.Time
+	switch {
+	case m.Log != nil:
+		at = m.Log.CorrectedPerformTime
+	case m.Checkin != nil:
+		at = m.Checkin.CorrectedRecordTime
+	}
+	if at.Add(time.Minute).After(*f.Clock) {
+		*f.Clock = at.Add(time.Minute)
+	} else {
+		*f.Clock = f.Clock.Add(time.Second)
+	}
+	f.seqs[p.device.ID]++
+	m.Seq = f.seqs[p.device.ID]
+	res, _, err := f.Store.Push(p.ctx, p.device.ID, []hep.Mutation{m})
+	if err != nil {
+		f.t.Fatalf("Push: %v", err)
+	}
+	if res[0].Status != hep.MutationApplied {
+		f.t.Fatalf("Push: %+v", res[0])
+	}
+}
+
+// Push sends a mutation from the patient's phone (the clock moves to a
+// minute after the record's time if that is later) and fails the test
+// unless it applied.
+func (f *Fixture) Push(m hep.Mutation) { f.push(f.mine, m) }
+
+// Log is a session mutation of the patient's phone (a new id each call).
+func (f *Fixture) Log(exercise string, version int64, at time.Time, note string) hep.Mutation {
+	return f.log(exercise, version, at, nrs(3), nrs(2), note)
+}
+
+// Checkin is a check-in mutation of the patient's phone.
+func (f *Fixture) Checkin(at time.Time, score int32, note string) hep.Mutation {
+	return f.checkin(at, score, note)
+}
+
+// String describes the fixture's range.
+func (f *Fixture) String() string { return fmt.Sprintf("%s to %s", f.From, f.To) }

@@ -1,0 +1,389 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hepclinic/hep/internal/hep"
+)
+
+// Export: the snapshot of a patient's record over a range (one read
+// transaction, then its audit row) and the pages of its logs and check-ins
+// (one short read on a reader each, so an export of years never holds a
+// transaction open while the file is written and streamed).
+
+func resExport(patientID string) string { return "patients/" + patientID + "/export" }
+
+// exportAction is the audited action of an export: the call's action with
+// the format, so the trail says what shape of the record left the server.
+func exportAction(action, format string) string {
+	if action == "" {
+		action = "export"
+	}
+	return action + ":" + strings.ToUpper(format)
+}
+
+// ExportSnapshot implements hep.Store. Like ProgressFacts (review.go) it
+// reads everything in one read transaction on a reader, one consistent
+// snapshot that does not hold up the writer and the pushes queued on it
+// (a long range reads tens of thousands of facts), and then commits the
+// audit row on the writer before returning anything: an export whose audit
+// row cannot be written fails and returns nothing.
+func (s *Store) ExportSnapshot(ctx context.Context, patientID string, from, to hep.Date, format string) (hep.ExportSnapshot, error) {
+	now := s.now()
+	var snap hep.ExportSnapshot
+	err := s.read(ctx, func(tx *sql.Tx) (err error) {
+		snap, err = exportSnapshot(ctx, tx, patientID, from, to, now, exportWant{
+			rowFacts: hep.NeedsRowFacts(hep.ExportFormat(strings.ToUpper(format))),
+			exporter: hep.ActorFrom(ctx).ID,
+		})
+		return err
+	})
+	if err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+	snap.Actor, snap.GenerateTime = hep.ActorFrom(ctx), now
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		e := hep.NewAuditEvent(snap.Actor, now, patientID, resExport(patientID), hep.OutcomeOK)
+		e.Action = exportAction(e.Action, format)
+		return s.appendEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+	return snap, nil
+}
+
+// Queries of the snapshot. Each names its index; TestExportQueryPlans
+// checks that none scans a table.
+const (
+	// exportAnswersQuery: every answer recorded before the end, oldest
+	// first, on screening_answers_patient.
+	exportAnswersQuery = "SELECT " + answerColumns + " FROM screening_answers WHERE patient_id = ? AND record_time < ? ORDER BY id"
+	// exportDecisionsQuery: the decisions of the range, oldest first, on
+	// gating_decisions_patient.
+	exportDecisionsQuery = "SELECT " + decisionColumns + ` FROM gating_decisions
+		WHERE patient_id = ? AND decide_time >= ? AND decide_time < ? ORDER BY id`
+	// exportClearancesQuery: the clearances created before the end, oldest
+	// first, on clearances_patient.
+	exportClearancesQuery = "SELECT " + clearanceColumns + " FROM clearances WHERE patient_id = ? AND create_time < ? ORDER BY id"
+	// exportAlertsQuery: the alerts raised in the range, oldest first, on
+	// alerts_patient.
+	exportAlertsQuery = "SELECT " + alertColumns + " FROM alerts WHERE patient_id = ? AND create_time >= ? AND create_time < ? ORDER BY id"
+)
+
+// exportWant says what a snapshot reads besides what every format needs.
+type exportWant struct {
+	// rowFacts: the progress facts with every log and check-in of the
+	// range and the activity (hep.NeedsRowFacts); otherwise the facts hold
+	// the plan versions, the current plan and the exercise names, and the
+	// counts come from one aggregate per table.
+	rowFacts bool
+	// exporter is the exporting account, whose name Names also holds.
+	exporter string
+}
+
+// exportSnapshot reads a snapshot inside q as of now, without the actor
+// and the generation time. NOT_FOUND for an unknown patient. With
+// want.rowFacts the progress facts are read exactly as ProgressFacts reads
+// them (readFacts), so the visit summary and the review screen agree.
+func exportSnapshot(ctx context.Context, q querier, patientID string, from, to hep.Date, now time.Time, want exportWant) (hep.ExportSnapshot, error) {
+	p, err := getPatient(ctx, q, patientID)
+	if err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+	loc := hep.LoadZone(p.TimeZone)
+	from, to = hep.ExportRange(from, to, hep.DateOf(now, loc))
+	if err := hep.ValidateRange(from, to, hep.MaxExportDays); err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+	snap := hep.ExportSnapshot{Patient: p, From: from, To: to, Start: from.Start(loc), End: to.AddDays(1).Start(loc)}
+	start, end := ts(snap.Start), ts(snap.End)
+	// The exercises the logs name, beyond those of the plans and decisions.
+	var logExercises []string
+	if want.rowFacts {
+		snap.Facts, err = readFacts(ctx, q, patientID, p.TimeZone, from, to,
+			factsWant{checkins: true, activity: true, asOf: hep.DateOf(now, loc), current: true})
+		if err != nil {
+			return hep.ExportSnapshot{}, err
+		}
+		snap.LogCount, snap.CheckinCount = int64(len(snap.Facts.Logs)), int64(len(snap.Facts.Checkins))
+		for _, l := range snap.Facts.Logs {
+			logExercises = append(logExercises, l.ExerciseID)
+		}
+	} else {
+		if snap.Facts, err = exportPlanFacts(ctx, q, p, from, to); err != nil {
+			return hep.ExportSnapshot{}, err
+		}
+		counts, err := queryAll(ctx, q, func(sc scanner) (exerciseCount, error) {
+			var c exerciseCount
+			err := sc.Scan(&c.id, &c.n)
+			return c, err
+		}, exportLogCountsQuery, patientID, start, end)
+		if err != nil {
+			return hep.ExportSnapshot{}, err
+		}
+		for _, c := range counts {
+			snap.LogCount += c.n
+			logExercises = append(logExercises, c.id)
+		}
+		if err := q.QueryRowContext(ctx, exportCheckinCountQuery, patientID, start, end).Scan(&snap.CheckinCount); err != nil {
+			return hep.ExportSnapshot{}, err
+		}
+	}
+	for _, v := range snap.Facts.Versions {
+		pl, err := loadPlan(ctx, q, patientID, v.Version)
+		if err != nil {
+			return hep.ExportSnapshot{}, err
+		}
+		snap.Plans = append(snap.Plans, pl)
+	}
+	if snap.Thresholds, err = loadThresholds(ctx, q); err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+	if snap.Screening, err = queryAll(ctx, q, scanAnswer, exportAnswersQuery, patientID, end); err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+	if snap.Decisions, err = queryAll(ctx, q, scanDecision, exportDecisionsQuery, patientID, start, end); err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+	if snap.Clearances, err = queryAll(ctx, q, scanClearance, exportClearancesQuery, patientID, end); err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+	if snap.Alerts, err = queryAll(ctx, q, scanAlert, exportAlertsQuery, patientID, start, end); err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+
+	// The catalog entries the record names.
+	cat, err := loadCatalog(ctx, q)
+	if err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+	snap.Exercises = map[string]hep.Exercise{}
+	name := func(id string) {
+		if e, ok := cat[id]; ok {
+			snap.Exercises[id] = e
+		}
+	}
+	for _, pl := range snap.Plans {
+		for _, it := range pl.Items {
+			name(it.Spec.ExerciseID)
+		}
+	}
+	for _, it := range snap.Facts.Current.Items {
+		name(it.Spec.ExerciseID)
+	}
+	for _, id := range logExercises {
+		name(id)
+	}
+	for _, g := range snap.Decisions {
+		name(g.Decision.ExerciseID)
+	}
+	for _, c := range snap.Clearances {
+		name(c.ExerciseID)
+	}
+
+	// The accounts the record names, and the exporter.
+	if snap.Names, err = accountNames(ctx, q, exportAccounts(&snap, want.exporter)); err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+	return snap, nil
+}
+
+type exerciseCount struct {
+	id string
+	n  int64
+}
+
+// Queries of a snapshot without the row facts.
+const (
+	// exportLogCountsQuery counts the live logs of the range per exercise:
+	// an index-only scan of exercise_logs_live (it covers exercise_id).
+	exportLogCountsQuery = "SELECT l.exercise_id, count(*) FROM exercise_logs l WHERE l.patient_id = ? AND " + liveLogsOf +
+		" AND l.corrected_perform_time >= ? AND l.corrected_perform_time < ? GROUP BY l.exercise_id"
+	// exportCheckinCountQuery counts the live check-ins of the range on
+	// pain_checkins_live.
+	exportCheckinCountQuery = "SELECT count(*) FROM pain_checkins k WHERE k.patient_id = ? AND " + liveCheckinsOf +
+		" AND k.corrected_record_time >= ? AND k.corrected_record_time < ?"
+)
+
+// exportNamesQuery reads the display names of n accounts by primary key.
+func exportNamesQuery(n int) string {
+	return "SELECT id, display_name FROM accounts WHERE id IN (?" + strings.Repeat(", ?", n-1) + ")"
+}
+
+// exportPlanFacts reads the part of a patient's progress facts over [from,
+// to] that every format needs: the plan versions in force (with their
+// suspensions, as readFacts reads them), the current plan and the
+// exercises' names. No log or check-in.
+func exportPlanFacts(ctx context.Context, q querier, p hep.Patient, from, to hep.Date) (hep.ProgressFacts, error) {
+	f := hep.ProgressFacts{PatientID: p.ID, TimeZone: p.TimeZone, From: from, To: to}
+	headers, err := loadPlanHeaders(ctx, q, p.ID)
+	if err != nil {
+		return f, err
+	}
+	pfs, err := loadPlanFacts(ctx, q, map[string][]planHeader{p.ID: inForce(headers, hep.LoadZone(p.TimeZone), from, to)})
+	if err != nil {
+		return f, err
+	}
+	f.Versions, f.Suspensions = pfs[p.ID].versions, pfs[p.ID].suspensions
+	if f.Current, err = loadPlan(ctx, q, p.ID, 0); err != nil {
+		return f, err
+	}
+	names, err := queryAll(ctx, q, func(sc scanner) ([2]string, error) {
+		var n [2]string
+		err := sc.Scan(&n[0], &n[1])
+		return n, err
+	}, "SELECT id, name FROM exercises")
+	if err != nil {
+		return f, err
+	}
+	f.Names = make(map[string]string, len(names))
+	for _, n := range names {
+		f.Names[n[0]] = n[1]
+	}
+	return f, nil
+}
+
+// exportAccounts lists the ids of the accounts a snapshot names (devices
+// and system actors among them are simply not found), and the exporter.
+func exportAccounts(snap *hep.ExportSnapshot, exporter string) []string {
+	seen := map[string]bool{}
+	var ids []string
+	add := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	add(exporter)
+	for _, pl := range snap.Plans {
+		add(pl.AuthorID)
+	}
+	for _, a := range snap.Screening {
+		add(a.RecordedBy)
+	}
+	for _, g := range snap.Decisions {
+		add(g.ActorID)
+	}
+	for _, c := range snap.Clearances {
+		add(c.ClearedBy)
+	}
+	for _, a := range snap.Alerts {
+		add(a.AckBy)
+	}
+	return ids
+}
+
+// accountNames reads the display names of accounts in one query.
+func accountNames(ctx context.Context, q querier, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := queryAll(ctx, q, func(sc scanner) ([2]string, error) {
+		var n [2]string
+		err := sc.Scan(&n[0], &n[1])
+		return n, err
+	}, exportNamesQuery(len(ids)), args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r[0]] = r[1]
+	}
+	return out, nil
+}
+
+// Pages of an export: live rows of the range after the cursor, oldest
+// first, each on its live partial index. The first page's cursor is the
+// zero ExportCursor, whose key ("", "") is below every stored key. The
+// first argument is the later of the range's start and the cursor's time:
+// the index search starts there, at the cursor, rather than at the start
+// of the range with every earlier row filtered out (which made paging
+// quadratic); the row-value test then skips the cursor's ties up to its id.
+const (
+	exportLogsQuery = "SELECT " + logColumns + ` FROM exercise_logs
+		WHERE patient_id = ? AND deleted_time IS NULL AND superseded_by IS NULL
+		AND corrected_perform_time >= ? AND corrected_perform_time < ? AND (corrected_perform_time, id) > (?, ?)
+		ORDER BY corrected_perform_time, id LIMIT ?`
+	exportCheckinsQuery = "SELECT " + checkinColumns + ` FROM pain_checkins
+		WHERE patient_id = ? AND deleted_time IS NULL AND superseded_by IS NULL
+		AND corrected_record_time >= ? AND corrected_record_time < ? AND (corrected_record_time, id) > (?, ?)
+		ORDER BY corrected_record_time, id LIMIT ?`
+)
+
+// afterKey is the lower bound of an oldest-first page keyed on (corrected
+// time, id).
+func afterKey(c hep.ExportCursor) (string, string) {
+	if c.Time.IsZero() {
+		return "", ""
+	}
+	return ts(c.Time), c.ID
+}
+
+// lowerBound is where a page's index search starts: the later of the
+// range's start and the cursor's time.
+func lowerBound(start time.Time, c hep.ExportCursor) string {
+	if c.Time.After(start) {
+		return ts(c.Time)
+	}
+	return ts(start)
+}
+
+// ExportLogs implements hep.Store: one statement on a reader, so no
+// transaction outlives the page.
+func (s *Store) ExportLogs(ctx context.Context, patientID string, start, end time.Time, after hep.ExportCursor, limit int) ([]hep.ExerciseLog, error) {
+	at, aid := afterKey(after)
+	out, err := queryAll(ctx, s.r, scanLog, exportLogsQuery, patientID, lowerBound(start, after), ts(end), at, aid, exportLimit(limit))
+	return out, mapErr(err)
+}
+
+// ExportCheckins implements hep.Store like ExportLogs.
+func (s *Store) ExportCheckins(ctx context.Context, patientID string, start, end time.Time, after hep.ExportCursor, limit int) ([]hep.PainCheckin, error) {
+	at, aid := afterKey(after)
+	out, err := queryAll(ctx, s.r, scanCheckin, exportCheckinsQuery, patientID, lowerBound(start, after), ts(end), at, aid, exportLimit(limit))
+	return out, mapErr(err)
+}
+
+// maxExportPage caps a page of an export, so a caller's mistake cannot
+// read a whole history into memory.
+const maxExportPage = 5000
+
+func exportLimit(n int) int {
+	if n <= 0 || n > maxExportPage {
+		return maxExportPage
+	}
+	return n
+}
+
+// SchemaVersionOf reads the schema version of the database file at path
+// without creating, migrating or writing it (a read-only connection), for
+// local commands that must not change a database's schema: hepd export
+// refuses a database older than LatestVersion. An error if the file does
+// not exist or is not a hep database.
+func SchemaVersionOf(ctx context.Context, path string) (int, error) {
+	if _, err := os.Stat(path); err != nil {
+		return 0, fmt.Errorf("sqlite: %w", err)
+	}
+	// mode=ro: not even the store's pragmas (journal_mode) may write.
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	defer db.Close()
+	var v int
+	if err := db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlite: %s is not a hep database: %w", path, err)
+	}
+	return v, nil
+}
