@@ -26,7 +26,8 @@ import (
 // Source pages through the live exercise logs and pain check-ins of one
 // export (its patient and range), oldest first (corrected time, then id),
 // after a cursor; the zero cursor starts at the beginning. A short or empty
-// page ends the stream.
+// page ends the stream. A writer calls it one call at a time, but reads a
+// page ahead on a goroutine of its own (see eachPage).
 type Source interface {
 	Logs(ctx context.Context, after hep.ExportCursor, limit int) ([]hep.ExerciseLog, error)
 	Checkins(ctx context.Context, after hep.ExportCursor, limit int) ([]hep.PainCheckin, error)

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/hepclinic/hep/internal/hep"
 )
@@ -79,5 +82,19 @@ func check(t *testing.T, what string, fast []byte, ref any) {
 	}
 	if !bytes.Equal(fast, want) {
 		t.Errorf("%s:\nfast %s\nlib  %s", what, fast, want)
+	}
+}
+
+// TestRowIDMatchesLibrary: the stack-built UUIDs are the library's v5
+// UUIDs, for short and long names.
+func TestRowIDMatchesLibrary(t *testing.T) {
+	long := strings.Repeat("x", 500)
+	for _, name := range []string{"", "Patient/x", "Procedure/0190a5a0-0000-7000-8000-000000000000", "Observation/" + long + "/before"} {
+		if got, want := rowID(name), uuid.NewSHA1(Namespace, []byte(name)).String(); got != want {
+			t.Errorf("rowID(%q) = %s, want %s", name, got, want)
+		}
+	}
+	if rowID3("Observation/", "abc", "/after") != rowID("Observation/abc/after") {
+		t.Error("rowID3 differs from rowID of the joined name")
 	}
 }

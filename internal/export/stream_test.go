@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,10 +78,11 @@ func syntheticSnapshot(n int) *hep.ExportSnapshot {
 	}
 }
 
-// countingWriter counts bytes.
-type countingWriter struct{ n int64 }
+// countingWriter counts bytes; the count is read by the Source, which the
+// writers call from a goroutine of their own (they read a page ahead).
+type countingWriter struct{ n atomic.Int64 }
 
-func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+func (w *countingWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); return len(p), nil }
 
 // TestWritersStream writes 50,000 synthetic sessions (and 12,500
 // check-ins) as FHIR and as CSV: bytes of the sessions reach the writer
@@ -101,7 +103,7 @@ func TestWritersStream(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			src := &synthetic{n: n, start: snap.Start}
 			src.lastPage = func() {
-				bytesAtLast = w.n
+				bytesAtLast = w.n.Load()
 				runtime.GC()
 				runtime.ReadMemStats(&at)
 			}
@@ -110,9 +112,9 @@ func TestWritersStream(t *testing.T) {
 			}
 			growth := int64(at.HeapAlloc) - int64(before.HeapAlloc)
 			t.Logf("%s: %d bytes in all, %d written before the last page was read; live heap growth then %d KiB",
-				format, w.n, bytesAtLast, growth/1024)
-			if bytesAtLast < w.n/2 {
-				t.Errorf("only %d of %d bytes were written before the last page was read", bytesAtLast, w.n)
+				format, w.n.Load(), bytesAtLast, growth/1024)
+			if bytesAtLast < w.n.Load()/2 {
+				t.Errorf("only %d of %d bytes were written before the last page was read", bytesAtLast, w.n.Load())
 			}
 			const bound = 8 << 20
 			if growth > bound {

@@ -105,11 +105,7 @@ type Plan struct {
 
 // Today is the patient's calendar day at now; UTC if the zone is unusable.
 func (p Plan) Today(now time.Time) Date {
-	loc, err := time.LoadLocation(p.TimeZone)
-	if err != nil || p.TimeZone == "" {
-		loc = time.UTC
-	}
-	return DateOf(now, loc)
+	return DateOf(now, LoadZone(p.TimeZone))
 }
 
 // PlanInput is a new plan version as submitted.

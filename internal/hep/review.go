@@ -3,6 +3,7 @@ package hep
 import (
 	"math"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -90,12 +91,24 @@ func (d Date) Start(loc *time.Location) time.Time {
 // MaxProgressDays caps a progress range.
 const MaxProgressDays = 366
 
+// DefaultProgressDays is the range of a progress request without a from
+// day (four weeks).
+const DefaultProgressDays = 28
+
+// zones caches locations by name: time.LoadLocation reads the zone's file
+// on every call, and triage needs one per patient.
+var zones sync.Map // string -> *time.Location
+
 // LoadZone returns the location of an IANA name, UTC if unusable.
 func LoadZone(name string) *time.Location {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location)
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil || name == "" {
-		return time.UTC
+		loc = time.UTC
 	}
+	zones.Store(name, loc)
 	return loc
 }
 

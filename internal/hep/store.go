@@ -240,7 +240,10 @@ type Store interface {
 	SetThresholds(ctx context.Context, t Thresholds) (Thresholds, error)
 	// ProgressFacts reads what ComputeProgress needs for a patient over
 	// [from, to] (patient's days), with the clinic's thresholds, in one
-	// read transaction. NOT_FOUND for an unknown patient.
+	// read transaction. A zero to is the patient's today, a zero from
+	// DefaultProgressDays-1 days before to; the resolved range must pass
+	// ValidateRange with MaxProgressDays (INVALID_ARGUMENT). NOT_FOUND for
+	// an unknown patient.
 	ProgressFacts(ctx context.Context, patientID string, from, to Date) (ProgressFacts, Thresholds, error)
 	// TriageFacts reads, for every patient on the clinician's care team, the
 	// facts Triage orders by, as of now (windows are the patient's days: the

@@ -16,10 +16,6 @@ type reviewService struct {
 	s *Server
 }
 
-// Progress ranges: without to, the patient's today; without from, the 28
-// days ending on to.
-const defaultProgressDays = 28
-
 // Triage pages: 0 means 50, at most 500.
 const (
 	defaultTriagePage = 50
@@ -34,7 +30,7 @@ func (x *reviewService) GetProgress(ctx context.Context, req *hepv1.GetProgressR
 	from, to := dateFromProto(req.GetFrom()), dateFromProto(req.GetTo())
 	var v hep.Violations
 	if !from.IsZero() && !from.Valid() {
-		v.Add("from", "must be a valid day between 2000 and 2100, or unset for %d days before to", defaultProgressDays-1)
+		v.Add("from", "must be a valid day between 2000 and 2100, or unset for %d days before to", hep.DefaultProgressDays-1)
 	}
 	if !to.IsZero() && !to.Valid() {
 		v.Add("to", "must be a valid day between 2000 and 2100, or unset for the patient's today")
@@ -42,20 +38,13 @@ func (x *reviewService) GetProgress(ctx context.Context, req *hepv1.GetProgressR
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if to.IsZero() {
-		// The patient's today needs the patient's time zone.
-		p, err := x.s.store.GetPatient(ctx, pid)
-		if err != nil {
+	if !from.IsZero() && !to.IsZero() {
+		if err := hep.ValidateRange(from, to, hep.MaxProgressDays); err != nil {
 			return nil, err
 		}
-		to = hep.DateOf(x.s.now(), hep.LoadZone(p.TimeZone))
 	}
-	if from.IsZero() {
-		from = to.AddDays(-(defaultProgressDays - 1))
-	}
-	if err := hep.ValidateRange(from, to, hep.MaxProgressDays); err != nil {
-		return nil, err
-	}
+	// Unset days are resolved by the store in the patient's time zone, in
+	// the same read (and the same one audit row).
 	facts, t, err := x.s.store.ProgressFacts(ctx, pid, from, to)
 	if err != nil {
 		return nil, err

@@ -10,14 +10,19 @@
 // Layout of a Store:
 //
 //   - One writer connection (database/sql pool of size 1) runs every
-//     transaction that writes, including the audited reads: an audited read
-//     writes its audit row in the same transaction. BEGIN IMMEDIATE
+//     transaction that writes, including most audited reads: an audited
+//     read writes its audit row in the same transaction. The large reads
+//     (progress, triage, export snapshots) read in one transaction on a
+//     reader and then commit their audit row on the writer before they
+//     return anything, so a 5,000-row read never holds up a phone's push;
+//     if the audit row fails, the call fails. BEGIN IMMEDIATE
 //     (_txlock=immediate) takes the write lock up front, so a transaction
 //     never fails half-way for want of it, and the single connection
 //     serializes writers inside the process without SQLITE_BUSY.
 //   - A small pool of query_only reader connections serves the un-audited
-//     lookups made while authenticating and authorizing a call; in WAL mode
-//     they never wait for the writer.
+//     lookups made while authenticating and authorizing a call, those large
+//     reads, and the pages of an export; in WAL mode they never wait for
+//     the writer.
 //
 // Pragmas are per connection, so they are set in the DSN and every
 // connection of both pools gets them: WAL, synchronous=FULL (a committed

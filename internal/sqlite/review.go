@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/hepclinic/hep/internal/hep"
@@ -15,7 +14,8 @@ import (
 
 // Clinician review (migrations/0004_review.sql): the clinic's thresholds,
 // the facts progress and triage are computed from (the computing is
-// hep.ComputeProgress and hep.Triage), the daily adherence evaluation, and
+// hep.ComputeProgress, hep.WindowAdherence and hep.Triage), the daily
+// adherence evaluation, and
 // the alerts a push raises. Every alert with data behind it carries a
 // trigger naming that data; alerts_trigger keeps one alert per patient,
 // kind and trigger, so a replayed push or a repeated evaluation raises
@@ -50,19 +50,8 @@ const maxCorrectionChain = 100
 // per patient at most (the newest).
 const maxAdherenceCatchUp = 14
 
-// zones caches time zones by name: time.LoadLocation reads the zone's
-// file each time, and triage needs one per patient.
-var zones sync.Map // string -> *time.Location
-
-// zoneOf is hep.LoadZone, cached.
-func zoneOf(name string) *time.Location {
-	if loc, ok := zones.Load(name); ok {
-		return loc.(*time.Location)
-	}
-	loc := hep.LoadZone(name)
-	zones.Store(name, loc)
-	return loc
-}
+// zoneOf is hep.LoadZone (which caches).
+func zoneOf(name string) *time.Location { return hep.LoadZone(name) }
 
 // ---- Thresholds ----
 
@@ -210,14 +199,19 @@ func fastTS(s string) (time.Time, bool) {
 	return t, true
 }
 
-// anyScore reads a nullable pain score scanned into any.
-func anyScore(v any) (*int32, error) {
+// anyScore reads a nullable pain score scanned into any, allocating it
+// from slab (a log has two scores: one allocation per score would be
+// most of the garbage of a read of thousands of logs).
+func anyScore(v any, slab *[]int32) (*int32, error) {
 	switch v := v.(type) {
 	case nil:
 		return nil, nil
 	case int64:
-		s := int32(v)
-		return &s, nil
+		if len(*slab) == cap(*slab) {
+			*slab = make([]int32, 0, 512)
+		}
+		*slab = append(*slab, int32(v))
+		return &(*slab)[len(*slab)-1], nil
 	}
 	return nil, fmt.Errorf("sqlite: cannot read %T as a score", v)
 }
@@ -254,6 +248,7 @@ func scanLogFacts(rows *sql.Rows, lead int, each func(key []any, f hep.LogFact) 
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
+	var slab []int32
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			rows.Close()
@@ -264,8 +259,8 @@ func scanLogFacts(rows *sql.Rows, lead int, each func(key []any, f hep.LogFact) 
 		v := vals[lead:]
 		if f.Time, err = anyTime(v[0]); err == nil {
 			if f.ExerciseID, err = anyString(v[1]); err == nil {
-				if f.PainBefore, err = anyScore(v[2]); err == nil {
-					if f.PainAfter, err = anyScore(v[3]); err == nil {
+				if f.PainBefore, err = anyScore(v[2], &slab); err == nil {
+					if f.PainAfter, err = anyScore(v[3], &slab); err == nil {
 						var susp int64
 						susp, err = anyInt(v[4])
 						f.ItemSuspended = susp != 0
@@ -693,6 +688,15 @@ func (s *Store) ProgressFacts(ctx context.Context, patientID string, from, to he
 			return err
 		}
 		today := hep.DateOf(now, zoneOf(tz))
+		if to.IsZero() {
+			to = today
+		}
+		if from.IsZero() {
+			from = to.AddDays(-(hep.DefaultProgressDays - 1))
+		}
+		if err := hep.ValidateRange(from, to, hep.MaxProgressDays); err != nil {
+			return err
+		}
 		if f, err = readFacts(ctx, tx, patientID, tz, from, to, factsWant{checkins: true, activity: true, asOf: today, current: true}); err != nil {
 			return err
 		}
@@ -929,7 +933,7 @@ func (s *Store) TriageFacts(ctx context.Context, clinicianID string, now time.Ti
 			f := hep.ProgressFacts{PatientID: p.facts.PatientID, TimeZone: p.tz,
 				From: p.today.AddDays(-hep.WindowDays), To: p.today.AddDays(-1),
 				Versions: pf.versions, Suspensions: pf.suspensions, Logs: p.logs}
-			p.facts.Adherence = hep.ComputeProgress(f, t, now).Adherence
+			p.facts.Adherence = hep.WindowAdherence(f, t)
 			out = append(out, p.facts)
 		}
 		return nil
@@ -1311,7 +1315,7 @@ func (s *Store) evaluatePatient(ctx context.Context, patientID string, now time.
 		for _, d := range days {
 			f := facts
 			f.From, f.To = d.AddDays(1-hep.WindowDays), d
-			a := hep.ComputeProgress(f, t, now).Adherence
+			a := hep.WindowAdherence(f, t)
 			lastEnd, err := nearWindow(ctx, tx, patientID, hep.AlertNonAdherence, d)
 			if err != nil {
 				return err

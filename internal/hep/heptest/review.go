@@ -708,10 +708,10 @@ func reviewAdherence(t *testing.T, open OpenFunc) {
 	}
 
 	// Day 8 at 03:04 UTC: Lisbon's last closed day is day 7 (window days
-	// 1-7: Thursday-Sunday prescribe ceil(4*5/7) = 3, Monday-Wednesday
-	// ceil(3*5/7) = 3), Hawaii's is day 6 (days 0-6: ceil(5*5/7) = 4 and
-	// ceil(2*5/7) = 2). Nothing logged: 0 of 6 each. The keen patient
-	// logged every day.
+	// 1-7), Hawaii's is day 6 (days 0-6). A window is one block
+	// (hep.WindowAdherence): 5 days a week prescribe 5 sessions in 7
+	// days. Nothing logged: 0 of 5 each. The keen patient logged every
+	// day.
 	c.clock.Advance(7 * 24 * time.Hour)
 	var keenLogs []hep.Mutation
 	for d := 1; d <= 7; d++ {
@@ -721,7 +721,7 @@ func reviewAdherence(t *testing.T, open OpenFunc) {
 	c.clock.Advance(24 * time.Hour)
 	limits := hep.DefaultThresholds()
 	events := evaluate("day 8", 2)
-	zero := hep.Adherence{Prescribed: 6}
+	zero := hep.Adherence{Prescribed: 5}
 	wantLisbon := hep.NonAdherenceAlert(lisbon, day0.AddDays(7), zero, limits, hep.Date{})
 	wantHawaii := hep.NonAdherenceAlert(hawaii.ID, day0.AddDays(6), zero, limits, hep.Date{})
 	for _, tt := range []struct {
@@ -764,7 +764,7 @@ func reviewAdherence(t *testing.T, open OpenFunc) {
 	// A week: the first window a full window after the alerted one (day
 	// 14 for Lisbon, 13 for Hawaii) alerts, not the last day evaluated.
 	// The keen patient stopped after day 7: days 8-11 still reach 50%
-	// (6 of 6, 5 of 6, 4 of 6, 3 of 5), day 12 does not (2 of 6).
+	// (5, 5, 4 and 3 of 5), day 12 does not (2 of 5).
 	c.clock.Advance(7 * 24 * time.Hour)
 	evaluate("day 18", 3)
 	for _, tt := range []struct {
@@ -811,8 +811,8 @@ func reviewTriageFacts(t *testing.T, open OpenFunc) {
 		t.Fatal(err)
 	}
 
-	// Day 8 (Thursday) at 03:04: adherence over days 1-7 (6 prescribed)
-	// with logs on days 1-3 is 3 of 6; the pain of days 2-8 (8, 6) is up
+	// Day 8 (Thursday) at 03:04: adherence over days 1-7 (5 prescribed)
+	// with logs on days 1-3 is 3 of 5; the pain of days 2-8 (8, 6) is up
 	// 4.5 on days -5..1 (2, 3).
 	c.clock.Advance(7 * 24 * time.Hour)
 	now := c.clock.Now()
@@ -855,7 +855,7 @@ func reviewTriageFacts(t *testing.T, open OpenFunc) {
 		p1.ID: {PatientID: p1.ID, DisplayName: p1.DisplayName, OpenAlerts: len(open1), OldestOpenAlert: norm(oldest),
 			OpenKinds: []hep.AlertKind{hep.AlertPainSevere, hep.AlertPainWorsening},
 			Pain:      hep.WorseningWindow{End: today, Recent: []int32{6, 8}, Previous: []int32{2, 3}},
-			Adherence: hep.Adherence{Prescribed: 6, Completed: 3, Logged: 3, Percent: 50}, DaysSinceSession: 5},
+			Adherence: hep.Adherence{Prescribed: 5, Completed: 3, Logged: 3, Percent: 60}, DaysSinceSession: 5},
 		idle.ID: {PatientID: idle.ID, DisplayName: idle.DisplayName, Pain: hep.WorseningWindow{End: today}, DaysSinceSession: -1},
 		urgent.ID: {PatientID: urgent.ID, DisplayName: urgent.DisplayName, OpenUrgent: 1, OpenAlerts: 1, OldestOpenAlert: flagged,
 			OldestUrgent: flagged, OpenKinds: []hep.AlertKind{hep.AlertRedFlag}, Pain: hep.WorseningWindow{End: today}, DaysSinceSession: -1},
