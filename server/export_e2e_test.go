@@ -84,6 +84,10 @@ func TestHepdExport(t *testing.T) {
 	if bytes.Contains(b, []byte(f.Other.ID)) {
 		t.Error("the Bundle holds the other patient")
 	}
+	// local:hepd is no account: no Practitioner stands for it.
+	if bytes.Contains(b, []byte("local:hepd")) {
+		t.Error("the Bundle names local:hepd")
+	}
 	if st, _ := os.Stat(fhirPath); st.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", st.Mode())
 	}

@@ -46,7 +46,8 @@ import (
 //     on behalf of the Patient (recorded: newest receive time of the page);
 //   - what hep itself derived (Flags from the screening, DetectedIssues from
 //     the gate): one Provenance with the hep server Device as assembler and
-//     the exporting account as composer (recorded: the export time).
+//     the exporting account, if the exporter is one, as composer
+//     (recorded: the export time).
 
 // Code and identifier systems of hep's own.
 const (
@@ -318,7 +319,10 @@ func (x *fhirExport) static() error {
 		Type: ptr(concept("Assembler", coding(systemProvAgent, "assembler", "Assembler"))),
 		Who:  refDisplay(x.server, "hep"),
 	}}
-	if a := s.Actor; a.ID != "" && (a.Role == hep.RoleClinician || a.Role == hep.RoleAdmin) {
+	// The exporter is the composer when it is an account (named in the
+	// snapshot); a local export (hepd export, actor local:hepd) has only
+	// the hep Device as its assembler.
+	if a := s.Actor; a.ID != "" && (a.Role == hep.RoleClinician || a.Role == hep.RoleAdmin) && s.Names[a.ID] != "" {
 		u, err := x.practitioner(a.ID)
 		if err != nil {
 			return err

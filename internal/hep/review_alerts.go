@@ -50,9 +50,11 @@ func LogAlerts(l ExerciseLog, t Thresholds, supersededKinds map[AlertKind]bool) 
 	return out
 }
 
-// CheckinAlert is the PAIN_SEVERE alert of a new live check-in, or nil.
+// CheckinAlert is the PAIN_SEVERE alert of a new live check-in, or nil. A
+// check-in reporting red flags raises none: its URGENT RED_FLAG alert says
+// more, and the care team should see one alert for one report.
 func CheckinAlert(c PainCheckin, t Thresholds, supersededKinds map[AlertKind]bool) *Alert {
-	if c.Score < t.SeverePain || supersededKinds[AlertPainSevere] {
+	if c.Score < t.SeverePain || supersededKinds[AlertPainSevere] || len(c.RedFlags) > 0 {
 		return nil
 	}
 	return &Alert{PatientID: c.PatientID, Kind: AlertPainSevere, Severity: AlertRoutine, Status: AlertOpen,

@@ -99,6 +99,12 @@ func TestCheckinAlert(t *testing.T) {
 	if a := hep.CheckinAlert(c, hep.DefaultThresholds(), map[hep.AlertKind]bool{hep.AlertPainFlare: true}); a == nil {
 		t.Errorf("superseded flare: no alert")
 	}
+	// A check-in reporting red flags raises its URGENT RED_FLAG alert
+	// elsewhere, not a second one here.
+	c.RedFlags = []hep.RedFlag{hep.RedFlagSaddleNumbness}
+	if a := hep.CheckinAlert(c, hep.DefaultThresholds(), nil); a != nil {
+		t.Errorf("score 10 with red flags: %+v, want none", a)
+	}
 }
 
 func TestWorseningAlert(t *testing.T) {

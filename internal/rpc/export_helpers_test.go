@@ -268,9 +268,11 @@ func (l *lockedBuffer) String() string {
 
 // seedRecords stores sessions and check-ins of a patient's device directly
 // with SQL (test setup, not the code under test): sessions every 41
-// minutes and check-ins every 163 minutes from start, live, with notes.
-// The rows are made inside SQLite by a recursive CTE: binding a million
-// parameters from Go took most of a minute under -race.
+// minutes and check-ins every 163 minutes from start, live, sessions with
+// notes and pain scores. The rows are made inside SQLite by a recursive
+// CTE, without per-row constraint checks and with the indexes built after
+// the insert: under -race, 62,500 rows took 34 s bound from Go with every
+// check, 14 s this way.
 func seedRecords(tb testing.TB, path, patientID, deviceID string, start time.Time, sessions, checkins int) {
 	tb.Helper()
 	db, err := sql.Open("sqlite", sqlite.DSN(path))
@@ -279,38 +281,72 @@ func seedRecords(tb testing.TB, path, patientID, deviceID string, start time.Tim
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec("PRAGMA cache_size = -131072"); err != nil { // 128 MiB: the indexes stay in memory
-		tb.Fatal(err)
+	// Setup of rows known to be valid: no foreign-key or CHECK evaluation
+	// per row (this connection only), and a cache that holds the tables.
+	for _, p := range []string{"PRAGMA cache_size = -131072", "PRAGMA foreign_keys = OFF", "PRAGMA ignore_check_constraints = ON"} {
+		if _, err := db.Exec(p); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	tx, err := db.Begin()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer tx.Rollback()
+	// The tables' indexes are dropped and made again after the insert, as
+	// they were (a sort instead of a B-tree insert per row and index).
+	var indexes []string
+	rows, err := tx.Query(`SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL
+		AND tbl_name IN ('exercise_logs', 'pain_checkins')`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var names []string
+	for rows.Next() {
+		var name, ddl string
+		if err := rows.Scan(&name, &ddl); err != nil {
+			tb.Fatal(err)
+		}
+		names, indexes = append(names, name), append(indexes, ddl)
+	}
+	rows.Close()
+	for _, n := range names {
+		if _, err := tx.Exec(`DROP INDEX "` + n + `"`); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	defer func() {
+		for _, ddl := range indexes {
+			if _, err := tx.Exec(ddl); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			tb.Fatal(err)
+		}
+	}()
 	// Ids: the patient id's first 8 characters (they differ between the
 	// seeded patients of a test) and the row number, in the shape of a UUID.
 	prefix := patientID[:8]
 	hash := strings.Repeat("ab", 32)
-	at := func(step int) string {
-		return fmt.Sprintf("strftime('%%Y-%%m-%%dT%%H:%%M:%%S.000000000Z', ?, '+' || (n * %d) || ' minutes')", step)
+	// Each row's time is made once (t), and is its perform, corrected and
+	// receive time.
+	series := func(step int) string {
+		return fmt.Sprintf(`WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n + 1 < ?),
+			r(n, t) AS (SELECT n, strftime('%%Y-%%m-%%dT%%H:%%M:%%S.000000000Z', ?, '+' || (n * %d) || ' minutes') FROM s) `, step)
 	}
-	series := "WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n + 1 < ?) "
-	if _, err := tx.Exec(series+`INSERT INTO exercise_logs (id, patient_id, device_id, exercise_id, plan_version, perform_time,
+	if _, err := tx.Exec(series(41)+`INSERT INTO exercise_logs (id, patient_id, device_id, exercise_id, plan_version, perform_time,
 		corrected_perform_time, receive_time, sets_done, reps_done, hold_seconds_done, duration_seconds_done,
 		pain_before, pain_after, difficulty, note, item_suspended, content_hash)
 		SELECT printf('%s-0000-7000-8000-%012d', ?, n), ?, ?, CASE n % 3 WHEN 0 THEN 'cat-cow' WHEN 1 THEN 'childs-pose' ELSE 'overhead-stretch' END,
-			2, `+at(41)+`, `+at(41)+`, `+at(41)+`, 2, 10, 0, 0, n % 11, (n + 3) % 11, 'JUST_RIGHT',
-			'a note of some length, as patients write them', 0, ? FROM s`,
-		sessions, prefix, patientID, deviceID, rawTS(start), rawTS(start), rawTS(start.Add(time.Minute)), hash); err != nil {
+			2, t, t, t, 2, 10, 0, 0, n % 11, (n + 3) % 11, 'JUST_RIGHT', 'a note of some length, as patients write them', 0, ? FROM r`,
+		sessions, rawTS(start), prefix, patientID, deviceID, hash); err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := tx.Exec(series+`INSERT INTO pain_checkins (id, patient_id, device_id, record_time, corrected_record_time, receive_time,
+	if _, err := tx.Exec(series(163)+`INSERT INTO pain_checkins (id, patient_id, device_id, record_time, corrected_record_time, receive_time,
 		score, location, red_flags, note, content_hash)
-		SELECT printf('%s-0000-7000-9000-%012d', ?, n), ?, ?, `+at(163)+`, `+at(163)+`, `+at(163)+`, n % 11, 'LOW_BACK', '[]', '', ? FROM s`,
-		checkins, prefix, patientID, deviceID, rawTS(start), rawTS(start), rawTS(start.Add(time.Minute)), hash); err != nil {
-		tb.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
+		SELECT printf('%s-0000-7000-9000-%012d', ?, n), ?, ?, t, t, t, n % 11, 'LOW_BACK', '[]', '', ? FROM r`,
+		checkins, rawTS(start), prefix, patientID, deviceID, hash); err != nil {
 		tb.Fatal(err)
 	}
 }

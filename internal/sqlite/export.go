@@ -117,7 +117,9 @@ func exportSnapshot(ctx context.Context, q querier, patientID string, from, to h
 			logExercises = append(logExercises, l.ExerciseID)
 		}
 	} else {
-		if snap.Facts, err = exportPlanFacts(ctx, q, p, from, to); err != nil {
+		// The plan versions in force, the current plan and the names: no
+		// log or check-in (the writers stream those).
+		if snap.Facts, err = readFacts(ctx, q, patientID, p.TimeZone, from, to, factsWant{noLogs: true, current: true}); err != nil {
 			return hep.ExportSnapshot{}, err
 		}
 		counts, err := queryAll(ctx, q, func(sc scanner) (exerciseCount, error) {
@@ -215,39 +217,6 @@ const (
 // exportNamesQuery reads the display names of n accounts by primary key.
 func exportNamesQuery(n int) string {
 	return "SELECT id, display_name FROM accounts WHERE id IN (?" + strings.Repeat(", ?", n-1) + ")"
-}
-
-// exportPlanFacts reads the part of a patient's progress facts over [from,
-// to] that every format needs: the plan versions in force (with their
-// suspensions, as readFacts reads them), the current plan and the
-// exercises' names. No log or check-in.
-func exportPlanFacts(ctx context.Context, q querier, p hep.Patient, from, to hep.Date) (hep.ProgressFacts, error) {
-	f := hep.ProgressFacts{PatientID: p.ID, TimeZone: p.TimeZone, From: from, To: to}
-	headers, err := loadPlanHeaders(ctx, q, p.ID)
-	if err != nil {
-		return f, err
-	}
-	pfs, err := loadPlanFacts(ctx, q, map[string][]planHeader{p.ID: inForce(headers, hep.LoadZone(p.TimeZone), from, to)})
-	if err != nil {
-		return f, err
-	}
-	f.Versions, f.Suspensions = pfs[p.ID].versions, pfs[p.ID].suspensions
-	if f.Current, err = loadPlan(ctx, q, p.ID, 0); err != nil {
-		return f, err
-	}
-	names, err := queryAll(ctx, q, func(sc scanner) ([2]string, error) {
-		var n [2]string
-		err := sc.Scan(&n[0], &n[1])
-		return n, err
-	}, "SELECT id, name FROM exercises")
-	if err != nil {
-		return f, err
-	}
-	f.Names = make(map[string]string, len(names))
-	for _, n := range names {
-		f.Names[n[0]] = n[1]
-	}
-	return f, nil
 }
 
 // exportAccounts lists the ids of the accounts a snapshot names (devices

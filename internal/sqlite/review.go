@@ -161,42 +161,7 @@ func anyTime(v any) (time.Time, error) {
 	if !ok {
 		return time.Time{}, fmt.Errorf("sqlite: cannot read %T as a time", v)
 	}
-	if t, ok := fastTS(s); ok {
-		return t, nil
-	}
 	return parseTS(s)
-}
-
-// fastTS parses the fixed-width stored form 2006-01-02T15:04:05.000000000Z
-// (ok false for anything else).
-func fastTS(s string) (time.Time, bool) {
-	if len(s) != len(timeLayout) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
-		s[19] != '.' || s[29] != 'Z' {
-		return time.Time{}, false
-	}
-	ok := true
-	num := func(from, to int) int {
-		n := 0
-		for i := from; i < to; i++ {
-			c := s[i]
-			if c < '0' || c > '9' {
-				ok = false
-				return 0
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n
-	}
-	y, mo, d := num(0, 4), num(5, 7), num(8, 10)
-	h, mi, sec, ns := num(11, 13), num(14, 16), num(17, 19), num(20, 29)
-	if !ok || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
-		return time.Time{}, false
-	}
-	t := time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC)
-	if t.Day() != d { // February 30th and the like
-		return time.Time{}, false
-	}
-	return t, true
 }
 
 // anyScore reads a nullable pain score scanned into any, allocating it
@@ -367,9 +332,13 @@ const spanItemsQuery = "SELECT i.patient_id, i.version, " + itemColumns + ` FROM
 	ORDER BY i.patient_id, i.version, i.position`
 
 // spanTransitionsQuery reads the state changes of the items of runs of plan
-// versions, in decision order, on gating_decisions_transitions.
+// versions, in decision order, on gating_decisions_transitions. CROSS JOIN
+// keeps json_each outside: with the statistics PRAGMA optimize leaves, the
+// planner otherwise walks the whole (small) partial index and scans the
+// argument for each of its rows (1M-log bench database, 200 spans, 50
+// transitions: 7.5 ms against 0.4 ms; docs/performance.md).
 const spanTransitionsQuery = `SELECT g.patient_id, g.plan_version, g.exercise_id, g.previous_state, g.new_state, g.decide_time
-	FROM json_each(?) j JOIN gating_decisions g ON g.patient_id = j.value ->> 0
+	FROM json_each(?) j CROSS JOIN gating_decisions g ON g.patient_id = j.value ->> 0
 		AND g.plan_version BETWEEN j.value ->> 1 AND j.value ->> 2
 		AND g.previous_state <> '' AND g.previous_state <> g.new_state
 	ORDER BY g.patient_id, g.plan_version, g.exercise_id, g.decide_time, g.id`
@@ -527,6 +496,7 @@ const lastLogQuery = "SELECT max(l.corrected_perform_time) FROM exercise_logs l 
 // factsWant says which parts of hep.ProgressFacts to read besides the
 // plan versions and the logs.
 type factsWant struct {
+	noLogs   bool // the plan versions and suspensions only (no logs, so no activity)
 	checkins bool
 	activity bool // LastActivity and ActivityDays, with asOf (today)
 	asOf     hep.Date
@@ -550,15 +520,17 @@ func readFacts(ctx context.Context, q querier, patientID, tz string, from, to he
 	}
 	f.Versions, f.Suspensions = pfs[patientID].versions, pfs[patientID].suspensions
 
-	rows, err := q.QueryContext(ctx, rangeLogsQuery, patientID, ts(start), ts(end))
-	if err != nil {
-		return f, err
-	}
-	if err := scanLogFacts(rows, 0, func(_ []any, l hep.LogFact) error {
-		f.Logs = append(f.Logs, l)
-		return nil
-	}); err != nil {
-		return f, err
+	if !want.noLogs {
+		rows, err := q.QueryContext(ctx, rangeLogsQuery, patientID, ts(start), ts(end))
+		if err != nil {
+			return f, err
+		}
+		if err := scanLogFacts(rows, 0, func(_ []any, l hep.LogFact) error {
+			f.Logs = append(f.Logs, l)
+			return nil
+		}); err != nil {
+			return f, err
+		}
 	}
 	if want.checkins {
 		rows, err := q.QueryContext(ctx, rangeCheckinsQuery, patientID, ts(start), ts(end))
@@ -572,7 +544,7 @@ func readFacts(ctx context.Context, q querier, patientID, tz string, from, to he
 			return f, err
 		}
 	}
-	if want.activity {
+	if want.activity && !want.noLogs {
 		if f.LastActivity, f.ActivityDays, err = activity(ctx, q, patientID, loc, f.Logs, from, to, earlier(want.asOf, to)); err != nil {
 			return f, err
 		}
@@ -1149,25 +1121,22 @@ func (p *push) logAlerts(l hep.ExerciseLog) error {
 }
 
 // checkinAlerts raises the alerts of a new live check-in: PAIN_SEVERE
-// (hep.CheckinAlert) unless it reported red flags, whose URGENT alert
-// says more and was raised already; and PAIN_WORSENING for the window
-// ending on its day (hep.WorseningAlert).
+// (hep.CheckinAlert) and PAIN_WORSENING for the window ending on its day
+// (hep.WorseningAlert).
 func (p *push) checkinAlerts(c hep.PainCheckin) error {
 	t, err := p.limits()
 	if err != nil {
 		return err
 	}
-	if len(c.RedFlags) == 0 {
-		var kinds map[hep.AlertKind]bool
-		if c.Supersedes != "" {
-			if kinds, err = supersededKinds(p.ctx, p.tx, p.patientID, hep.KindCheckin, c.Supersedes); err != nil {
-				return err
-			}
+	var kinds map[hep.AlertKind]bool
+	if c.Supersedes != "" && c.Score >= t.SeverePain {
+		if kinds, err = supersededKinds(p.ctx, p.tx, p.patientID, hep.KindCheckin, c.Supersedes); err != nil {
+			return err
 		}
-		if a := hep.CheckinAlert(c, t, kinds); a != nil {
-			if _, err := insertTriggered(p.ctx, p.tx, a, p.now); err != nil {
-				return err
-			}
+	}
+	if a := hep.CheckinAlert(c, t, kinds); a != nil {
+		if _, err := insertTriggered(p.ctx, p.tx, a, p.now); err != nil {
+			return err
 		}
 	}
 	loc, err := p.zone()
