@@ -66,3 +66,7 @@ func ActorFrom(ctx context.Context) Actor {
 	a, _ := ctx.Value(actorKey{}).(Actor)
 	return a
 }
+
+// SystemActorID is the actor of what hepd does on its own, such as the
+// NON_ADHERENCE alerts Store.EvaluateAdherence raises when a day closes.
+const SystemActorID = "system:hepd"

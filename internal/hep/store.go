@@ -256,7 +256,7 @@ type Store interface {
 	// day), using the plan versions in force and the logs stored by then,
 	// and remembers how far it got, in one transaction per patient. Calling
 	// it again for the same days raises nothing. Returns the number of
-	// alerts raised. Audited per raised alert (actor system).
+	// alerts raised. Audited per raised alert (actor SystemActorID).
 	EvaluateAdherence(ctx context.Context, now time.Time) (int, error)
 
 	// ---- Export. ----

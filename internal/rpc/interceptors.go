@@ -91,15 +91,7 @@ func (s *Server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 			s.log.ErrorContext(ctx, "panic", "request_id", rid, "method", info.FullMethod, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			resp, err = nil, statusWith(codes.Internal, "internal error", hep.ReasonInternal, nil)
 		}
-		a := hep.ActorFrom(ctx)
-		s.log.LogAttrs(ctx, slog.LevelInfo, "rpc",
-			slog.String("method", info.FullMethod),
-			slog.String("code", status.Code(err).String()),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("request_id", rid),
-			slog.String("peer", actor.Peer),
-			slog.String("actor", a.ID),
-			slog.String("role", string(a.Role)))
+		s.logCall(ctx, info.FullMethod, err, start, rid, actor.Peer)
 	}()
 
 	// Consumed first and always, so no decoded request is left behind.
@@ -339,4 +331,18 @@ func (c *ctxStream) Context() context.Context { return c.ctx }
 func (s *Server) Drain() {
 	s.Health.Shutdown()
 	s.drainOnce.Do(func() { close(s.drain) })
+}
+
+// logCall writes the one log line of a finished call: method, code,
+// duration, request id, peer and actor; never a payload.
+func (s *Server) logCall(ctx context.Context, method string, err error, start time.Time, rid, peer string) {
+	a := hep.ActorFrom(ctx)
+	s.log.LogAttrs(ctx, slog.LevelInfo, "rpc",
+		slog.String("method", method),
+		slog.String("code", status.Code(err).String()),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("request_id", rid),
+		slog.String("peer", peer),
+		slog.String("actor", a.ID),
+		slog.String("role", string(a.Role)))
 }

@@ -3,7 +3,6 @@ package rpc
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -46,15 +45,7 @@ func (s *Server) serveStream(srv any, ss grpc.ServerStream, info *grpc.StreamSer
 			s.log.ErrorContext(ctx, "panic", "request_id", rid, "method", info.FullMethod, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			err = statusWith(codes.Internal, "internal error", hep.ReasonInternal, nil)
 		}
-		a := hep.ActorFrom(ctx)
-		s.log.LogAttrs(ctx, slog.LevelInfo, "rpc",
-			slog.String("method", info.FullMethod),
-			slog.String("code", status.Code(err).String()),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("request_id", rid),
-			slog.String("peer", actor.Peer),
-			slog.String("actor", a.ID),
-			slog.String("role", string(a.Role)))
+		s.logCall(ctx, info.FullMethod, err, start, rid, actor.Peer)
 	}()
 
 	r, ok := authzTable[info.FullMethod]

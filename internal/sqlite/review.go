@@ -36,10 +36,6 @@ const (
 
 func resProgress(patientID string) string { return resPatient(patientID) + "/progress" }
 
-// systemActorID is the actor of the alerts hepd raises on its own
-// (EvaluateAdherence).
-const systemActorID = "system:hepd"
-
 // maxActivityDays caps ActivityDays: enough for any streak worth showing.
 const maxActivityDays = 400
 
@@ -119,7 +115,7 @@ func actorOrSystem(ctx context.Context) string {
 	if id := hep.ActorFrom(ctx).ID; id != "" {
 		return id
 	}
-	return systemActorID
+	return hep.SystemActorID
 }
 
 // ---- Reading in one snapshot ----
@@ -1195,7 +1191,7 @@ func adherenceDays(through, yesterday hep.Date) []hep.Date {
 // calling context's action and request id when it has them.
 func systemActor(ctx context.Context) (hep.Actor, error) {
 	a := hep.ActorFrom(ctx)
-	out := hep.Actor{ID: systemActorID, Role: hep.RoleAdmin, Action: a.Action, RequestID: a.RequestID, Peer: "local"}
+	out := hep.Actor{ID: hep.SystemActorID, Role: hep.RoleAdmin, Action: a.Action, RequestID: a.RequestID, Peer: "local"}
 	if out.Action == "" {
 		out.Action = "alert.evaluate_adherence"
 	}

@@ -262,8 +262,8 @@ func TestEvaluateAdherenceConcurrent(t *testing.T) {
 	if n := f.count(t, "SELECT count(*) FROM alerts WHERE kind = 'NON_ADHERENCE'"); n != 1 {
 		t.Errorf("%d NON_ADHERENCE alerts stored, want 1", n)
 	}
-	if n := f.count(t, "SELECT count(*) FROM audit_events WHERE actor_id = ? AND action = 'alert.evaluate_adherence'", systemActorID); n != 1 {
-		t.Errorf("%d audit rows by %s, want 1", n, systemActorID)
+	if n := f.count(t, "SELECT count(*) FROM audit_events WHERE actor_id = ? AND action = 'alert.evaluate_adherence'", hep.SystemActorID); n != 1 {
+		t.Errorf("%d audit rows by %s, want 1", n, hep.SystemActorID)
 	}
 	if n := f.count(t, "SELECT count(*) FROM patients WHERE adherence_checked_through = '2030-01-10'"); n != 1 {
 		t.Errorf("the watermark is not the last closed day")

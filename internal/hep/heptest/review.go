@@ -23,9 +23,6 @@ const (
 
 func resProgress(patientID string) string { return resPatient(patientID) + "/progress" }
 
-// systemActorID is the actor of what a store does on its own.
-const systemActorID = "system:hepd"
-
 func testReview(t *testing.T, open OpenFunc) {
 	t.Run("Thresholds", func(t *testing.T) { reviewThresholds(t, open) })
 	t.Run("LogAlerts", func(t *testing.T) { reviewLogAlerts(t, open) })
@@ -741,8 +738,8 @@ func reviewAdherence(t *testing.T, open OpenFunc) {
 				ev = append(ev, e)
 			}
 		}
-		if len(ev) != 1 || ev[0].ActorID != systemActorID || ev[0].Resource != resAlert(tt.patient, got[k].ID) || ev[0].Outcome != hep.OutcomeOK {
-			t.Errorf("audit rows of the alert of %s: %+v; want one by %s for the alert", tt.patient, ev, systemActorID)
+		if len(ev) != 1 || ev[0].ActorID != hep.SystemActorID || ev[0].Resource != resAlert(tt.patient, got[k].ID) || ev[0].Outcome != hep.OutcomeOK {
+			t.Errorf("audit rows of the alert of %s: %+v; want one by %s for the alert", tt.patient, ev, hep.SystemActorID)
 		}
 	}
 	if got := nonAdherence(keen.ID); len(got) != 0 {
