@@ -714,15 +714,18 @@ func (d *pdfDoc) painChart(height float64) {
 	}
 	if p.BaselineWeek >= 0 {
 		base := p.Weeks[p.BaselineWeek].PainMean
-		thr := t.MCIDPoints
+		// hep.ClassifyPainChange: a fall is important at the points or the
+		// percentage of the baseline, whichever is nearer; a rise at the
+		// points only.
+		fall := t.MCIDPoints
 		if base > 0 {
-			thr = math.Min(thr, base*float64(t.MCIDPercent)/100)
+			fall = math.Min(fall, base*float64(t.MCIDPercent)/100)
 		}
 		f.SetLineWidth(0.35)
 		f.SetDashPattern([]float64{4, 2}, 0)
 		f.Line(c.x, c.yOf(base), c.x+c.w, c.yOf(base))
 		f.SetDashPattern([]float64{0.5, 1}, 0)
-		for _, v := range []float64{base - thr, base + thr} {
+		for _, v := range []float64{base - fall, base + t.MCIDPoints} {
 			if v >= 0 && v <= 10 {
 				f.Line(c.x, c.yOf(v), c.x+c.w, c.yOf(v))
 			}
@@ -757,6 +760,6 @@ func (d *pdfDoc) painChart(height float64) {
 		f.SetDashPattern([]float64{0.5, 1}, 0)
 		f.Line(x, y, x+6, y)
 		f.SetDashPattern([]float64{}, 0)
-	}, fmt.Sprintf("baseline ± MCID (%.0f points or %d%%)", t.MCIDPoints, t.MCIDPercent))
+	}, fmt.Sprintf("MCID: -%g points or -%d%%, +%g points", t.MCIDPoints, t.MCIDPercent, t.MCIDPoints))
 	f.SetXY(pdfMargin, ly+4)
 }
