@@ -53,10 +53,10 @@ length of the whole export.`,
 				if req.Format, err = parseExportFormat(*format); err != nil {
 					return err
 				}
-				if req.From, err = parseExportDate("from", *from); err != nil {
+				if req.From, err = parseDateFlag("export", "from", *from); err != nil {
 					return err
 				}
-				if req.To, err = parseExportDate("to", *to); err != nil {
+				if req.To, err = parseDateFlag("export", "to", *to); err != nil {
 					return err
 				}
 				if out == "" {
@@ -99,17 +99,6 @@ func parseExportFormat(s string) (hepv1.ExportFormat, error) {
 		return 0, usageErrorf("export: --format is required: fhir, csv or pdf")
 	}
 	return 0, usageErrorf("export: --format must be fhir, csv or pdf, not %q", s)
-}
-
-func parseExportDate(name, s string) (*hepv1.Date, error) {
-	if s == "" {
-		return nil, nil
-	}
-	t, err := time.Parse(dateLayout, s)
-	if err != nil {
-		return nil, usageErrorf("export: --%s: %q is not a date (YYYY-MM-DD)", name, s)
-	}
-	return &hepv1.Date{Year: int32(t.Year()), Month: int32(t.Month()), Day: int32(t.Day())}, nil
 }
 
 // exportTo streams an export into path+".part" and renames it to path once

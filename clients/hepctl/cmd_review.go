@@ -90,10 +90,10 @@ week with nothing prescribed or no check-in.`,
 			return func(ctx context.Context, a *app, args []string) error {
 				req := &hepv1.GetProgressRequest{PatientId: args[0]}
 				var err error
-				if req.From, err = parseDateFlag("from", *from); err != nil {
+				if req.From, err = parseDateFlag("progress", "from", *from); err != nil {
 					return err
 				}
-				if req.To, err = parseDateFlag("to", *to); err != nil {
+				if req.To, err = parseDateFlag("progress", "to", *to); err != nil {
 					return err
 				}
 				conn, err := a.authed()
@@ -113,14 +113,15 @@ week with nothing prescribed or no check-in.`,
 	},
 }
 
-// parseDateFlag reads a YYYY-MM-DD flag of progress; nil when empty.
-func parseDateFlag(name, s string) (*hepv1.Date, error) {
+// parseDateFlag reads command cmd's YYYY-MM-DD flag (a patient's calendar
+// day, as progress and export take them); nil when empty.
+func parseDateFlag(cmd, name, s string) (*hepv1.Date, error) {
 	if s == "" {
 		return nil, nil
 	}
 	t, err := time.Parse(dateLayout, s)
 	if err != nil {
-		return nil, usageErrorf("progress: --%s: %q is not a date (YYYY-MM-DD)", name, s)
+		return nil, usageErrorf("%s: --%s: %q is not a date (YYYY-MM-DD)", cmd, name, s)
 	}
 	return &hepv1.Date{Year: int32(t.Year()), Month: int32(t.Month()), Day: int32(t.Day())}, nil
 }

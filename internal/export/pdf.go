@@ -714,18 +714,12 @@ func (d *pdfDoc) painChart(height float64) {
 	}
 	if p.BaselineWeek >= 0 {
 		base := p.Weeks[p.BaselineWeek].PainMean
-		// hep.ClassifyPainChange: a fall is important at the points or the
-		// percentage of the baseline, whichever is nearer; a rise at the
-		// points only.
-		fall := t.MCIDPoints
-		if base > 0 {
-			fall = math.Min(fall, base*float64(t.MCIDPercent)/100)
-		}
+		fall, rise := hep.MCIDBounds(base, t)
 		f.SetLineWidth(0.35)
 		f.SetDashPattern([]float64{4, 2}, 0)
 		f.Line(c.x, c.yOf(base), c.x+c.w, c.yOf(base))
 		f.SetDashPattern([]float64{0.5, 1}, 0)
-		for _, v := range []float64{base - fall, base + t.MCIDPoints} {
+		for _, v := range []float64{base - fall, base + rise} {
 			if v >= 0 && v <= 10 {
 				f.Line(c.x, c.yOf(v), c.x+c.w, c.yOf(v))
 			}

@@ -266,6 +266,17 @@ func percentOf(a *Adherence, t Thresholds) {
 	}
 }
 
+// MCIDBounds returns how far pain must fall, and rise, from a baseline mean
+// to be a clinically important change: a fall MCIDPoints or MCIDPercent of
+// the baseline, whichever is smaller; a rise MCIDPoints.
+func MCIDBounds(baseline float64, t Thresholds) (fall, rise float64) {
+	fall = t.MCIDPoints
+	if baseline > 0 {
+		fall = math.Min(fall, baseline*float64(t.MCIDPercent)/100)
+	}
+	return fall, t.MCIDPoints
+}
+
 // ClassifyPainChange compares a mean with a baseline mean. A fall is
 // important at MCIDPoints or MCIDPercent of the baseline (the consensus
 // defines both for improvement); a rise only at MCIDPoints, so a low
@@ -273,8 +284,8 @@ func percentOf(a *Adherence, t Thresholds) {
 func ClassifyPainChange(baseline, mean float64, t Thresholds) PainChange {
 	delta := mean - baseline
 	const eps = 1e-9
-	important := math.Abs(delta) >= t.MCIDPoints-eps ||
-		(delta < 0 && baseline > 0 && 100*-delta/baseline >= float64(t.MCIDPercent)-eps)
+	fall, rise := MCIDBounds(baseline, t)
+	important := (delta < 0 && -delta >= fall-eps) || (delta > 0 && delta >= rise-eps)
 	switch {
 	case !important || delta == 0:
 		return PainChangeNone
