@@ -295,6 +295,17 @@ func (e *env) snapshotExcept(skip ...string) (domain string, auditRows int) {
 	if err := db.QueryRow("SELECT count(*) FROM audit_events").Scan(&auditRows); err != nil {
 		e.t.Fatal(err)
 	}
+	// And the reads chain's file, where reads and refusals are audited.
+	rdb, err := sql.Open("sqlite", "file:"+sqlite.ReadsPath(e.dbPath)+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rdb.Close()
+	var reads int
+	if err := rdb.QueryRow("SELECT count(*) FROM audit_events").Scan(&reads); err != nil {
+		e.t.Fatal(err)
+	}
+	auditRows += reads
 	return hex.EncodeToString(h.Sum(nil)), auditRows
 }
 

@@ -73,11 +73,11 @@ func loadThresholds(ctx context.Context, q querier) (hep.Thresholds, error) {
 // Thresholds implements hep.Store.
 func (s *Store) Thresholds(ctx context.Context) (hep.Thresholds, error) {
 	var t hep.Thresholds
-	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.view(ctx, "", resThresholds, func(tx *sql.Tx) (err error) {
 		if t, err = loadThresholds(ctx, tx); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, "", resThresholds, hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return hep.Thresholds{}, err
@@ -132,11 +132,6 @@ func (s *Store) read(ctx context.Context, fn func(*sql.Tx) error) error {
 		return mapErr(err)
 	}
 	return mapErr(tx.Commit())
-}
-
-// auditRead commits the audit row of a read made with read.
-func (s *Store) auditRead(ctx context.Context, patientID, resource string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.appendAudit(ctx, tx, patientID, resource, hep.OutcomeOK) })
 }
 
 // ---- Scanning progress facts quickly ----

@@ -23,11 +23,15 @@ type Store struct {
 	path  string
 	w     *sql.DB // the one writer connection
 	r     *sql.DB // query_only readers
+	reads *readsLog // the reads chain of the audit trail, in its own file
 	clock hep.Clock
 	log   *slog.Logger
 	// stmts are the hot statements of sync, prepared once on the writer
 	// connection (see prepared); read-only after Open.
 	stmts map[string]*sql.Stmt
+	// rstmts are the hot statements of reads (a pull's), prepared on the
+	// reader pool.
+	rstmts map[string]*sql.Stmt
 
 	closeOnce sync.Once
 	closeErr  error
@@ -130,7 +134,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
-	applied, err := migrate(ctx, w)
+	applied, err := migrate(ctx, w, mainMigrations)
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -152,7 +156,23 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: opening readers of %s: %w", path, err)
 	}
-	return &Store{path: path, w: w, r: r, clock: o.clock, log: o.log, stmts: stmts}, nil
+	rstmts := map[string]*sql.Stmt{}
+	for _, q := range readerQueries {
+		st, err := r.PrepareContext(ctx, q)
+		if err != nil {
+			r.Close()
+			w.Close()
+			return nil, fmt.Errorf("sqlite: preparing statements: %w", err)
+		}
+		rstmts[q] = st
+	}
+	s := &Store{path: path, w: w, r: r, clock: o.clock, log: o.log, stmts: stmts, rstmts: rstmts}
+	if s.reads, err = openReads(ctx, path, s.now, o.log); err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // preparedQueries are run many times per transaction (a push of 500 logs
@@ -165,6 +185,9 @@ var preparedQueries = []string{
 	suspendedQuery, lastAuditQuery, insertAuditQuery,
 	endQuery(hep.KindLog, false), endQuery(hep.KindLog, true), endQuery(hep.KindCheckin, false), endQuery(hep.KindCheckin, true),
 }
+
+// readerQueries are the hot statements of reads, prepared on the readers.
+var readerQueries = []string{pageLogsQuery, logByIDQuery, checkinByIDQuery}
 
 // prepared returns query as a statement of tx: the store's prepared one
 // (database/sql reuses it on the writer connection), or, for a query not
@@ -182,6 +205,10 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		aerr := s.reads.close()
+		for _, st := range s.rstmts {
+			st.Close()
+		}
 		rerr := s.r.Close()
 		for _, st := range s.stmts {
 			st.Close()
@@ -196,7 +223,7 @@ func (s *Store) Close() error {
 			s.log.Warn("sqlite checkpoint on close failed", "err", err.Error())
 		}
 		werr := s.w.Close()
-		s.closeErr = errors.Join(rerr, werr)
+		s.closeErr = errors.Join(aerr, rerr, werr)
 	})
 	return s.closeErr
 }
@@ -293,9 +320,12 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 }
 
 // Backup writes a consistent, compacted copy of the database to dstPath,
-// which must not exist. Writers carry on meanwhile: VACUUM INTO reads one
-// snapshot and takes no write lock. It runs on a connection of its own
-// because query_only readers refuse it and the writer must stay free.
+// and of its reads file to ReadsPath(dstPath); neither may exist. Writers
+// carry on meanwhile: VACUUM INTO reads one snapshot and takes no write
+// lock. It runs on connections of its own because query_only readers
+// refuse it and the writers must stay free. The two files are two
+// snapshots: the reads chain may hold a few rows more than were read from
+// the main file's copy, never fewer.
 func (s *Store) Backup(ctx context.Context, dstPath string) error {
 	if dstPath == "" {
 		return errors.New("sqlite: empty backup path")
@@ -303,22 +333,35 @@ func (s *Store) Backup(ctx context.Context, dstPath string) error {
 	if err := s.r.PingContext(ctx); err != nil { // closed?
 		return mapErr(err)
 	}
-	// VACUUM INTO accepts an empty file: creating it first, exclusively,
-	// refuses to overwrite and keeps the copy private.
-	if err := createPrivate(dstPath); err != nil {
-		return fmt.Errorf("sqlite: backup: %w", err)
+	dsts := []string{dstPath, readsPath(dstPath)}
+	for _, d := range dsts {
+		if _, err := os.Stat(d); err == nil {
+			return fmt.Errorf("sqlite: backup: %s exists", d)
+		}
 	}
 	err := func() error {
-		db, err := openDB(ctx, s.path, false, 1)
-		if err != nil {
-			return err
+		for i, src := range []string{s.path, readsPath(s.path)} {
+			// VACUUM INTO accepts an empty file: creating it first,
+			// exclusively, refuses to overwrite and keeps the copy private.
+			if err := createPrivate(dsts[i]); err != nil {
+				return err
+			}
+			db, err := openDB(ctx, src, false, 1)
+			if err != nil {
+				return err
+			}
+			_, err = db.ExecContext(ctx, "VACUUM INTO ?", dsts[i])
+			db.Close()
+			if err != nil {
+				return mapErr(err)
+			}
 		}
-		defer db.Close()
-		_, err = db.ExecContext(ctx, "VACUUM INTO ?", dstPath)
-		return mapErr(err)
+		return nil
 	}()
 	if err != nil {
-		os.Remove(dstPath)
+		for _, d := range dsts {
+			os.Remove(d)
+		}
 		return fmt.Errorf("sqlite: backup: %w", err)
 	}
 	return nil

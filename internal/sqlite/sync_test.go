@@ -204,7 +204,7 @@ func TestSyncAppendOnly(t *testing.T) {
 // must hold.
 func TestMigrateSyncOverExistingData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hep.db")
-	ms, err := migrations()
+	ms, err := migrations(mainMigrations)
 	if err != nil {
 		t.Fatal(err)
 	}
