@@ -79,11 +79,11 @@ func principalToProto(a hep.Actor) *hepv1.Principal {
 // fingerprint of the filter it was made for, so a token cannot be reused with
 // another filter.
 type pageCursor struct {
-	After  string `json:"a,omitempty"`
-	Seq    int64  `json:"s,omitempty"`
+	After string `json:"a,omitempty"`
+	Seq   int64  `json:"s,omitempty"`
 	// Time (Unix nanoseconds) and Chain with Seq: an audit event's place.
-	Time  int64  `json:"t,omitempty"`
-	Chain string `json:"c,omitempty"`
+	Time   int64  `json:"t,omitempty"`
+	Chain  string `json:"c,omitempty"`
 	Filter string `json:"f,omitempty"`
 }
 

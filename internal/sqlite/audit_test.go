@@ -173,12 +173,18 @@ func TestReadsDoNotWaitForWriter(t *testing.T) {
 	defer release()
 
 	reads := map[string]func(context.Context) error{
-		"GetPatient":   func(ctx context.Context) error { _, err := s.GetPatient(ctx, p.ID); return err },
-		"ListPatients": func(ctx context.Context) error { _, err := s.ListPatients(ctx, hep.PatientFilter{ClinicianID: c.ID}); return err },
+		"GetPatient": func(ctx context.Context) error { _, err := s.GetPatient(ctx, p.ID); return err },
+		"ListPatients": func(ctx context.Context) error {
+			_, err := s.ListPatients(ctx, hep.PatientFilter{ClinicianID: c.ID})
+			return err
+		},
 		"GetPlan":      func(ctx context.Context) error { _, err := s.GetPlan(ctx, p.ID, 0); return err },
 		"GetScreening": func(ctx context.Context) error { _, err := s.GetScreening(ctx, p.ID); return err },
-		"ListAlerts":   func(ctx context.Context) error { _, err := s.ListAlerts(ctx, hep.AlertFilter{PatientID: p.ID}); return err },
-		"Pull":         func(ctx context.Context) error { _, err := s.Pull(ctx, p.ID, 0, 100); return err },
+		"ListAlerts": func(ctx context.Context) error {
+			_, err := s.ListAlerts(ctx, hep.AlertFilter{PatientID: p.ID})
+			return err
+		},
+		"Pull": func(ctx context.Context) error { _, err := s.Pull(ctx, p.ID, 0, 100); return err },
 		"ProgressFacts": func(ctx context.Context) error {
 			_, _, err := s.ProgressFacts(ctx, p.ID, hep.Date{}, hep.Date{})
 			return err

@@ -21,8 +21,8 @@ import (
 // Store is a hep.Store backed by one SQLite database file.
 type Store struct {
 	path  string
-	w     *sql.DB // the one writer connection
-	r     *sql.DB // query_only readers
+	w     *sql.DB   // the one writer connection
+	r     *sql.DB   // query_only readers
 	reads *readsLog // the reads chain of the audit trail, in its own file
 	clock hep.Clock
 	log   *slog.Logger
