@@ -28,6 +28,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logFormat := fs.String("log-format", envOr("HEP_LOG_FORMAT", "json"), "log format: json or text (env HEP_LOG_FORMAT)")
 	drain := fs.Duration("shutdown-timeout", 20*time.Second, "how long in-flight calls may run after SIGTERM")
 	adherenceEvery := fs.Duration("adherence-interval", time.Minute, "how often to raise NON_ADHERENCE alerts for days that have closed in patients' time zones (0 disables)")
+	obs := metricsFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -54,7 +55,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		extra = append(extra, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})))
 	}
 
-	store, err := sqlite.Open(ctx, *db, sqlite.WithLogger(log))
+	// Metrics and tracing (metrics.go); spans are flushed last.
+	tel, flushTraces, err := obs.setup(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer flushTraces()
+
+	store, err := sqlite.Open(ctx, *db, sqlite.WithLogger(log), sqlite.WithTelemetry(tel))
 	if err != nil {
 		return fmt.Errorf("opening database: %w", err)
 	}
@@ -73,10 +81,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			"(type the password on standard input; it is never taken from the command line)\n", *db)
 	}
 
-	srv, err := rpc.New(ctx, rpc.Config{Store: store, Logger: log}, extra...)
+	srv, err := rpc.New(ctx, rpc.Config{Store: store, Logger: log, Telemetry: tel}, extra...)
 	if err != nil {
 		return err
 	}
+	// The metrics listener stops before the database closes (a scrape
+	// reads it).
+	stopMetrics, err := obs.serve(log, stdout, tel, store.OpenAlertCounts)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err

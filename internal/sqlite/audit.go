@@ -62,6 +62,7 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e hep.AuditEvent) e
 	}
 	err = st.QueryRowContext(ctx).Scan(&last, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		observed(tx).AuditRow(err)
 		return err
 	}
 	e.Seq = last + 1
@@ -74,6 +75,7 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e hep.AuditEvent) e
 	_, err = st.ExecContext(ctx,
 		e.Seq, ts(e.Time), e.ActorID, string(e.ActorRole), e.PatientID, e.Action, e.Resource, e.Outcome,
 		e.RequestID, e.Peer, e.PrevHash, e.Hash)
+	observed(tx).AuditRow(err)
 	return err
 }
 

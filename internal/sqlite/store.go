@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/hepclinic/hep/internal/hep"
+	"github.com/hepclinic/hep/internal/telemetry"
 )
 
 // Store is a hep.Store backed by one SQLite database file.
@@ -28,6 +29,7 @@ type Store struct {
 	// stmts are the hot statements of sync, prepared once on the writer
 	// connection (see prepared); read-only after Open.
 	stmts map[string]*sql.Stmt
+	tel   *telemetry.Telemetry // metrics and spans of transactions (telemetry.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -45,6 +47,7 @@ type Option func(*options)
 type options struct {
 	clock hep.Clock
 	log   *slog.Logger
+	tel   *telemetry.Telemetry
 }
 
 // WithClock sets the time source of every timestamp the store writes and of
@@ -152,7 +155,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: opening readers of %s: %w", path, err)
 	}
-	return &Store{path: path, w: w, r: r, clock: o.clock, log: o.log, stmts: stmts}, nil
+	s := &Store{path: path, w: w, r: r, clock: o.clock, log: o.log, stmts: stmts, tel: o.tel}
+	s.registerMetrics()
+	return s, nil
 }
 
 // preparedQueries are run many times per transaction (a push of 500 logs
@@ -217,17 +222,26 @@ func (c *commitThen) Unwrap() error { return c.err }
 // if fn returns nil (or a *commitThen) and rolls back on any other error or
 // a panic. Errors come back mapped by mapErr.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	// Telemetry: the wait for the one writer, then the transaction.
+	obs := s.tel.BeginTx(ctx, engine, telemetry.Write)
 	tx, err := s.w.BeginTx(ctx, nil)
+	obs.Acquired()
 	if err != nil {
+		obs.End(false, err)
 		return mapErr(err)
 	}
+	forget := track(tx, obs)
+	committed := false
 	done := false
 	defer func() {
 		if !done {
 			// A panic in fn: leave nothing half-written on the one writer
 			// connection, then let the panic continue.
 			_ = tx.Rollback()
+			err = errPanicked
 		}
+		forget()
+		obs.End(committed, err)
 	}()
 	ferr := fn(tx)
 	done = true
@@ -239,6 +253,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
 	if err := tx.Commit(); err != nil {
 		return mapErr(err)
 	}
+	committed = true
 	if keep != nil {
 		return mapErr(keep.err)
 	}
