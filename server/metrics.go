@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ func metricsAddr(listen string, public bool) (string, error) {
 		listen = ":" + listen
 	}
 	host, port, err := net.SplitHostPort(listen)
-	if err != nil || port == "" {
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
 		return "", fmt.Errorf("%w: --metrics-listen %q: want HOST:PORT, :PORT or PORT", errUsage, listen)
 	}
 	if host == "" {

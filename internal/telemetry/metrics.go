@@ -102,17 +102,21 @@ func newBuildInfo(version string) prometheus.Collector {
 	if version == "" {
 		version = "dev"
 	}
-	goVersion := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		goVersion = bi.GoVersion
-	}
 	g := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "hep_build_info",
 		Help:        "Always 1; the labels say which hepd build is running.",
-		ConstLabels: prometheus.Labels{"version": version, "go_version": goVersion},
+		ConstLabels: prometheus.Labels{"version": version, "go_version": goVersion()},
 	})
 	g.Set(1)
 	return g
+}
+
+// goVersion is the Go release the program was built with.
+func goVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.GoVersion
+	}
+	return "unknown"
 }
 
 // openAlerts is the hep_alerts_open gauge, read from the store on every
