@@ -134,11 +134,11 @@ func TestMetricsEndToEnd(t *testing.T) {
 		`hep_push_records_total{result="rejected"}`: 1,
 		pushOK: 3,
 		`grpc_server_handled_total{grpc_code="OK",grpc_method="Export",grpc_service="hep.v1.ExportService",grpc_type="server_stream"}`: 1,
-		`hep_store_tx_duration_seconds_count{engine="sqlite",mode="write",op="sync.push",outcome="OK"}`:                              3,
-		`hep_alerts_raised_total{kind="PAIN_SEVERE"}`: 1,
-		`hep_audit_rows_total`:                        float64(trail),
-		`hep_audit_write_failures_total`:              0,
-		`hep_export_bytes_total{format="CSV"}`:        float64(exported),
+		`hep_store_tx_duration_seconds_count{engine="sqlite",mode="write",op="sync.push",outcome="OK"}`:                                3,
+		`hep_alerts_raised_total{kind="PAIN_SEVERE"}`:                                                                                  1,
+		`hep_audit_rows_total`:                 float64(trail),
+		`hep_audit_write_failures_total`:       0,
+		`hep_export_bytes_total{format="CSV"}`: float64(exported),
 	} {
 		if got := after.Delta(before, series); got != want {
 			t.Errorf("%s moved by %v, want %v", series, got, want)
