@@ -31,6 +31,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	auditKey := keyFileFlag(fs)
 	cpFile := fs.String("audit-checkpoint-file", envOr(envAuditCheckpoints, ""), "file to append signed audit checkpoints to (env "+envAuditCheckpoints+"); they are logged too")
 	cpEvery := fs.Duration("audit-checkpoint-interval", defaultCheckpointGap, "how often to sign a checkpoint of the audit trail when it has grown (0: only at shutdown)")
+	obs := metricsFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -67,7 +68,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		extra = append(extra, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})))
 	}
 
-	store, err := sqlite.Open(ctx, *db, sqlite.WithLogger(log))
+	// Metrics and tracing (metrics.go); spans are flushed last.
+	tel, flushTraces, err := obs.setup(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer flushTraces()
+
+	store, err := sqlite.Open(ctx, *db, sqlite.WithLogger(log), sqlite.WithTelemetry(tel))
 	if err != nil {
 		return fmt.Errorf("opening database: %w", err)
 	}
@@ -98,10 +106,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			"(type the password on standard input; it is never taken from the command line)\n", *db)
 	}
 
-	srv, err := rpc.New(ctx, rpc.Config{Store: store, Logger: log}, extra...)
+	srv, err := rpc.New(ctx, rpc.Config{Store: store, Logger: log, Telemetry: tel}, extra...)
 	if err != nil {
 		return err
 	}
+	// The metrics listener stops before the database closes (a scrape
+	// reads it).
+	stopMetrics, err := obs.serve(log, stdout, tel, store.OpenAlertCounts)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err

@@ -194,6 +194,11 @@ type Store interface {
 	// open RED_FLAG alert lifts the hold and re-gates (cause RED_FLAG);
 	// returns the exercise ids of the items that changed.
 	AcknowledgeAlert(ctx context.Context, patientID, alertID, note string) (Alert, []string, error)
+	// OpenAlertCounts returns how many alerts are open over every patient,
+	// by kind (kinds without an open alert are absent), for the operator's
+	// metrics. Counts only, no patient's data: not audited (housekeeping).
+	// It must stay cheap: it runs on every metrics scrape.
+	OpenAlertCounts(ctx context.Context) (map[AlertKind]int, error)
 
 	// ---- Patient sync. Every method below is audited. ----
 

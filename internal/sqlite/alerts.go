@@ -39,6 +39,9 @@ func insertAlert(ctx context.Context, tx *sql.Tx, a *hep.Alert, now time.Time) e
 	_, err = tx.ExecContext(ctx, `INSERT INTO alerts (id, patient_id, kind, severity, status, summary, create_time, "trigger")
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.PatientID, string(a.Kind), string(a.Severity), string(a.Status), a.Summary, ts(now),
 		a.Trigger)
+	if err == nil {
+		observed(tx).AlertRaised(a.Kind)
+	}
 	return err
 }
 

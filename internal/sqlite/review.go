@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hepclinic/hep/internal/hep"
+	"github.com/hepclinic/hep/internal/telemetry"
 )
 
 // Clinician review (migrations/0004_review.sql): the clinic's thresholds,
@@ -122,8 +123,11 @@ func actorOrSystem(ctx context.Context) string {
 
 // read runs fn in one read transaction on a reader connection: every
 // statement of fn sees the same snapshot.
-func (s *Store) read(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *Store) read(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	obs := s.tel.BeginTx(ctx, engine, telemetry.Read)
+	defer func() { obs.End(err == nil, err) }()
 	tx, err := s.r.BeginTx(ctx, nil)
+	obs.Acquired()
 	if err != nil {
 		return mapErr(err)
 	}
@@ -947,6 +951,7 @@ func insertTriggered(ctx context.Context, tx *sql.Tx, a *hep.Alert, now time.Tim
 		return false, err
 	}
 	a.ID, a.CreateTime = id, now
+	observed(tx).AlertRaised(a.Kind)
 	return true, nil
 }
 

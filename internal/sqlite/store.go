@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/hepclinic/hep/internal/hep"
+	"github.com/hepclinic/hep/internal/telemetry"
 )
 
 // Store is a hep.Store backed by one SQLite database file.
@@ -32,6 +33,7 @@ type Store struct {
 	// rstmts are the hot statements of reads (a pull's), prepared on the
 	// reader pool.
 	rstmts map[string]*sql.Stmt
+	tel   *telemetry.Telemetry // metrics and spans of transactions (telemetry.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -49,6 +51,7 @@ type Option func(*options)
 type options struct {
 	clock hep.Clock
 	log   *slog.Logger
+	tel   *telemetry.Telemetry
 }
 
 // WithClock sets the time source of every timestamp the store writes and of
@@ -166,12 +169,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		}
 		rstmts[q] = st
 	}
-	s := &Store{path: path, w: w, r: r, clock: o.clock, log: o.log, stmts: stmts, rstmts: rstmts}
+	s := &Store{path: path, w: w, r: r, clock: o.clock, log: o.log, stmts: stmts, rstmts: rstmts, tel: o.tel}
 	if s.reads, err = openReads(ctx, path, s.now, o.log); err != nil {
 		r.Close()
 		w.Close()
 		return nil, err
 	}
+	s.registerMetrics()
 	return s, nil
 }
 
@@ -244,17 +248,26 @@ func (c *commitThen) Unwrap() error { return c.err }
 // if fn returns nil (or a *commitThen) and rolls back on any other error or
 // a panic. Errors come back mapped by mapErr.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	// Telemetry: the wait for the one writer, then the transaction.
+	obs := s.tel.BeginTx(ctx, engine, telemetry.Write)
 	tx, err := s.w.BeginTx(ctx, nil)
+	obs.Acquired()
 	if err != nil {
+		obs.End(false, err)
 		return mapErr(err)
 	}
+	forget := track(tx, obs)
+	committed := false
 	done := false
 	defer func() {
 		if !done {
 			// A panic in fn: leave nothing half-written on the one writer
 			// connection, then let the panic continue.
 			_ = tx.Rollback()
+			err = errPanicked
 		}
+		forget()
+		obs.End(committed, err)
 	}()
 	ferr := fn(tx)
 	done = true
@@ -266,6 +279,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
 	if err := tx.Commit(); err != nil {
 		return mapErr(err)
 	}
+	committed = true
 	if keep != nil {
 		return mapErr(keep.err)
 	}
