@@ -33,7 +33,7 @@ type Store struct {
 	// rstmts are the hot statements of reads (a pull's), prepared on the
 	// reader pool.
 	rstmts map[string]*sql.Stmt
-	tel   *telemetry.Telemetry // metrics and spans of transactions (telemetry.go)
+	tel    *telemetry.Telemetry // metrics and spans of transactions (telemetry.go)
 
 	closeOnce sync.Once
 	closeErr  error
