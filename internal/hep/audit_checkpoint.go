@@ -163,8 +163,13 @@ func NewCheckpointSigner(signerKey string) (*CheckpointSigner, error) {
 	}
 	// The verifier key follows from the private key: its last field is
 	// the algorithm byte and the Ed25519 seed.
-	i := strings.LastIndexByte(signerKey, '+')
-	raw, err := base64.StdEncoding.DecodeString(signerKey[i+1:])
+	// "PRIVATE+KEY+name+hash+key": the key (standard base64) may itself
+	// hold '+', so it is the fifth field, not what follows the last '+'.
+	fields := strings.SplitN(signerKey, "+", 5)
+	if len(fields) != 5 {
+		return nil, errors.New("audit signer key is malformed")
+	}
+	raw, err := base64.StdEncoding.DecodeString(fields[4])
 	if err != nil || len(raw) != 1+ed25519.SeedSize {
 		return nil, errors.New("audit signer key is malformed")
 	}

@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -63,20 +61,9 @@ var errReadsClosed = errors.New("sqlite: store closed")
 // database at path and starts its writer.
 func openReads(ctx context.Context, path string, now func() time.Time, log *slog.Logger) (*readsLog, error) {
 	rp := readsPath(path)
-	if err := createPrivate(rp); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("sqlite: creating %s: %w", rp, err)
-	}
-	w, err := openDB(ctx, rp, false, 1)
+	w, err := openWriter(ctx, rp, readsMigrations, log)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: opening %s: %w", rp, err)
-	}
-	applied, err := migrate(ctx, w, readsMigrations)
-	if err != nil {
-		w.Close()
 		return nil, err
-	}
-	for _, v := range applied {
-		log.InfoContext(ctx, "applied database migration", "file", filepath.Base(rp), "version", v)
 	}
 	r, err := openDB(ctx, rp, true, 2)
 	if err != nil {
@@ -141,9 +128,16 @@ func (l *readsLog) run() {
 		}
 		err := l.write(batch)
 		for _, r := range batch {
-			if r.res != nil {
-				r.res <- err
+			if r.res == nil {
+				continue
 			}
+			if err != nil && len(batch) > 1 {
+				// One row the trail refuses must not fail the reads
+				// grouped with it: each is tried alone.
+				r.res <- l.write([]*readsReq{r})
+				continue
+			}
+			r.res <- err
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -117,6 +118,29 @@ func openDB(ctx context.Context, path string, readOnly bool, conns int) (*sql.DB
 	return db, nil
 }
 
+// openWriter creates the file at path (private) if missing, opens its one
+// writer connection and applies the pending migrations of the folder set, logging
+// each. The writer opens first: it creates the file and switches it to WAL
+// (a persistent setting) before any reader looks at it.
+func openWriter(ctx context.Context, path, set string, log *slog.Logger) (*sql.DB, error) {
+	if err := createPrivate(path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("sqlite: creating %s: %w", path, err)
+	}
+	w, err := openDB(ctx, path, false, 1)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	applied, err := migrate(ctx, w, set)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	for _, v := range applied {
+		log.InfoContext(ctx, "applied database migration", "file", filepath.Base(path), "version", v)
+	}
+	return w, nil
+}
+
 // Open opens (creating if needed) the database at path, applies any pending
 // migrations and returns the store. It refuses a database whose schema is
 // newer than this code.
@@ -128,22 +152,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
-	if err := createPrivate(path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("sqlite: creating %s: %w", path, err)
-	}
-	// The writer opens first: it creates the file and switches it to WAL
-	// (a persistent setting) before any reader looks at it.
-	w, err := openDB(ctx, path, false, 1)
+	w, err := openWriter(ctx, path, mainMigrations, o.log)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
-	}
-	applied, err := migrate(ctx, w, mainMigrations)
-	if err != nil {
-		w.Close()
 		return nil, err
-	}
-	for _, v := range applied {
-		o.log.InfoContext(ctx, "applied database migration", "version", v)
 	}
 	stmts := map[string]*sql.Stmt{}
 	for _, q := range preparedQueries {

@@ -37,14 +37,14 @@ func TestTelemetry(t *testing.T) {
 		t.Helper()
 		return telemetrytest.Parse(t, telemetrytest.Scrape(t, web.URL))
 	}
-	raw := rawDB(t, f.path)
-	for _, q := range []string{
-		`CREATE TRIGGER inject_log_failure BEFORE INSERT ON exercise_logs WHEN new.note = 'boom'
+	for path, q := range map[string]string{
+		f.path: `CREATE TRIGGER inject_log_failure BEFORE INSERT ON exercise_logs WHEN new.note = 'boom'
 			BEGIN SELECT RAISE(ABORT, 'injected failure'); END`,
-		`CREATE TRIGGER inject_audit_failure BEFORE INSERT ON audit_events WHEN new.action = 'test.audit_fails'
+		// Failure rows go to the reads chain, in the file beside.
+		ReadsPath(f.path): `CREATE TRIGGER inject_audit_failure BEFORE INSERT ON audit_events WHEN new.action = 'test.audit_fails'
 			BEGIN SELECT RAISE(ABORT, 'injected failure'); END`,
 	} {
-		if _, err := raw.Exec(q); err != nil {
+		if _, err := rawDB(t, path).Exec(q); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -113,16 +113,18 @@ func TestTelemetry(t *testing.T) {
 	}
 	s3 := scrape()
 	check("refused audit row", s2, s3, move{auditRows, 0}, move{auditFail, 1},
-		move{`hep_store_tx_duration_seconds_count{engine="sqlite",mode="write",op="test.audit_fails",outcome="INTERNAL"}`, 1})
+		move{`hep_store_tx_duration_seconds_count{engine="sqlite",mode="audit",op="test.audit_fails",outcome="INTERNAL"}`, 1})
 
-	// A read transaction (progress) and its audit row, a write.
+	// A read transaction (progress) and its audit row, appended to the
+	// reads chain.
 	doctor := hep.WithActor(t.Context(), hep.Actor{ID: "local:test", Role: hep.RoleClinician, Action: "review.progress"})
 	if _, _, err := f.s.ProgressFacts(doctor, f.patient, hep.Date{}, hep.Date{}); err != nil {
 		t.Fatal(err)
 	}
 	s4 := scrape()
 	check("progress", s3, s4, move{readWait, 1}, move{auditRows, 1},
-		move{`hep_store_tx_duration_seconds_count{engine="sqlite",mode="read",op="review.progress",outcome="OK"}`, 1})
+		move{`hep_store_tx_duration_seconds_count{engine="sqlite",mode="read",op="review.progress",outcome="OK"}`, 1},
+		move{`hep_store_tx_duration_seconds_count{engine="sqlite",mode="audit",op="review.progress",outcome="OK"}`, 1})
 
 	// Spans: one per transaction, op and outcome named, no patient.
 	var failed, ok, read int
