@@ -106,8 +106,8 @@ func TestTracing(t *testing.T) {
 		t.Fatal(err)
 	}
 	progress := serverSpan(t, spans, "hep.v1.ReviewService/GetProgress")
-	// The read in one snapshot, then its audit row.
-	if got, want := childrenOf(spans.GetSpans(), progress), []string{"store.read review.progress", "store.write review.progress"}; !slices.Equal(got, want) {
+	// The read in one snapshot, then its audit row in the reads chain.
+	if got, want := childrenOf(spans.GetSpans(), progress), []string{"store.audit review.progress", "store.read review.progress"}; !slices.Equal(got, want) {
 		t.Errorf("children of the progress span: %v, want %v", got, want)
 	}
 

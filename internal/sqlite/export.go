@@ -50,7 +50,7 @@ func (s *Store) ExportSnapshot(ctx context.Context, patientID string, from, to h
 	snap.Actor, snap.GenerateTime = hep.ActorFrom(ctx), now
 	e := hep.NewAuditEvent(snap.Actor, now, patientID, resExport(patientID), hep.OutcomeOK)
 	e.Action = exportAction(e.Action, format)
-	if err := s.reads.append(ctx, e); err != nil {
+	if err := s.appendRead(ctx, e); err != nil {
 		return hep.ExportSnapshot{}, err
 	}
 	return snap, nil
