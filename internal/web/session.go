@@ -261,4 +261,3 @@ func (r *recorder) WriteHeader(code int) {
 	}
 }
 func (r *recorder) Flush() {}
-
