@@ -94,7 +94,7 @@ func TestReviewCommands(t *testing.T) {
 			t.Errorf("progress: no %q in:\n%s", want, out)
 		}
 	}
-	if !regexp.MustCompile(`\ncat-cow\s+Cat-cow\s+1/1\s+100% ✓\s+\S+\s+1\s+-\s+\+3 \(1 scored\)\s+1\n`).MatchString(out) {
+	if !regexp.MustCompile(`\ncat-cow\s+Cat-cow\s+1/1\s+100% ✓\s+\S+\s+1\s+-\s+-\s+\+3 \(1 scored\)\s+1\n`).MatchString(out) {
 		t.Errorf("progress exercise row:\n%s", out)
 	}
 	// Without dates: the 28 days ending today.

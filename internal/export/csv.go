@@ -41,7 +41,8 @@ var (
 		"generated_at", "generated_by"}
 	HeaderSessions = []string{"id", "performed_at", "performed_at_phone_clock", "received_at", "exercise_id",
 		"exercise_name", "plan_version", "sets_done", "reps_done", "hold_seconds_done", "duration_seconds_done",
-		"pain_before", "pain_after", "difficulty", "logged_while_suspended", "note", "device_id", "supersedes"}
+		"pain_before", "pain_after", "difficulty", "logged_while_suspended", "note", "device_id", "supersedes",
+		"counts_toward_adherence"}
 	HeaderCheckins = []string{"id", "recorded_at", "recorded_at_phone_clock", "received_at", "score", "location",
 		"red_flags", "note", "device_id", "supersedes"}
 	HeaderScreening = []string{"id", "recorded_at", "flag", "status", "source", "recorded_by", "effective", "note"}
@@ -243,7 +244,7 @@ func WriteCSV(ctx context.Context, w io.Writer, snap *hep.ExportSnapshot, src So
 				timeIn(l.ReceiveTime, loc), l.ExerciseID, exerciseName(snap, l.ExerciseID), itoa(l.PlanVersion),
 				itoa(l.SetsDone), itoa(l.RepsDone), itoa(l.HoldSecondsDone), itoa(l.DurationSecondsDone),
 				score(l.PainBefore), score(l.PainAfter), string(l.Difficulty), yesNo(l.ItemSuspended), l.Note,
-				l.DeviceID, l.Supersedes); err != nil {
+				l.DeviceID, l.Supersedes, yesNo(hep.UseOfSession(l.ItemSuspended).Adherence)); err != nil {
 				return err
 			}
 		}

@@ -120,7 +120,8 @@ func TestCSVRoundTrip(t *testing.T) {
 			st.get(r, "pain_before") != optScore(l.PainBefore) || st.get(r, "pain_after") != optScore(l.PainAfter) ||
 			st.get(r, "difficulty") != string(l.Difficulty) || st.get(r, "note") != l.Note ||
 			st.get(r, "device_id") != l.DeviceID || st.get(r, "supersedes") != l.Supersedes ||
-			st.get(r, "logged_while_suspended") != map[bool]string{true: "yes", false: "no"}[l.ItemSuspended] {
+			st.get(r, "logged_while_suspended") != map[bool]string{true: "yes", false: "no"}[l.ItemSuspended] ||
+			st.get(r, "counts_toward_adherence") != map[bool]string{true: "no", false: "yes"}[l.ItemSuspended] {
 			t.Errorf("session %d: %v, store %+v", i, r, l)
 		}
 	}

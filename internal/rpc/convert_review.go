@@ -42,7 +42,8 @@ func thresholdsFromProto(t *hepv1.AlertThresholds) hep.Thresholds {
 }
 
 func adherenceToProto(a hep.Adherence) *hepv1.Adherence {
-	return &hepv1.Adherence{Prescribed: a.Prescribed, Completed: a.Completed, Percent: a.Percent, Adherent: a.Adherent, Logged: a.Logged}
+	return &hepv1.Adherence{Prescribed: a.Prescribed, Completed: a.Completed, Percent: a.Percent, Adherent: a.Adherent, Logged: a.Logged,
+		LoggedWhileSuspended: a.LoggedWhileSuspended}
 }
 
 func progressWeekToProto(w hep.ProgressWeek) *hepv1.ProgressWeek {

@@ -395,11 +395,17 @@ type Adherence struct {
 	Percent float64 `protobuf:"fixed64,3,opt,name=percent,proto3" json:"percent,omitempty"`
 	// adherent: percent reaches the clinic's adherent line (default 80%).
 	Adherent bool `protobuf:"varint,4,opt,name=adherent,proto3" json:"adherent,omitempty"`
-	// logged is every live session logged, before capping (sessions logged
-	// while the item was suspended are not counted).
-	Logged        int32 `protobuf:"varint,5,opt,name=logged,proto3" json:"logged,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// logged is the live sessions that count toward adherence, before
+	// capping: every live session except those logged while their plan item
+	// was suspended, which are in logged_while_suspended instead.
+	Logged int32 `protobuf:"varint,5,opt,name=logged,proto3" json:"logged,omitempty"`
+	// logged_while_suspended is the live sessions logged while their plan
+	// item was suspended: done (and counted in the pain response and
+	// activity) but never toward adherence. logged + logged_while_suspended
+	// is every live session, as the exports list them.
+	LoggedWhileSuspended int32 `protobuf:"varint,6,opt,name=logged_while_suspended,json=loggedWhileSuspended,proto3" json:"logged_while_suspended,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Adherence) Reset() {
@@ -463,6 +469,13 @@ func (x *Adherence) GetAdherent() bool {
 func (x *Adherence) GetLogged() int32 {
 	if x != nil {
 		return x.Logged
+	}
+	return 0
+}
+
+func (x *Adherence) GetLoggedWhileSuspended() int32 {
+	if x != nil {
+		return x.LoggedWhileSuspended
 	}
 	return 0
 }
@@ -591,7 +604,8 @@ type ItemProgress struct {
 	Adherence *Adherence `protobuf:"bytes,3,opt,name=adherence,proto3" json:"adherence,omitempty"`
 	// weekly is the adherence per week, in the order of Progress.weeks.
 	Weekly []*Adherence `protobuf:"bytes,4,rep,name=weekly,proto3" json:"weekly,omitempty"`
-	// scored_sessions is how many sessions have both pain before and after.
+	// scored_sessions is how many sessions have both pain before and after,
+	// sessions logged while the item was suspended included.
 	ScoredSessions int32 `protobuf:"varint,5,opt,name=scored_sessions,json=scoredSessions,proto3" json:"scored_sessions,omitempty"`
 	// mean_pain_response is the mean of (after - before) over those sessions.
 	MeanPainResponse float64 `protobuf:"fixed64,6,opt,name=mean_pain_response,json=meanPainResponse,proto3" json:"mean_pain_response,omitempty"`
@@ -1407,7 +1421,7 @@ const file_hep_v1_review_proto_rawDesc = "" +
 	"\x04from\x18\x02 \x01(\v2\f.hep.v1.DateR\x04from\x12\x1c\n" +
 	"\x02to\x18\x03 \x01(\v2\f.hep.v1.DateR\x02to\"C\n" +
 	"\x13GetProgressResponse\x12,\n" +
-	"\bprogress\x18\x01 \x01(\v2\x10.hep.v1.ProgressR\bprogress\"\x97\x01\n" +
+	"\bprogress\x18\x01 \x01(\v2\x10.hep.v1.ProgressR\bprogress\"\xcd\x01\n" +
 	"\tAdherence\x12\x1e\n" +
 	"\n" +
 	"prescribed\x18\x01 \x01(\x05R\n" +
@@ -1415,7 +1429,8 @@ const file_hep_v1_review_proto_rawDesc = "" +
 	"\tcompleted\x18\x02 \x01(\x05R\tcompleted\x12\x18\n" +
 	"\apercent\x18\x03 \x01(\x01R\apercent\x12\x1a\n" +
 	"\badherent\x18\x04 \x01(\bR\badherent\x12\x16\n" +
-	"\x06logged\x18\x05 \x01(\x05R\x06logged\"\xbb\x02\n" +
+	"\x06logged\x18\x05 \x01(\x05R\x06logged\x124\n" +
+	"\x16logged_while_suspended\x18\x06 \x01(\x05R\x14loggedWhileSuspended\"\xbb\x02\n" +
 	"\fProgressWeek\x12\"\n" +
 	"\x05start\x18\x01 \x01(\v2\f.hep.v1.DateR\x05start\x12\x1e\n" +
 	"\x03end\x18\x02 \x01(\v2\f.hep.v1.DateR\x03end\x12/\n" +
