@@ -98,8 +98,8 @@ func triageEntryToProto(e hep.TriageEntry) *hepv1.TriageEntry {
 	}
 	return &hepv1.TriageEntry{
 		Rank: int32(e.Rank), PatientId: f.PatientID, DisplayName: f.DisplayName, Tier: triageTierToProto[e.Tier],
-		Reason: e.Reason, OpenUrgentAlerts: int32(f.OpenUrgent), OpenAlerts: int32(f.OpenAlerts),
+		Reason: e.Reason, OpenUrgentAlerts: int32(e.OpenUrgent), OpenAlerts: int32(e.OpenAlerts), OpenOccurrences: int32(e.OpenOccurrences),
 		PainDelta: e.PainDelta, HasPainDelta: e.HasDelta, AdherencePercent: adh,
-		DaysSinceActivity: int32(f.DaysSinceSession), OldestOpenAlertTime: ts(f.OldestOpenAlert),
+		DaysSinceActivity: int32(f.DaysSinceSession), OldestOpenAlertTime: ts(e.OldestOpenAlert),
 	}
 }

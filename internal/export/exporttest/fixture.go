@@ -175,7 +175,7 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 		t.Fatalf("open screening alerts: %v %v", alerts, err)
 	}
 	f.ok(err3(f.Store.AcknowledgeAlert(doctor, f.Patient.ID, alerts[0].ID,
-		"Called her: cat-cow and the overhead stretch cleared, child's pose and traction paused")))
+		"Called her: cat-cow and the overhead stretch cleared, child's pose and traction paused", alerts[0].Occurrences)))
 
 	// Weeks 3 and 4 (summer time from 2030-03-31).
 	for day := 30; day <= 41; day++ {

@@ -67,6 +67,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Sync", testSync},
 		{"SyncConcurrency", testSyncConcurrency},
 		{"Review", testReview},
+		{"Coalescing", testCoalescing},
 		{"Close", testClose},
 	}
 	for _, g := range groups {

@@ -740,8 +740,7 @@ func (w *propWorld) reportRedFlags() {
 		w.fail("ReportRedFlags: %v", err)
 	}
 	w.stats["ReportRedFlags"]++
-	want := hep.RedFlagAlert(w.patient.ID, syms)
-	want.ID, want.CreateTime = a.ID, w.e.clock.Now()
+	want := firstOccurrence(hep.RedFlagAlert(w.patient.ID, "", syms), a, w.e.clock.Now())
 	if a.ID == "" || propNormAlert(a) != want {
 		w.fail("ReportRedFlags returned\n %+v\nwant\n %+v", a, want)
 	}
@@ -782,7 +781,7 @@ func (w *propWorld) acknowledge() {
 	if len(open) == 0 || (len(done) > 0 && w.rng.IntN(8) == 0) {
 		a := done[w.rng.IntN(len(done))]
 		w.logf("AcknowledgeAlert %s (%s, already acknowledged)", a.ID, a.Kind)
-		_, _, err := w.e.store.AcknowledgeAlert(w.clin("alert.acknowledge"), w.patient.ID, a.ID, "again")
+		_, _, err := w.e.store.AcknowledgeAlert(w.clin("alert.acknowledge"), w.patient.ID, a.ID, "again", 0)
 		if hep.ErrorCode(err) != hep.CodeFailedPrecondition {
 			w.fail("AcknowledgeAlert(acknowledged): %v, want FAILED_PRECONDITION", err)
 		}
@@ -799,7 +798,7 @@ func (w *propWorld) acknowledge() {
 	}
 	w.logf("AcknowledgeAlert %s (%s)", a.ID, a.Kind)
 	note := "Phoned the patient at step " + strconv.Itoa(w.step)
-	got, changed, err := w.e.store.AcknowledgeAlert(w.clin("alert.acknowledge"), w.patient.ID, a.ID, note)
+	got, changed, err := w.e.store.AcknowledgeAlert(w.clin("alert.acknowledge"), w.patient.ID, a.ID, note, a.Occurrences)
 	if err != nil {
 		w.fail("AcknowledgeAlert: %v", err)
 	}
@@ -1123,7 +1122,7 @@ func propNormClearance(c hep.Clearance) hep.Clearance {
 }
 
 func propNormAlert(a hep.Alert) hep.Alert {
-	a.CreateTime, a.AckTime = norm(a.CreateTime), norm(a.AckTime)
+	a.CreateTime, a.LatestTime, a.AckTime = norm(a.CreateTime), norm(a.LatestTime), norm(a.AckTime)
 	return a
 }
 
