@@ -100,29 +100,6 @@ func cmdAdminCreate(ctx context.Context, args []string, stdin io.Reader, stdout,
 	return nil
 }
 
-func cmdAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("audit verify", stderr)
-	db := dbFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	store, err := sqlite.Open(ctx, *db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	res, err := store.VerifyAudit(ctx)
-	if err != nil {
-		return err
-	}
-	if res.BrokenSeq != 0 {
-		fmt.Fprintf(stdout, "audit chain BROKEN at sequence %d: %s (%d events checked)\n", res.BrokenSeq, res.Problem, res.Events)
-		return errors.New("audit chain broken")
-	}
-	fmt.Fprintf(stdout, "audit chain OK: %d events\n", res.Events)
-	return nil
-}
-
 func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("backup", stderr)
 	db := dbFlag(fs)
@@ -133,8 +110,10 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *out == "" {
 		return fmt.Errorf("%w: --out is required", errUsage)
 	}
-	if _, err := os.Stat(*out); err == nil {
-		return fmt.Errorf("%s exists; refusing to overwrite", *out)
+	for _, p := range []string{*out, sqlite.ReadsPath(*out)} {
+		if _, err := os.Stat(p); err == nil {
+			return fmt.Errorf("%s exists; refusing to overwrite", p)
+		}
 	}
 	store, err := sqlite.Open(ctx, *db)
 	if err != nil {
@@ -144,6 +123,6 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := store.Backup(ctx, *out); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s\n", *out)
+	fmt.Fprintf(stdout, "wrote %s and %s\n", *out, sqlite.ReadsPath(*out))
 	return nil
 }

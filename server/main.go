@@ -7,7 +7,9 @@
 //	hepd serve   [--listen 127.0.0.1:7070] [--db ./hep.db] [--tls-cert F --tls-key F] [--insecure-plaintext]
 //	hepd migrate [--db ./hep.db]
 //	hepd admin create --email E [--name N] --password-file F|-  [--db ./hep.db]
-//	hepd audit verify [--db ./hep.db]
+//	hepd audit verify [--db ./hep.db] [--checkpoint FILE]... [--verifier-key FILE]
+//	hepd audit checkpoint [--db ./hep.db] [--audit-key-file F] [--append FILE]
+//	hepd audit keygen --name NAME --out FILE
 //	hepd backup --out F [--db ./hep.db]
 //	hepd export [--db ./hep.db] PATIENT_ID --format fhir|csv|pdf [--from D] [--to D] -o FILE [--force]
 //	hepd version
@@ -47,7 +49,9 @@ Commands:
   serve          serve the gRPC API (default listen 127.0.0.1:7070, db ./hep.db)
   migrate        apply database migrations and exit
   admin create   create the first admin account (idempotent)
-  audit verify   check the audit trail's hash chain
+  audit verify   check the audit trail's hash chains (and, with --checkpoint, that none was cut or rewritten)
+  audit checkpoint  print a signed checkpoint of the audit trail's heads
+  audit keygen   make the key pair that signs audit checkpoints
   backup         write a consistent copy of the database
   export         write a patient's export (FHIR, CSV or PDF) from the database file
   version        print the version
@@ -88,10 +92,7 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		return cmdAdminCreate(ctx, rest[1:], stdin, stdout, stderr)
 	case "audit":
-		if len(rest) == 0 || rest[0] != "verify" {
-			return fmt.Errorf("%w: hepd audit verify [--db PATH]", errUsage)
-		}
-		return cmdAuditVerify(ctx, rest[1:], stdout, stderr)
+		return cmdAudit(ctx, rest, stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, rest, stdout, stderr)
 	case "export":

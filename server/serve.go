@@ -28,11 +28,25 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logFormat := fs.String("log-format", envOr("HEP_LOG_FORMAT", "json"), "log format: json or text (env HEP_LOG_FORMAT)")
 	drain := fs.Duration("shutdown-timeout", 20*time.Second, "how long in-flight calls may run after SIGTERM")
 	adherenceEvery := fs.Duration("adherence-interval", time.Minute, "how often to raise NON_ADHERENCE alerts for days that have closed in patients' time zones (0 disables)")
+	auditKey := keyFileFlag(fs)
+	cpFile := fs.String("audit-checkpoint-file", envOr(envAuditCheckpoints, ""), "file to append signed audit checkpoints to (env "+envAuditCheckpoints+"); they are logged too")
+	cpEvery := fs.Duration("audit-checkpoint-interval", defaultCheckpointGap, "how often to sign a checkpoint of the audit trail when it has grown (0: only at shutdown)")
+	obs := metricsFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *adherenceEvery < 0 {
 		return fmt.Errorf("%w: --adherence-interval must be 0 (off) or positive", errUsage)
+	}
+	if *cpEvery < 0 {
+		return fmt.Errorf("%w: --audit-checkpoint-interval must be 0 or positive", errUsage)
+	}
+	signer, err := loadSigner(*auditKey)
+	if err != nil {
+		return err
+	}
+	if signer == nil && *cpFile != "" {
+		return fmt.Errorf("%w: --audit-checkpoint-file needs the audit key (--audit-key-file or %s)", errUsage, envAuditKey)
 	}
 	log, err := newLogger(*logFormat, stderr)
 	if err != nil {
@@ -54,7 +68,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		extra = append(extra, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})))
 	}
 
-	store, err := sqlite.Open(ctx, *db, sqlite.WithLogger(log))
+	// Metrics and tracing (metrics.go); spans are flushed last.
+	tel, flushTraces, err := obs.setup(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer flushTraces()
+
+	store, err := sqlite.Open(ctx, *db, sqlite.WithLogger(log), sqlite.WithTelemetry(tel))
 	if err != nil {
 		return fmt.Errorf("opening database: %w", err)
 	}
@@ -65,6 +86,18 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		log.Info("stopped")
 	}()
+	// Checkpoints: the last is written after every call has finished and
+	// before the database closes (this defer runs before the one above).
+	if signer == nil {
+		log.Warn("audit checkpoints are off (no audit key): a cut-off tail of the audit trail cannot be detected; see docs/security.md")
+	} else {
+		if *cpFile != "" {
+			checkLastCheckpoint(ctx, log, store, signer, *cpFile)
+		}
+		cp := &checkpointer{log: log, r: store, signer: signer, file: *cpFile, interval: *cpEvery}
+		cp.start(context.WithoutCancel(ctx))
+		defer cp.stop()
+	}
 	if n, err := store.CountAdmins(ctx); err != nil {
 		return err
 	} else if n == 0 {
@@ -73,10 +106,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			"(type the password on standard input; it is never taken from the command line)\n", *db)
 	}
 
-	srv, err := rpc.New(ctx, rpc.Config{Store: store, Logger: log}, extra...)
+	srv, err := rpc.New(ctx, rpc.Config{Store: store, Logger: log, Telemetry: tel}, extra...)
 	if err != nil {
 		return err
 	}
+	// The metrics listener stops before the database closes (a scrape
+	// reads it).
+	stopMetrics, err := obs.serve(log, stdout, tel, store.OpenAlertCounts)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err

@@ -65,11 +65,12 @@ func testMain(m *testing.M) int {
 }
 
 // hepdEnv is the environment of hepd processes: the test's, without HEP_*
-// variables, so that only the flags the tests pass configure hepd.
+// and OTEL_* variables, so that only the flags (and the environment) the
+// tests pass configure hepd.
 func hepdEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "HEP_") {
+		if !strings.HasPrefix(kv, "HEP_") && !strings.HasPrefix(kv, "OTEL_") {
 			env = append(env, kv)
 		}
 	}
@@ -165,6 +166,12 @@ type server struct {
 // waits until it listens. Later flags in extra override the defaults.
 func startServer(t testing.TB, db string, extra ...string) *server {
 	t.Helper()
+	return startServerEnv(t, db, nil, extra...)
+}
+
+// startServerEnv is startServer with env added to hepd's environment.
+func startServerEnv(t testing.TB, db string, env []string, extra ...string) *server {
+	t.Helper()
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--db", db, "--shutdown-timeout", "10s"}, extra...)
 	s := &server{
 		t: t, db: db,
@@ -173,7 +180,7 @@ func startServer(t testing.TB, db string, extra ...string) *server {
 		stderr: &syncBuffer{},
 		exited: make(chan struct{}),
 	}
-	s.cmd.Env = hepdEnv()
+	s.cmd.Env = append(hepdEnv(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	s.cmd.WaitDelay = 5 * time.Second
 	if err := s.cmd.Start(); err != nil {

@@ -8,9 +8,13 @@ import (
 // Store is what hep remembers. Each method is one transaction.
 //
 // Audit: every method marked "audited" writes exactly one audit row, for
-// ActorFrom(ctx) with outcome OK, in the same transaction as its work; if the
-// audit row cannot be written the method fails and nothing changes. Methods
-// that fail write nothing (the transport records failures with AppendAudit).
+// ActorFrom(ctx) with outcome OK. A method that changes data writes it in
+// the same transaction as its work; a method that only reads writes it
+// after its read and before it returns, durably (a store may keep such rows
+// in a chain of their own, so that reads never wait for data writes). If the
+// audit row cannot be written the method fails, nothing changes and nothing
+// is returned. Methods that fail write nothing (the transport records
+// failures with AppendAudit).
 // Methods not marked audited are lookups the transport itself makes while
 // authenticating and authorizing a call.
 //
@@ -103,15 +107,21 @@ type Store interface {
 	// for an unknown patient). Audited.
 	ListCareTeamMembers(ctx context.Context, patientID string) ([]CareTeamMember, error)
 
-	// AppendAudit appends one event built from its fields (Seq, Time,
-	// PrevHash and Hash are assigned by the store) in its own transaction.
+	// AppendAudit appends one event built from its fields (Chain, Seq,
+	// Time, PrevHash and Hash are assigned by the store) in its own
+	// transaction: the transport's record of a call that failed or was
+	// refused, which changed nothing. A store may write it to a chain that
+	// data writes do not wait for.
 	AppendAudit(ctx context.Context, e AuditEvent) error
-	// ListAuditEvents returns a page of events. Audited (the read of the
-	// trail is itself recorded, after the page is read).
+	// ListAuditEvents returns a page of events of every chain, in listing
+	// order (time, chain, sequence), after f.After. Audited (the read of
+	// the trail is itself recorded, after the page is read).
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
-	// VerifyAudit walks the whole chain and reports the first broken link.
-	// Not audited.
-	VerifyAudit(ctx context.Context) (AuditVerification, error)
+	// AuditHeads and ScanAudit (AuditReader) read the chains for
+	// VerifyAudit and for checkpoints. Not audited.
+	AuditReader
+
+	// ---- Clinical core. Every method below is audited. ----
 
 	// ---- Clinical core. Every method below is audited. ----
 
@@ -201,6 +211,11 @@ type Store interface {
 	// ids of the items that changed. The next occurrence of the same kind
 	// and subject opens a new alert.
 	AcknowledgeAlert(ctx context.Context, patientID, alertID, note string, expectedOccurrences int32) (Alert, []string, error)
+	// OpenAlertCounts returns how many alerts are open over every patient,
+	// by kind (kinds without an open alert are absent), for the operator's
+	// metrics. Counts only, no patient's data: not audited (housekeeping).
+	// It must stay cheap: it runs on every metrics scrape.
+	OpenAlertCounts(ctx context.Context) (map[AlertKind]int, error)
 
 	// ---- Patient sync. Every method below is audited. ----
 

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hepclinic/hep/internal/hep"
 	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
@@ -41,7 +42,9 @@ func (x *auditService) ListAuditEvents(ctx context.Context, req *hepv1.ListAudit
 	if err != nil {
 		return nil, err
 	}
-	f.AfterSeq = cur.Seq
+	if cur.Chain != "" {
+		f.After = hep.AuditCursor{Time: time.Unix(0, cur.Time).UTC(), Chain: cur.Chain, Seq: cur.Seq}
+	}
 	list, err := x.s.store.ListAuditEvents(ctx, f)
 	if err != nil {
 		return nil, err
@@ -49,7 +52,8 @@ func (x *auditService) ListAuditEvents(ctx context.Context, req *hepv1.ListAudit
 	resp := &hepv1.ListAuditEventsResponse{}
 	if len(list) > size {
 		list = list[:size]
-		resp.NextPageToken = x.s.encodePage("audit", pageCursor{Seq: list[size-1].Seq, Filter: fp})
+		last := list[size-1]
+		resp.NextPageToken = x.s.encodePage("audit", pageCursor{Time: last.Time.UnixNano(), Chain: last.Chain, Seq: last.Seq, Filter: fp})
 	}
 	for _, e := range list {
 		resp.Events = append(resp.Events, auditToProto(e))

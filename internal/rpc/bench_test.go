@@ -11,12 +11,14 @@ import (
 	"database/sql"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -25,6 +27,7 @@ import (
 	"github.com/hepclinic/hep/internal/auth"
 	"github.com/hepclinic/hep/internal/hep"
 	"github.com/hepclinic/hep/internal/sqlite"
+	"github.com/hepclinic/hep/internal/telemetry"
 	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
 )
 
@@ -52,13 +55,40 @@ func benchCtx(tok string) context.Context {
 	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
 }
 
+// benchTelemetry is what the benchmark servers report to, by
+// HEP_BENCH_TELEMETRY: "metrics" (the default: hepd with --metrics-listen),
+// "off" (no --metrics-listen, no OTEL_*), or "traces" (metrics, and every
+// call traced into a batch processor whose exporter drops the spans).
+func benchTelemetry(b *testing.B) *telemetry.Telemetry {
+	switch mode := os.Getenv("HEP_BENCH_TELEMETRY"); mode {
+	case "off":
+		return nil
+	case "", "metrics":
+		return telemetry.New(telemetry.Options{Metrics: true})
+	case "traces":
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+		b.Cleanup(func() { tp.Shutdown(context.Background()) })
+		return telemetry.New(telemetry.Options{Metrics: true, TracerProvider: tp})
+	default:
+		b.Fatalf("HEP_BENCH_TELEMETRY=%q: want off, metrics or traces", mode)
+		return nil
+	}
+}
+
+// discardSpans is an exporter that drops what it is given.
+type discardSpans struct{}
+
+func (discardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardSpans) Shutdown(context.Context) error                             { return nil }
+
 // newBenchServer starts a server and enrolls n devices, each for a patient
 // of its own, each with its own connection.
 func newBenchServer(b *testing.B, n int) *benchServer {
 	b.Helper()
 	ctx := context.Background()
 	bs := &benchServer{path: filepath.Join(b.TempDir(), "hep.db")}
-	st, err := sqlite.Open(ctx, bs.path)
+	tel := benchTelemetry(b)
+	st, err := sqlite.Open(ctx, bs.path, sqlite.WithTelemetry(tel))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,7 +96,7 @@ func newBenchServer(b *testing.B, n int) *benchServer {
 	lim := DefaultLimits
 	lim.PublicPerMinute = 0
 	lim.MaxConcurrentStreams = 1000
-	bs.srv, err = New(ctx, Config{Store: st, PasswordParams: fastParams, Limits: lim})
+	bs.srv, err = New(ctx, Config{Store: st, PasswordParams: fastParams, Limits: lim, Telemetry: tel})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func auditToProto(e hep.AuditEvent) *hepv1.AuditEvent {
 	return &hepv1.AuditEvent{
 		Sequence: e.Seq, Time: ts(e.Time), ActorId: e.ActorID, ActorRole: roleToProto[e.ActorRole],
 		PatientId: e.PatientID, Action: e.Action, Resource: e.Resource, Outcome: e.Outcome,
-		RequestId: e.RequestID, Peer: e.Peer, Hash: e.Hash,
+		RequestId: e.RequestID, Peer: e.Peer, Hash: e.Hash, Chain: e.Chain,
 	}
 }
 
@@ -79,8 +79,11 @@ func principalToProto(a hep.Actor) *hepv1.Principal {
 // fingerprint of the filter it was made for, so a token cannot be reused with
 // another filter.
 type pageCursor struct {
-	After  string `json:"a,omitempty"`
-	Seq    int64  `json:"s,omitempty"`
+	After string `json:"a,omitempty"`
+	Seq   int64  `json:"s,omitempty"`
+	// Time (Unix nanoseconds) and Chain with Seq: an audit event's place.
+	Time   int64  `json:"t,omitempty"`
+	Chain  string `json:"c,omitempty"`
 	Filter string `json:"f,omitempty"`
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/hepclinic/hep/internal/auth"
 	"github.com/hepclinic/hep/internal/hep"
 	"github.com/hepclinic/hep/internal/sqlite"
+	"github.com/hepclinic/hep/internal/telemetry"
 	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
 )
 
@@ -81,10 +82,14 @@ type envOption func(*envOptions)
 
 type envOptions struct {
 	clock hep.Clock // the server's and the store's clock (time.Now when nil)
+	tel   *telemetry.Telemetry
 }
 
 // withClock gives the server and the store one clock the test moves.
 func withClock(c hep.Clock) envOption { return func(o *envOptions) { o.clock = c } }
+
+// withTelemetry observes the server and the store with t.
+func withTelemetry(t *telemetry.Telemetry) envOption { return func(o *envOptions) { o.tel = t } }
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
@@ -95,7 +100,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	ctx := context.Background()
 	dir := t.TempDir()
 	e := &env{t: t, dbPath: filepath.Join(dir, "hep.db"), tok: map[string]string{}, refresh: map[string]string{}}
-	var storeOpts []sqlite.Option
+	storeOpts := []sqlite.Option{sqlite.WithTelemetry(o.tel)}
 	if o.clock != nil {
 		storeOpts = append(storeOpts, sqlite.WithClock(o.clock))
 	}
@@ -106,7 +111,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e.store = st
 	lim := DefaultLimits
 	lim.PublicPerMinute = 0 // the matrix signs in many times from one address
-	e.srv, err = New(ctx, Config{Store: st, PasswordParams: fastParams, Limits: lim, Clock: o.clock})
+	e.srv, err = New(ctx, Config{Store: st, PasswordParams: fastParams, Limits: lim, Clock: o.clock, Telemetry: o.tel})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,6 +300,17 @@ func (e *env) snapshotExcept(skip ...string) (domain string, auditRows int) {
 	if err := db.QueryRow("SELECT count(*) FROM audit_events").Scan(&auditRows); err != nil {
 		e.t.Fatal(err)
 	}
+	// And the reads chain's file, where reads and refusals are audited.
+	rdb, err := sql.Open("sqlite", "file:"+sqlite.ReadsPath(e.dbPath)+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rdb.Close()
+	var reads int
+	if err := rdb.QueryRow("SELECT count(*) FROM audit_events").Scan(&reads); err != nil {
+		e.t.Fatal(err)
+	}
+	auditRows += reads
 	return hex.EncodeToString(h.Sum(nil)), auditRows
 }
 

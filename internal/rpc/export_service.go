@@ -71,7 +71,13 @@ func (x *exportService) Export(req *hepv1.ExportRequest, stream hepv1.ExportServ
 		return err
 	}
 	total := export.TotalRows(&snap)
-	c := &chunker{ctx: ctx, send: stream.Send}
+	c := &chunker{ctx: ctx, send: func(m *hepv1.ExportResponse) error {
+		if err := stream.Send(m); err != nil {
+			return err
+		}
+		x.s.tel.ExportBytes(string(format), len(m.GetData()))
+		return nil
+	}}
 	err = c.send(&hepv1.ExportResponse{Header: &hepv1.ExportHeader{
 		FileName:  export.FileName(format, &snap),
 		MediaType: export.MediaType(format),

@@ -24,6 +24,7 @@ import (
 
 	"github.com/hepclinic/hep/internal/export"
 	"github.com/hepclinic/hep/internal/hep"
+	"github.com/hepclinic/hep/internal/sqlite"
 	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
 )
 
@@ -33,11 +34,12 @@ const (
 	pdfFormat  = hepv1.ExportFormat_EXPORT_FORMAT_PDF
 )
 
-// auditAfter reads the audit rows after a sequence number straight from
-// the file (ListAuditEvents would audit its own read).
+// auditAfter reads the audit rows of the reads chain (where reads,
+// exports among them, and failed calls are audited) after a sequence
+// number straight from its file (ListAuditEvents would audit its own read).
 func auditAfter(t testing.TB, path string, seq int64) []hep.AuditEvent {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := sql.Open("sqlite", "file:"+sqlite.ReadsPath(path)+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}

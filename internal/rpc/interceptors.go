@@ -18,6 +18,7 @@ import (
 
 	"github.com/hepclinic/hep/internal/auth"
 	"github.com/hepclinic/hep/internal/hep"
+	"github.com/hepclinic/hep/internal/telemetry"
 )
 
 // callInfo is what the interceptors learn about a call and hand to handlers.
@@ -334,15 +335,21 @@ func (s *Server) Drain() {
 }
 
 // logCall writes the one log line of a finished call: method, code,
-// duration, request id, peer and actor; never a payload.
+// duration, request id, peer and actor, and the trace id when the call is
+// traced; never a payload.
 func (s *Server) logCall(ctx context.Context, method string, err error, start time.Time, rid, peer string) {
 	a := hep.ActorFrom(ctx)
-	s.log.LogAttrs(ctx, slog.LevelInfo, "rpc",
+	attrs := []slog.Attr{
 		slog.String("method", method),
 		slog.String("code", status.Code(err).String()),
 		slog.Duration("duration", time.Since(start)),
 		slog.String("request_id", rid),
 		slog.String("peer", peer),
 		slog.String("actor", a.ID),
-		slog.String("role", string(a.Role)))
+		slog.String("role", string(a.Role)),
+	}
+	if id := telemetry.TraceID(ctx); id != "" {
+		attrs = append(attrs, slog.String("trace_id", id))
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "rpc", attrs...)
 }

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/hepclinic/hep/internal/hep"
+	"github.com/hepclinic/hep/internal/sqlite"
 	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
 )
 
@@ -74,13 +75,27 @@ func (e *env) auditEvents() []*hepv1.AuditEvent {
 func TestAuditPagingIsGapless(t *testing.T) {
 	e := newEnv(t)
 	events := e.auditEvents() // pages of 7; each page read is itself audited
-	for i := 1; i < len(events); i++ {
-		if events[i].Sequence <= events[i-1].Sequence {
-			t.Fatalf("sequence not increasing at %d: %d after %d", i, events[i].Sequence, events[i-1].Sequence)
+	// Listed by time, then chain, then sequence; each chain from 1 without
+	// gaps.
+	next := map[string]int64{}
+	for i, ev := range events {
+		if i > 0 {
+			p := events[i-1]
+			pt, et := p.Time.AsTime(), ev.Time.AsTime()
+			if et.Before(pt) || (et.Equal(pt) && (ev.Chain < p.Chain || (ev.Chain == p.Chain && ev.Sequence <= p.Sequence))) {
+				t.Fatalf("event %d (%s/%d) listed after %s/%d", i, ev.Chain, ev.Sequence, p.Chain, p.Sequence)
+			}
 		}
+		if ev.Chain == "" {
+			t.Fatalf("event %d has no chain", i)
+		}
+		if want := next[ev.Chain] + 1; ev.Sequence != want {
+			t.Fatalf("chain %s: sequence %d after %d (a gap or a repeat)", ev.Chain, ev.Sequence, want-1)
+		}
+		next[ev.Chain] = ev.Sequence
 	}
-	if len(events) < 15 || events[0].Sequence != 1 {
-		t.Errorf("got %d events starting at %d", len(events), events[0].Sequence)
+	if len(events) < 15 || next["main"] == 0 || next["reads"] == 0 {
+		t.Errorf("got %d events (%v)", len(events), next)
 	}
 }
 
@@ -108,6 +123,22 @@ func TestAuditFailureFailsTheCall(t *testing.T) {
 	}
 	if got.Patient.DisplayName != "Patient A" {
 		t.Errorf("display name = %q: the change survived its failed audit", got.Patient.DisplayName)
+	}
+
+	// A read whose audit row fails (in the reads chain's file) returns
+	// nothing.
+	rdb, err := sql.Open("sqlite", "file:"+sqlite.ReadsPath(e.dbPath)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	if _, err := rdb.Exec(`CREATE TRIGGER fault_audit BEFORE INSERT ON audit_events
+		WHEN NEW.action = 'patient.get' AND NEW.outcome = 'OK' BEGIN SELECT RAISE(ABORT, 'injected audit fault'); END`); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.patients.GetPatient(e.as(callerClinA), &hepv1.GetPatientRequest{PatientId: e.patientA})
+	if status.Code(err) != codes.Internal || resp != nil || strings.Contains(err.Error(), "injected") {
+		t.Errorf("GetPatient with failing audit: %v, %v; want a bare INTERNAL and no patient", resp, err)
 	}
 }
 

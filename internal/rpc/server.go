@@ -15,6 +15,7 @@ import (
 
 	"github.com/hepclinic/hep/internal/auth"
 	"github.com/hepclinic/hep/internal/hep"
+	"github.com/hepclinic/hep/internal/telemetry"
 	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
 )
 
@@ -57,6 +58,9 @@ type Config struct {
 	// PasswordParams are the argon2id costs for new password hashes.
 	PasswordParams auth.Params
 	Limits         Limits
+	// Telemetry observes calls (metrics, traces); nil for none. The store
+	// reports to the same one on its own (sqlite.WithTelemetry).
+	Telemetry *telemetry.Telemetry
 }
 
 // Server is hep's gRPC server: the v1 services, health and reflection behind
@@ -71,6 +75,7 @@ type Server struct {
 	publicLimiter *keyedLimiter
 	drain         chan struct{}
 	drainOnce     sync.Once
+	tel           *telemetry.Telemetry
 
 	GRPC   *grpc.Server
 	Health *health.Server
@@ -110,7 +115,11 @@ func New(ctx context.Context, cfg Config, extra ...grpc.ServerOption) (*Server, 
 		pwParams:      cfg.PasswordParams,
 		publicLimiter: newKeyedLimiter(cfg.Limits.PublicPerMinute, cfg.Limits.PublicBurst),
 		drain:         make(chan struct{}),
+		tel:           cfg.Telemetry,
 	}
+	// Metrics wrap the whole chain (they see every call and its final
+	// code); tracing is a stats handler, around even that.
+	obs := cfg.Telemetry.GRPC()
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.Limits.MaxRecvMsgSize),
 		grpc.MaxSendMsgSize(cfg.Limits.MaxSendMsgSize),
@@ -124,9 +133,10 @@ func New(ctx context.Context, cfg Config, extra ...grpc.ServerOption) (*Server, 
 			Timeout:           20 * time.Second,
 		}),
 		grpc.ForceServerCodecV2(newStrictCodec()),
-		grpc.ChainUnaryInterceptor(s.unary),
-		grpc.ChainStreamInterceptor(s.stream),
+		grpc.ChainUnaryInterceptor(append(obs.Unary, s.unary)...),
+		grpc.ChainStreamInterceptor(append(obs.Stream, s.stream)...),
 	}
+	opts = append(opts, obs.Options...)
 	s.GRPC = grpc.NewServer(append(opts, extra...)...)
 	hepv1.RegisterAuthServiceServer(s.GRPC, &authService{s: s})
 	hepv1.RegisterAccountServiceServer(s.GRPC, &accountService{s: s})
@@ -147,5 +157,6 @@ func New(ctx context.Context, cfg Config, extra ...grpc.ServerOption) (*Server, 
 		s.Health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(s.GRPC)
+	obs.Init(s.GRPC)
 	return s, nil
 }

@@ -68,6 +68,7 @@ func (x *syncService) Push(ctx context.Context, req *hepv1.PushRequest) (*hepv1.
 	if err != nil {
 		return nil, err
 	}
+	x.s.tel.PushResults(results)
 	resp := &hepv1.PushResponse{LastSequence: last, Results: make([]*hepv1.MutationResult, len(results))}
 	for i, r := range results {
 		resp.Results[i] = mutationResultToProto(r)

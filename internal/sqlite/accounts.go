@@ -111,11 +111,11 @@ func (s *Store) EnsureAdmin(ctx context.Context, in hep.AccountCreate, passwordH
 // GetAccount implements hep.Store.
 func (s *Store) GetAccount(ctx context.Context, id string) (hep.Account, error) {
 	var a hep.Account
-	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.view(ctx, "", resAccount(id), func(tx *sql.Tx) (err error) {
 		if a, err = getAccount(ctx, tx, id); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, "", resAccount(id), hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return hep.Account{}, err
@@ -135,13 +135,13 @@ func (s *Store) ListAccounts(ctx context.Context, f hep.AccountFilter) ([]hep.Ac
 	q += " ORDER BY id LIMIT ?"
 	args = append(args, limit(f.Limit))
 	var out []hep.Account
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, "", resAccounts, func(tx *sql.Tx) error {
 		got, err := queryAll(ctx, tx, func(r scanner) (hep.Account, error) { return scanAccount(r) }, q, args...)
 		if err != nil {
 			return err
 		}
 		out = append(out, got...)
-		return s.appendAudit(ctx, tx, "", resAccounts, hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err

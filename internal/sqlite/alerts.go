@@ -113,6 +113,7 @@ func (s *Store) raiseAlert(ctx context.Context, tx *sql.Tx, a *hep.Alert, now ti
 	if err != nil {
 		return false, err
 	}
+	observed(tx).AlertRaised(next.Kind)
 	*a = next
 	return true, nil
 }
@@ -259,13 +260,13 @@ func (s *Store) ListAlerts(ctx context.Context, f hep.AlertFilter) ([]hep.Alert,
 		res = resCareTeamAlerts
 	}
 	var out []hep.Alert
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, f.PatientID, res, func(tx *sql.Tx) error {
 		got, err := queryAll(ctx, tx, scanAlert, q, args...)
 		if err != nil {
 			return err
 		}
 		out = append(out[:0], got...)
-		return s.appendAudit(ctx, tx, f.PatientID, res, hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err

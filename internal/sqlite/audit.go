@@ -3,10 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
+	"time"
 
 	"github.com/hepclinic/hep/internal/hep"
+	"github.com/hepclinic/hep/internal/telemetry"
 )
 
 // Audit resources name what a call touched, by id only. Every store writes
@@ -36,23 +40,57 @@ func resCareTeamMember(patientID, clinicianID string) string {
 	return "patients/" + patientID + "/care_team/" + clinicianID
 }
 
-// appendAudit writes the audit row of an audited call inside its
-// transaction, for the actor in ctx. A failure fails the call: the caller
-// returns the error and tx rolls everything back.
+// appendAudit writes the audit row of an audited write inside its
+// transaction, for the actor in ctx, in the main chain. A failure fails the
+// call: the caller returns the error and tx rolls everything back.
 func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, patientID, resource, outcome string) error {
 	return s.appendEvent(ctx, tx, hep.NewAuditEvent(hep.ActorFrom(ctx), s.now(), patientID, resource, outcome))
 }
 
-// lastAuditQuery reads the last link of the audit chain.
+// auditRead makes the audit row of a read (made with read) durable in the
+// reads chain before the read returns anything.
+func (s *Store) auditRead(ctx context.Context, patientID, resource string) error {
+	return s.appendRead(ctx, hep.NewAuditEvent(hep.ActorFrom(ctx), time.Time{}, patientID, resource, hep.OutcomeOK))
+}
+
+// appendRead hands e to the reads chain's writer and waits until it is
+// durable, observed as one "audit" transaction: the wait for the group
+// commit shows as its run time.
+func (s *Store) appendRead(ctx context.Context, e hep.AuditEvent) error {
+	obs := s.tel.BeginTx(ctx, engine, telemetry.Audit)
+	obs.Acquired()
+	err := s.reads.append(ctx, e)
+	obs.AuditRow(err)
+	obs.End(err == nil, mapErr(err))
+	return err
+}
+
+// view is one audited read: fn in one read snapshot on a reader, then its
+// audit row in the reads chain. Neither waits for the main file's writer.
+func (s *Store) view(ctx context.Context, patientID, resource string, fn func(*sql.Tx) error) error {
+	if err := s.read(ctx, fn); err != nil {
+		return err
+	}
+	return s.auditRead(ctx, patientID, resource)
+}
+
+// lastAuditQuery reads the last link of the audit chain of a file.
 const lastAuditQuery = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
 
 const insertAuditQuery = `INSERT INTO audit_events
 		(seq, time, actor_id, actor_role, patient_id, action, resource, outcome, request_id, peer, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// appendEvent chains e to the last event and inserts it. Seq, Time,
-// PrevHash and Hash are the store's to assign. The writer's BEGIN IMMEDIATE
-// lock means nobody else can append between the read and the insert.
+// auditArgs are insertAuditQuery's arguments for e.
+func auditArgs(e hep.AuditEvent) []any {
+	return []any{e.Seq, ts(e.Time), e.ActorID, string(e.ActorRole), e.PatientID, e.Action, e.Resource, e.Outcome,
+		e.RequestID, e.Peer, e.PrevHash, e.Hash}
+}
+
+// appendEvent chains e to the last event of the main chain and inserts it.
+// Seq, Time, PrevHash and Hash are the store's to assign. The writer's BEGIN
+// IMMEDIATE lock means nobody else can append between the read and the
+// insert.
 func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e hep.AuditEvent) error {
 	var last int64
 	var prev string
@@ -62,8 +100,10 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e hep.AuditEvent) e
 	}
 	err = st.QueryRowContext(ctx).Scan(&last, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		observed(tx).AuditRow(err)
 		return err
 	}
+	e.Chain = hep.ChainMain
 	e.Seq = last + 1
 	e.PrevHash = prev
 	e.Time = s.now()
@@ -71,18 +111,18 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e hep.AuditEvent) e
 	if st, err = s.prepared(ctx, tx, insertAuditQuery); err != nil {
 		return err
 	}
-	_, err = st.ExecContext(ctx,
-		e.Seq, ts(e.Time), e.ActorID, string(e.ActorRole), e.PatientID, e.Action, e.Resource, e.Outcome,
-		e.RequestID, e.Peer, e.PrevHash, e.Hash)
+	_, err = st.ExecContext(ctx, auditArgs(e)...)
+	observed(tx).AuditRow(err)
 	return err
 }
 
-// AppendAudit implements hep.Store.
+// AppendAudit implements hep.Store: the record of a failed or refused call
+// changed nothing, so it goes to the reads chain and waits for no write.
 func (s *Store) AppendAudit(ctx context.Context, e hep.AuditEvent) error {
 	if e.Outcome == "" {
 		return hep.Errorf(hep.CodeInvalid, "audit event needs an outcome")
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.appendEvent(ctx, tx, e) })
+	return s.appendRead(ctx, e)
 }
 
 const auditColumns = "seq, time, actor_id, actor_role, patient_id, action, resource, outcome, request_id, peer, prev_hash, hash"
@@ -96,83 +136,134 @@ func scanAudit(sc interface{ Scan(...any) error }) (hep.AuditEvent, error) {
 	return e, err
 }
 
-// ListAuditEvents implements hep.Store. The page is read first and the
-// read of the trail is recorded after, in the same transaction, so the page
-// never contains its own audit row.
-func (s *Store) ListAuditEvents(ctx context.Context, f hep.AuditFilter) ([]hep.AuditEvent, error) {
-	q := "SELECT " + auditColumns + " FROM audit_events WHERE time >= ? AND time < ? AND seq > ?"
-	args := []any{ts(f.Start), ts(f.End), f.AfterSeq}
+// chainDB returns the reader pool of a chain's file.
+func (s *Store) chainDB(chain string) (*sql.DB, bool) {
+	switch chain {
+	case hep.ChainMain:
+		return s.r, true
+	case hep.ChainReads:
+		return s.reads.r, true
+	}
+	return nil, false
+}
+
+// chains are the store's chains, in chain order.
+var chains = []string{hep.ChainMain, hep.ChainReads}
+
+// listChain reads one chain's part of a ListAuditEvents page: its events
+// in the filter after the cursor, in listing order, at most limit.
+func listChain(ctx context.Context, q querier, chain string, f hep.AuditFilter) ([]hep.AuditEvent, error) {
+	query := "SELECT " + auditColumns + " FROM audit_events WHERE time >= ? AND time < ?"
+	args := []any{ts(f.Start), ts(f.End)}
+	if c := f.After; !c.IsZero() {
+		// After (time, chain, seq) = c, in this chain: a later chain's
+		// events at c.Time come after c, an earlier chain's do not.
+		switch {
+		case chain > c.Chain:
+			query += " AND time >= ?"
+			args = append(args, ts(c.Time))
+		case chain < c.Chain:
+			query += " AND time > ?"
+			args = append(args, ts(c.Time))
+		default:
+			query += " AND (time > ? OR (time = ? AND seq > ?))"
+			args = append(args, ts(c.Time), ts(c.Time), c.Seq)
+		}
+	}
 	if f.PatientID != "" {
-		q += " AND patient_id = ?"
+		query += " AND patient_id = ?"
 		args = append(args, f.PatientID)
 	}
-	q += " ORDER BY seq LIMIT ?"
+	query += " ORDER BY time, seq LIMIT ?"
 	args = append(args, limit(f.Limit))
+	out, err := queryAll(ctx, q, scanAudit, query, args...)
+	for i := range out {
+		out[i].Chain = chain
+	}
+	return out, err
+}
+
+// ListAuditEvents implements hep.Store: each chain's page from its file
+// (each one snapshot), merged in listing order. The read of the trail is
+// recorded after the page is read, so the page never holds its own row.
+func (s *Store) ListAuditEvents(ctx context.Context, f hep.AuditFilter) ([]hep.AuditEvent, error) {
 	var out []hep.AuditEvent
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		got, err := queryAll(ctx, tx, scanAudit, q, args...)
+	for _, chain := range chains {
+		db, _ := s.chainDB(chain)
+		got, err := listChain(ctx, db, chain, f)
 		if err != nil {
-			return err
+			return nil, mapErr(err)
 		}
 		out = append(out, got...)
-		return s.appendAudit(ctx, tx, f.PatientID, resAuditEvents, hep.OutcomeOK)
-	})
-	if err != nil {
+	}
+	sort.SliceStable(out, func(i, j int) bool { return hep.LessAudit(out[i], out[j]) })
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	if err := s.auditRead(ctx, f.PatientID, resAuditEvents); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// VerifyAudit implements hep.Store. It streams the trail in seq order on a
-// reader (one statement is one consistent snapshot in WAL mode) and checks,
-// for each event, that seq follows on, that prev_hash is the previous hash
-// and that hash is hep.ChainHash of the event as stored.
-func (s *Store) VerifyAudit(ctx context.Context) (hep.AuditVerification, error) {
-	var res hep.AuditVerification
-	rows, err := s.r.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_events ORDER BY seq")
+// auditOriginSecret names the store secret the audit origin is made from.
+const auditOriginSecret = "audit-origin"
+
+// AuditHeads implements hep.AuditReader. The origin is the first 16 bytes
+// of a random value made once in the database (it names the trail in
+// checkpoints; it is not secret, it only lives with the secrets).
+func (s *Store) AuditHeads(ctx context.Context) (string, []hep.AuditHead, error) {
+	o, err := s.Secret(ctx, auditOriginSecret)
 	if err != nil {
-		return res, mapErr(err)
+		return "", nil, err
 	}
-	prevSeq, prevHash := int64(0), ""
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		res.Events++
+	var heads []hep.AuditHead
+	for _, chain := range chains {
+		db, _ := s.chainDB(chain)
+		seq, hash, err := chainHead(ctx, db, chain)
 		if err != nil {
-			// A row that does not even scan (a time in another format,
-			// say) was not written by a store: that is tampering too.
-			var seq int64
-			if e.Seq != 0 {
-				seq = e.Seq
-			} else {
-				seq = prevSeq + 1
-			}
-			res.BrokenSeq, res.Problem = seq, fmt.Sprintf("event does not parse: %v", err)
-			break
+			return "", nil, mapErr(err)
 		}
-		if problem := checkLink(e, prevSeq, prevHash); problem != "" {
-			res.BrokenSeq, res.Problem = e.Seq, problem
-			break
+		if seq == 0 {
+			hash = ""
 		}
-		prevSeq, prevHash = e.Seq, e.Hash
+		heads = append(heads, hep.AuditHead{Chain: chain, Seq: seq, Hash: hash})
 	}
-	if err := closeRows(rows); err != nil {
-		return hep.AuditVerification{}, err
-	}
-	return res, nil
+	return hex.EncodeToString(o[:16]), heads, nil
 }
 
-// checkLink says what is wrong with e as the successor of the event
-// (prevSeq, prevHash), or "" if nothing is.
-func checkLink(e hep.AuditEvent, prevSeq int64, prevHash string) string {
-	switch {
-	case e.Seq != prevSeq+1:
-		return fmt.Sprintf("sequence gap: expected %d, found %d (events missing)", prevSeq+1, e.Seq)
-	case e.PrevHash != prevHash:
-		return "prev_hash does not match the previous event's hash"
-	case e.Hash != hep.ChainHash(e.PrevHash, e):
-		return "hash does not match the event's contents (event altered)"
+// ScanAudit implements hep.AuditReader: one statement on a reader of the
+// chain's file, which in WAL mode is one snapshot. An unknown chain has no
+// events.
+func (s *Store) ScanAudit(ctx context.Context, chain string, after int64, fn func(hep.AuditEvent) error) error {
+	db, ok := s.chainDB(chain)
+	if !ok {
+		return nil
 	}
-	return ""
+	rows, err := db.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE seq > ? ORDER BY seq", after)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		e.Chain = chain
+		if err != nil {
+			// A row that does not even scan (a time in another format,
+			// say) was not written by a store: hand it on as it is, so
+			// that its hash fails to verify, with the reason.
+			var raw hep.AuditEvent
+			if serr := rows.Scan(&raw.Seq, new(any), new(any), new(any), new(any), new(any), new(any), new(any), new(any), new(any), &raw.PrevHash, &raw.Hash); serr != nil {
+				return fmt.Errorf("sqlite: audit %s event unreadable: %w", chain, err)
+			}
+			raw.Chain, raw.Action = chain, "unreadable: "+err.Error()
+			e = raw
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return closeRows(rows)
 }
 
 // limit turns a page size into a SQL LIMIT: non-positive means no limit

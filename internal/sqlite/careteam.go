@@ -89,13 +89,13 @@ func (s *Store) RemoveCareTeamMember(ctx context.Context, patientID, clinicianID
 // ListCareTeamMembers implements hep.Store.
 func (s *Store) ListCareTeamMembers(ctx context.Context, patientID string) ([]hep.CareTeamMember, error) {
 	var out []hep.CareTeamMember
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, patientID, resCareTeam(patientID), func(tx *sql.Tx) error {
 		got, err := queryAll(ctx, tx, scanMember, memberQuery+" WHERE c.patient_id = ? ORDER BY c.add_time, c.clinician_id", patientID)
 		if err != nil {
 			return err
 		}
 		out = append(out, got...)
-		return s.appendAudit(ctx, tx, patientID, resCareTeam(patientID), hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err

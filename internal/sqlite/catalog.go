@@ -113,11 +113,11 @@ func (s *Store) ListExercises(ctx context.Context, includeRetired bool) ([]hep.E
 		where = ""
 	}
 	var out []hep.Exercise
-	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.view(ctx, "", resExercises, func(tx *sql.Tx) (err error) {
 		if out, err = queryExercises(ctx, tx, where); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, "", resExercises, hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -128,11 +128,11 @@ func (s *Store) ListExercises(ctx context.Context, includeRetired bool) ([]hep.E
 // GetExercise implements hep.Store.
 func (s *Store) GetExercise(ctx context.Context, id string) (hep.Exercise, error) {
 	var e hep.Exercise
-	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.view(ctx, "", resExercise(id), func(tx *sql.Tx) (err error) {
 		if e, err = getExercise(ctx, tx, id); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, "", resExercise(id), hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return hep.Exercise{}, err

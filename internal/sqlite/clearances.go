@@ -146,12 +146,12 @@ func (s *Store) ClearItem(ctx context.Context, in hep.Clearance) (hep.Clearance,
 // ListClearances implements hep.Store: live and ended, newest first.
 func (s *Store) ListClearances(ctx context.Context, patientID string) ([]hep.Clearance, error) {
 	var out []hep.Clearance
-	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.view(ctx, patientID, resClearances(patientID), func(tx *sql.Tx) (err error) {
 		out, err = queryClearances(ctx, tx, clearancesQuery, patientID)
 		if err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, patientID, resClearances(patientID), hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err

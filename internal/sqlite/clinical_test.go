@@ -82,7 +82,7 @@ func checkQueryPlans(t *testing.T, s *Store, tests []queryPlanTest) {
 // catalog arrives with the schema.
 func TestMigrateClinicalOverExistingData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hep.db")
-	ms, err := migrations()
+	ms, err := migrations(mainMigrations)
 	if err != nil {
 		t.Fatal(err)
 	}

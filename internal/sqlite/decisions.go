@@ -151,13 +151,13 @@ const decisionsQuery = "SELECT " + decisionColumns + " FROM gating_decisions WHE
 // ListGatingDecisions implements hep.Store.
 func (s *Store) ListGatingDecisions(ctx context.Context, f hep.DecisionFilter) ([]hep.GatingDecision, error) {
 	var out []hep.GatingDecision
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, f.PatientID, resGatingDecisions(f.PatientID), func(tx *sql.Tx) error {
 		got, err := queryAll(ctx, tx, scanDecision, decisionsQuery, f.PatientID, before(f.Before), limit(f.Limit))
 		if err != nil {
 			return err
 		}
 		out = append(out, got...)
-		return s.appendAudit(ctx, tx, f.PatientID, resGatingDecisions(f.PatientID), hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -117,13 +117,13 @@ func (s *Store) EnrollDevice(ctx context.Context, in hep.DeviceEnroll, refresh h
 // ListDevices implements hep.Store.
 func (s *Store) ListDevices(ctx context.Context, patientID string) ([]hep.Device, error) {
 	var out []hep.Device
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, patientID, resDevices(patientID), func(tx *sql.Tx) error {
 		got, err := queryAll(ctx, tx, scanDevice, "SELECT "+deviceColumns+" FROM devices WHERE patient_id = ? ORDER BY enroll_time, id", patientID)
 		if err != nil {
 			return err
 		}
 		out = append(out, got...)
-		return s.appendAudit(ctx, tx, patientID, resDevices(patientID), hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err

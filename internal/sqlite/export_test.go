@@ -422,10 +422,11 @@ func (s *Store) checkNoReader(t *testing.T) {
 	}
 }
 
+// lastAuditSeq is the head of the reads chain, where exports are audited.
 func (s *Store) lastAuditSeq(t *testing.T) int64 {
 	t.Helper()
 	var n int64
-	if err := s.r.QueryRowContext(t.Context(), "SELECT COALESCE(MAX(seq), 0) FROM audit_events").Scan(&n); err != nil {
+	if err := s.reads.r.QueryRowContext(t.Context(), "SELECT COALESCE(MAX(seq), 0) FROM audit_events").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -433,7 +434,7 @@ func (s *Store) lastAuditSeq(t *testing.T) int64 {
 
 func (s *Store) auditSince(t *testing.T, seq int64) []hep.AuditEvent {
 	t.Helper()
-	evs, err := queryAll(t.Context(), s.r, scanAudit, "SELECT "+auditColumns+" FROM audit_events WHERE seq > ? ORDER BY seq", seq)
+	evs, err := queryAll(t.Context(), s.reads.r, scanAudit, "SELECT "+auditColumns+" FROM audit_events WHERE seq > ? ORDER BY seq", seq)
 	if err != nil {
 		t.Fatal(err)
 	}

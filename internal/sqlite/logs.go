@@ -224,14 +224,14 @@ const checkinsQuery = "SELECT " + checkinColumns + ` FROM pain_checkins
 func (s *Store) ListExerciseLogs(ctx context.Context, f hep.LogFilter) ([]hep.ExerciseLog, error) {
 	bt, bid := beforeKey(f.BeforeTime, f.BeforeID)
 	var out []hep.ExerciseLog
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, f.PatientID, resLogs(f.PatientID), func(tx *sql.Tx) error {
 		out = nil
 		got, err := queryAll(ctx, tx, scanLog, logsQuery, f.PatientID, bt, bid, limit(f.Limit))
 		if err != nil {
 			return err
 		}
 		out = append(out, got...)
-		return s.appendAudit(ctx, tx, f.PatientID, resLogs(f.PatientID), hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -243,14 +243,14 @@ func (s *Store) ListExerciseLogs(ctx context.Context, f hep.LogFilter) ([]hep.Ex
 func (s *Store) ListPainCheckins(ctx context.Context, f hep.LogFilter) ([]hep.PainCheckin, error) {
 	bt, bid := beforeKey(f.BeforeTime, f.BeforeID)
 	var out []hep.PainCheckin
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, f.PatientID, resCheckins(f.PatientID), func(tx *sql.Tx) error {
 		out = nil
 		got, err := queryAll(ctx, tx, scanCheckin, checkinsQuery, f.PatientID, bt, bid, limit(f.Limit))
 		if err != nil {
 			return err
 		}
 		out = append(out, got...)
-		return s.appendAudit(ctx, tx, f.PatientID, resCheckins(f.PatientID), hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err

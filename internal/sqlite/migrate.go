@@ -14,8 +14,16 @@ import (
 	"time"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations_reads/*.sql
 var migrationFS embed.FS
+
+// The migration folders: one per kind of database file. The main file
+// holds everything; the reads file (readsPath) holds the reads chain of
+// the audit trail.
+const (
+	mainMigrations  = "migrations"
+	readsMigrations = "migrations_reads"
+)
 
 // migration is one embedded schema step.
 type migration struct {
@@ -24,10 +32,10 @@ type migration struct {
 	sql     string
 }
 
-// migrations lists the embedded migrations in order. Their versions must be
-// 1, 2, 3, ... without gaps: a gap would mean a lost file.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
+// migrations lists the embedded migrations of a folder in order. Their
+// versions must be 1, 2, 3, ... without gaps: a gap would mean a lost file.
+func migrations(dir string) ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +47,7 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil || v <= 0 || !strings.HasSuffix(name, ".sql") {
 			return nil, fmt.Errorf("sqlite: migration file %q is not named NNNN_name.sql", name)
 		}
-		b, err := migrationFS.ReadFile(path.Join("migrations", name))
+		b, err := migrationFS.ReadFile(path.Join(dir, name))
 		if err != nil {
 			return nil, err
 		}
@@ -56,33 +64,41 @@ func migrations() ([]migration, error) {
 
 // LatestVersion is the schema version this code migrates databases to.
 func LatestVersion() int {
-	ms, err := migrations()
+	ms, err := migrations(mainMigrations)
 	if err != nil || len(ms) == 0 {
 		return 0
 	}
 	return ms[len(ms)-1].version
 }
 
-// Migrate applies the pending migrations to the database at path (creating
-// it if needed) and returns the versions it applied, for "hepd migrate".
-// Open migrates too; this is for upgrading without serving.
+// Migrate applies the pending migrations to the database at path and to
+// its reads file (creating them if needed) and returns the versions it
+// applied to the main file, for "hepd migrate". Open migrates too; this is
+// for upgrading without serving.
 func Migrate(ctx context.Context, path string) (applied []int, err error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: empty database path")
 	}
-	if err := createPrivate(path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("sqlite: creating %s: %w", path, err)
-	}
-	db, err := openDB(ctx, path, false, 1)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
-	}
-	defer func() {
-		if cerr := db.Close(); err == nil && cerr != nil {
+	for _, f := range []struct{ path, dir string }{{path, mainMigrations}, {readsPath(path), readsMigrations}} {
+		if err := createPrivate(f.path); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("sqlite: creating %s: %w", f.path, err)
+		}
+		db, err := openDB(ctx, f.path, false, 1)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: opening %s: %w", f.path, err)
+		}
+		got, err := migrate(ctx, db, f.dir)
+		if cerr := db.Close(); err == nil {
 			err = cerr
 		}
-	}()
-	return migrate(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		if f.dir == mainMigrations {
+			applied = got
+		}
+	}
+	return applied, nil
 }
 
 // SchemaVersion returns the database's current schema version.
@@ -102,8 +118,8 @@ const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // operational metadata, not part of the record. The version is read inside the transaction, under the write lock
 // that BEGIN IMMEDIATE takes, so two processes opening the same new file at
 // once apply each migration exactly once.
-func migrate(ctx context.Context, db *sql.DB) ([]int, error) {
-	ms, err := migrations()
+func migrate(ctx context.Context, db *sql.DB, dir string) ([]int, error) {
+	ms, err := migrations(dir)
 	if err != nil {
 		return nil, err
 	}

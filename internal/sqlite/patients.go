@@ -57,11 +57,11 @@ func (s *Store) CreatePatient(ctx context.Context, in hep.PatientCreate, clinici
 // GetPatient implements hep.Store.
 func (s *Store) GetPatient(ctx context.Context, id string) (hep.Patient, error) {
 	var p hep.Patient
-	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.view(ctx, id, resPatient(id), func(tx *sql.Tx) (err error) {
 		if p, err = getPatient(ctx, tx, id); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, id, resPatient(id), hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return hep.Patient{}, err
@@ -73,7 +73,7 @@ func (s *Store) GetPatient(ctx context.Context, id string) (hep.Patient, error) 
 // the care_team (clinician_id, patient_id) index.
 func (s *Store) ListPatients(ctx context.Context, f hep.PatientFilter) ([]hep.Patient, error) {
 	var out []hep.Patient
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, "", resPatients, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, "SELECT "+patientColumns+` FROM care_team c JOIN patients p ON p.id = c.patient_id
 			WHERE c.clinician_id = ? AND c.patient_id > ? ORDER BY c.patient_id LIMIT ?`, f.ClinicianID, f.After, limit(f.Limit))
 		if err != nil {
@@ -90,7 +90,7 @@ func (s *Store) ListPatients(ctx context.Context, f hep.PatientFilter) ([]hep.Pa
 		if err := closeRows(rows); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, "", resPatients, hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err

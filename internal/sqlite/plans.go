@@ -204,12 +204,13 @@ func changedIDs(p hep.Plan, changes []hep.ItemChange) []string {
 // GetPlan implements hep.Store.
 func (s *Store) GetPlan(ctx context.Context, patientID string, version int64) (hep.Plan, error) {
 	var p hep.Plan
-	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
-		if p, err = loadPlan(ctx, tx, patientID, version); err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, patientID, resPlanVersion(patientID, p.Version), hep.OutcomeOK)
+	err := s.read(ctx, func(tx *sql.Tx) (err error) {
+		p, err = loadPlan(ctx, tx, patientID, version)
+		return err
 	})
+	if err == nil { // the row names the version read, known only now
+		err = s.auditRead(ctx, patientID, resPlanVersion(patientID, p.Version))
+	}
 	if err != nil {
 		return hep.Plan{}, err
 	}
@@ -325,7 +326,7 @@ func insertItem(ctx context.Context, tx *sql.Tx, patientID string, version int64
 // nothing but the audit row.
 func (s *Store) CheckPlan(ctx context.Context, patientID string, items []hep.ItemSpec) ([]hep.Decision, error) {
 	var ds []hep.Decision
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, patientID, resPlan(patientID), func(tx *sql.Tx) error {
 		if err := requirePatient(ctx, tx, patientID); err != nil {
 			return err
 		}
@@ -342,7 +343,7 @@ func (s *Store) CheckPlan(ctx context.Context, patientID string, items []hep.Ite
 		}
 		// A dry run reports blocked items in its decisions, not as an error.
 		ds, _ = hep.GateItems(items, g.cat, sc, g.live)
-		return s.appendAudit(ctx, tx, patientID, resPlan(patientID), hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hepclinic/hep/internal/hep"
+	"github.com/hepclinic/hep/internal/telemetry"
 )
 
 // Clinician review (migrations/0004_review.sql): the clinic's thresholds,
@@ -74,11 +75,11 @@ func loadThresholds(ctx context.Context, q querier) (hep.Thresholds, error) {
 // Thresholds implements hep.Store.
 func (s *Store) Thresholds(ctx context.Context) (hep.Thresholds, error) {
 	var t hep.Thresholds
-	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.view(ctx, "", resThresholds, func(tx *sql.Tx) (err error) {
 		if t, err = loadThresholds(ctx, tx); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, "", resThresholds, hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return hep.Thresholds{}, err
@@ -123,8 +124,11 @@ func actorOrSystem(ctx context.Context) string {
 
 // read runs fn in one read transaction on a reader connection: every
 // statement of fn sees the same snapshot.
-func (s *Store) read(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *Store) read(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	obs := s.tel.BeginTx(ctx, engine, telemetry.Read)
+	defer func() { obs.End(err == nil, err) }()
 	tx, err := s.r.BeginTx(ctx, nil)
+	obs.Acquired()
 	if err != nil {
 		return mapErr(err)
 	}
@@ -133,11 +137,6 @@ func (s *Store) read(ctx context.Context, fn func(*sql.Tx) error) error {
 		return mapErr(err)
 	}
 	return mapErr(tx.Commit())
-}
-
-// auditRead commits the audit row of a read made with read.
-func (s *Store) auditRead(ctx context.Context, patientID, resource string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.appendAudit(ctx, tx, patientID, resource, hep.OutcomeOK) })
 }
 
 // ---- Scanning progress facts quickly ----

@@ -87,7 +87,7 @@ func TestReviewQueryPlans(t *testing.T) {
 // and the thresholds are the defaults.
 func TestMigrateReviewOverExistingData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hep.db")
-	ms, err := migrations()
+	ms, err := migrations(mainMigrations)
 	if err != nil {
 		t.Fatal(err)
 	}

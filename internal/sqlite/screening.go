@@ -157,11 +157,11 @@ func (s *Store) recordScreening(ctx context.Context, tx *sql.Tx, patientID strin
 // has an empty screening: every flag UNKNOWN.
 func (s *Store) GetScreening(ctx context.Context, patientID string) (hep.Screening, error) {
 	var sc hep.Screening
-	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.view(ctx, patientID, resScreening(patientID), func(tx *sql.Tx) (err error) {
 		if sc, err = loadScreening(ctx, tx, patientID); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, patientID, resScreening(patientID), hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -188,13 +188,13 @@ func (s *Store) ListScreeningHistory(ctx context.Context, f hep.ScreeningFilter)
 	}
 	args = append(args, limit(f.Limit))
 	var out []hep.ScreeningAnswer
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, f.PatientID, resScreening(f.PatientID), func(tx *sql.Tx) error {
 		got, err := queryAll(ctx, tx, scanAnswer, q, args...)
 		if err != nil {
 			return err
 		}
 		out = append(out, got...)
-		return s.appendAudit(ctx, tx, f.PatientID, resScreening(f.PatientID), hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err

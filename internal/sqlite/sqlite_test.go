@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hepclinic/hep/internal/hep"
 	"github.com/hepclinic/hep/internal/hep/heptest"
@@ -174,114 +173,6 @@ func TestPathEscaping(t *testing.T) {
 	}
 }
 
-// auditFixture opens a store with n audit events.
-func auditFixture(t *testing.T, n int) (*Store, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "hep.db")
-	s := openTest(t, path)
-	for i := range n {
-		ev := hep.AuditEvent{ActorID: "a", ActorRole: hep.RoleAdmin, Action: "x.y", Resource: fmt.Sprint(i), Outcome: hep.OutcomeOK}
-		if err := s.AppendAudit(t.Context(), ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return s, path
-}
-
-func TestAuditAppendOnly(t *testing.T) {
-	s, path := auditFixture(t, 3)
-	for _, db := range []*sql.DB{s.w, rawDB(t, path)} {
-		for _, q := range []string{
-			"UPDATE audit_events SET outcome = 'PERMISSION_DENIED' WHERE seq = 2",
-			"DELETE FROM audit_events WHERE seq = 3",
-			"DELETE FROM audit_events",
-		} {
-			_, err := db.ExecContext(t.Context(), q)
-			if err == nil || !strings.Contains(err.Error(), "append-only") {
-				t.Errorf("%s: %v; want the append-only trigger to refuse", q, err)
-			}
-		}
-	}
-	if v, err := s.VerifyAudit(t.Context()); err != nil || v.BrokenSeq != 0 || v.Events != 3 {
-		t.Errorf("VerifyAudit = %+v, %v; want 3 events, intact", v, err)
-	}
-}
-
-func TestAuditTampering(t *testing.T) {
-	tests := []struct {
-		name    string
-		tamper  []string
-		wantSeq int64
-		problem string
-	}{
-		{"outcome changed", []string{"UPDATE audit_events SET outcome = 'PERMISSION_DENIED' WHERE seq = 2"}, 2, "hash"},
-		{"time changed", []string{"UPDATE audit_events SET time = '2031-01-01T00:00:00.000000000Z' WHERE seq = 3"}, 3, "hash"},
-		{"middle row deleted", []string{"DELETE FROM audit_events WHERE seq = 2"}, 3, "gap"},
-		{"first row deleted", []string{"DELETE FROM audit_events WHERE seq = 1"}, 2, "gap"},
-		{"rows renumbered after a delete", []string{
-			"DELETE FROM audit_events WHERE seq = 2",
-			"UPDATE audit_events SET seq = seq - 1 WHERE seq > 2",
-		}, 2, "prev_hash"},
-		{"hash replaced", []string{
-			"UPDATE audit_events SET hash = '" + strings.Repeat("0", 64) + "' WHERE seq = 2",
-		}, 2, "hash"},
-		{"unparseable time", []string{"UPDATE audit_events SET time = 'yesterday' WHERE seq = 4"}, 4, "parse"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, path := auditFixture(t, 5)
-			raw := rawDB(t, path)
-			// Someone with the file can drop the triggers; the chain is what
-			// still catches them.
-			for _, q := range append([]string{
-				"DROP TRIGGER audit_events_no_update",
-				"DROP TRIGGER audit_events_no_delete",
-				"PRAGMA ignore_check_constraints = 1",
-			}, tt.tamper...) {
-				if _, err := raw.Exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-			v, err := s.VerifyAudit(t.Context())
-			if err != nil {
-				t.Fatalf("VerifyAudit: %v", err)
-			}
-			if v.BrokenSeq != tt.wantSeq || !strings.Contains(v.Problem, tt.problem) {
-				t.Errorf("VerifyAudit = %+v; want broken at %d with a problem mentioning %q", v, tt.wantSeq, tt.problem)
-			}
-		})
-	}
-}
-
-var (
-	timeMin = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
-	timeMax = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-)
-
-func TestAuditHashRewriteBreaksNextLink(t *testing.T) {
-	// Rewriting an event together with a correct hash moves the break to the
-	// next event, whose prev_hash no longer matches.
-	s, path := auditFixture(t, 3)
-	raw := rawDB(t, path)
-	if _, err := raw.Exec("DROP TRIGGER audit_events_no_update"); err != nil {
-		t.Fatal(err)
-	}
-	list, err := s.ListAuditEvents(t.Context(), hep.AuditFilter{Start: timeMin, End: timeMax, Limit: 2})
-	if err != nil || len(list) != 2 {
-		t.Fatalf("ListAuditEvents = %v, %v", list, err)
-	}
-	e := list[1]
-	e.Outcome = "PERMISSION_DENIED"
-	e.Hash = hep.ChainHash(e.PrevHash, e)
-	if _, err := raw.Exec("UPDATE audit_events SET outcome = ?, hash = ? WHERE seq = 2", e.Outcome, e.Hash); err != nil {
-		t.Fatal(err)
-	}
-	v, err := s.VerifyAudit(t.Context())
-	if err != nil || v.BrokenSeq != 3 || !strings.Contains(v.Problem, "prev_hash") {
-		t.Errorf("VerifyAudit = %+v, %v; want broken at 3 (prev_hash)", v, err)
-	}
-}
-
 func TestIntegrityCheckAndBackup(t *testing.T) {
 	s, _ := auditFixture(t, 3)
 	ctx := t.Context()
@@ -307,8 +198,13 @@ func TestIntegrityCheckAndBackup(t *testing.T) {
 	if err := b.IntegrityCheck(ctx); err != nil {
 		t.Errorf("IntegrityCheck of the copy: %v", err)
 	}
-	if v, err := b.VerifyAudit(ctx); err != nil || v.BrokenSeq != 0 || v.Events != 5 {
+	if v, err := hep.VerifyAudit(ctx, b, nil); err != nil || !v.OK() || v.Events != 5 {
 		t.Errorf("VerifyAudit of the copy = %+v, %v; want 5 intact events", v, err)
+	}
+	// The copy is both files: its reads chain came along.
+	_, heads, err := b.AuditHeads(ctx)
+	if err != nil || len(heads) != 2 || heads[1].Chain != hep.ChainReads || heads[1].Seq != 3 {
+		t.Errorf("heads of the copy = %+v, %v; want the 3 events of the reads chain", heads, err)
 	}
 	if _, _, err := b.AccountCredentials(ctx, c.Email); err != nil {
 		t.Errorf("the copy lacks the account: %v", err)
@@ -326,7 +222,7 @@ func TestFilesArePrivate(t *testing.T) {
 	if err := s.Backup(t.Context(), dst); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{path, path + "-wal", path + "-shm", dst} {
+	for _, p := range []string{path, path + "-wal", path + "-shm", dst, ReadsPath(path), ReadsPath(path) + "-wal", ReadsPath(dst)} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Errorf("%v", err)

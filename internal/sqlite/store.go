@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -16,18 +17,24 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/hepclinic/hep/internal/hep"
+	"github.com/hepclinic/hep/internal/telemetry"
 )
 
 // Store is a hep.Store backed by one SQLite database file.
 type Store struct {
 	path  string
-	w     *sql.DB // the one writer connection
-	r     *sql.DB // query_only readers
+	w     *sql.DB   // the one writer connection
+	r     *sql.DB   // query_only readers
+	reads *readsLog // the reads chain of the audit trail, in its own file
 	clock hep.Clock
 	log   *slog.Logger
 	// stmts are the hot statements of sync, prepared once on the writer
 	// connection (see prepared); read-only after Open.
 	stmts map[string]*sql.Stmt
+	// rstmts are the hot statements of reads (a pull's), prepared on the
+	// reader pool.
+	rstmts map[string]*sql.Stmt
+	tel    *telemetry.Telemetry // metrics and spans of transactions (telemetry.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -45,6 +52,7 @@ type Option func(*options)
 type options struct {
 	clock hep.Clock
 	log   *slog.Logger
+	tel   *telemetry.Telemetry
 }
 
 // WithClock sets the time source of every timestamp the store writes and of
@@ -110,6 +118,29 @@ func openDB(ctx context.Context, path string, readOnly bool, conns int) (*sql.DB
 	return db, nil
 }
 
+// openWriter creates the file at path (private) if missing, opens its one
+// writer connection and applies the pending migrations of the folder set, logging
+// each. The writer opens first: it creates the file and switches it to WAL
+// (a persistent setting) before any reader looks at it.
+func openWriter(ctx context.Context, path, set string, log *slog.Logger) (*sql.DB, error) {
+	if err := createPrivate(path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("sqlite: creating %s: %w", path, err)
+	}
+	w, err := openDB(ctx, path, false, 1)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	applied, err := migrate(ctx, w, set)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	for _, v := range applied {
+		log.InfoContext(ctx, "applied database migration", "file", filepath.Base(path), "version", v)
+	}
+	return w, nil
+}
+
 // Open opens (creating if needed) the database at path, applies any pending
 // migrations and returns the store. It refuses a database whose schema is
 // newer than this code.
@@ -121,22 +152,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
-	if err := createPrivate(path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("sqlite: creating %s: %w", path, err)
-	}
-	// The writer opens first: it creates the file and switches it to WAL
-	// (a persistent setting) before any reader looks at it.
-	w, err := openDB(ctx, path, false, 1)
+	w, err := openWriter(ctx, path, mainMigrations, o.log)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
-	}
-	applied, err := migrate(ctx, w)
-	if err != nil {
-		w.Close()
 		return nil, err
-	}
-	for _, v := range applied {
-		o.log.InfoContext(ctx, "applied database migration", "version", v)
 	}
 	stmts := map[string]*sql.Stmt{}
 	for _, q := range preparedQueries {
@@ -152,7 +170,24 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: opening readers of %s: %w", path, err)
 	}
-	return &Store{path: path, w: w, r: r, clock: o.clock, log: o.log, stmts: stmts}, nil
+	rstmts := map[string]*sql.Stmt{}
+	for _, q := range readerQueries {
+		st, err := r.PrepareContext(ctx, q)
+		if err != nil {
+			r.Close()
+			w.Close()
+			return nil, fmt.Errorf("sqlite: preparing statements: %w", err)
+		}
+		rstmts[q] = st
+	}
+	s := &Store{path: path, w: w, r: r, clock: o.clock, log: o.log, stmts: stmts, rstmts: rstmts, tel: o.tel}
+	if s.reads, err = openReads(ctx, path, s.now, o.log); err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	s.registerMetrics()
+	return s, nil
 }
 
 // preparedQueries are run many times per transaction (a push of 500 logs
@@ -165,6 +200,9 @@ var preparedQueries = []string{
 	suspendedQuery, lastAuditQuery, insertAuditQuery,
 	endQuery(hep.KindLog, false), endQuery(hep.KindLog, true), endQuery(hep.KindCheckin, false), endQuery(hep.KindCheckin, true),
 }
+
+// readerQueries are the hot statements of reads, prepared on the readers.
+var readerQueries = []string{pageLogsQuery, logByIDQuery, checkinByIDQuery}
 
 // prepared returns query as a statement of tx: the store's prepared one
 // (database/sql reuses it on the writer connection), or, for a query not
@@ -182,6 +220,10 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		aerr := s.reads.close()
+		for _, st := range s.rstmts {
+			st.Close()
+		}
 		rerr := s.r.Close()
 		for _, st := range s.stmts {
 			st.Close()
@@ -196,7 +238,7 @@ func (s *Store) Close() error {
 			s.log.Warn("sqlite checkpoint on close failed", "err", err.Error())
 		}
 		werr := s.w.Close()
-		s.closeErr = errors.Join(rerr, werr)
+		s.closeErr = errors.Join(aerr, rerr, werr)
 	})
 	return s.closeErr
 }
@@ -217,17 +259,26 @@ func (c *commitThen) Unwrap() error { return c.err }
 // if fn returns nil (or a *commitThen) and rolls back on any other error or
 // a panic. Errors come back mapped by mapErr.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	// Telemetry: the wait for the one writer, then the transaction.
+	obs := s.tel.BeginTx(ctx, engine, telemetry.Write)
 	tx, err := s.w.BeginTx(ctx, nil)
+	obs.Acquired()
 	if err != nil {
+		obs.End(false, err)
 		return mapErr(err)
 	}
+	forget := track(tx, obs)
+	committed := false
 	done := false
 	defer func() {
 		if !done {
 			// A panic in fn: leave nothing half-written on the one writer
 			// connection, then let the panic continue.
 			_ = tx.Rollback()
+			err = errPanicked
 		}
+		forget()
+		obs.End(committed, err)
 	}()
 	ferr := fn(tx)
 	done = true
@@ -239,6 +290,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
 	if err := tx.Commit(); err != nil {
 		return mapErr(err)
 	}
+	committed = true
 	if keep != nil {
 		return mapErr(keep.err)
 	}
@@ -293,9 +345,12 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 }
 
 // Backup writes a consistent, compacted copy of the database to dstPath,
-// which must not exist. Writers carry on meanwhile: VACUUM INTO reads one
-// snapshot and takes no write lock. It runs on a connection of its own
-// because query_only readers refuse it and the writer must stay free.
+// and of its reads file to ReadsPath(dstPath); neither may exist. Writers
+// carry on meanwhile: VACUUM INTO reads one snapshot and takes no write
+// lock. It runs on connections of its own because query_only readers
+// refuse it and the writers must stay free. The two files are two
+// snapshots: the reads chain may hold a few rows more than were read from
+// the main file's copy, never fewer.
 func (s *Store) Backup(ctx context.Context, dstPath string) error {
 	if dstPath == "" {
 		return errors.New("sqlite: empty backup path")
@@ -303,22 +358,35 @@ func (s *Store) Backup(ctx context.Context, dstPath string) error {
 	if err := s.r.PingContext(ctx); err != nil { // closed?
 		return mapErr(err)
 	}
-	// VACUUM INTO accepts an empty file: creating it first, exclusively,
-	// refuses to overwrite and keeps the copy private.
-	if err := createPrivate(dstPath); err != nil {
-		return fmt.Errorf("sqlite: backup: %w", err)
+	dsts := []string{dstPath, readsPath(dstPath)}
+	for _, d := range dsts {
+		if _, err := os.Stat(d); err == nil {
+			return fmt.Errorf("sqlite: backup: %s exists", d)
+		}
 	}
 	err := func() error {
-		db, err := openDB(ctx, s.path, false, 1)
-		if err != nil {
-			return err
+		for i, src := range []string{s.path, readsPath(s.path)} {
+			// VACUUM INTO accepts an empty file: creating it first,
+			// exclusively, refuses to overwrite and keeps the copy private.
+			if err := createPrivate(dsts[i]); err != nil {
+				return err
+			}
+			db, err := openDB(ctx, src, false, 1)
+			if err != nil {
+				return err
+			}
+			_, err = db.ExecContext(ctx, "VACUUM INTO ?", dsts[i])
+			db.Close()
+			if err != nil {
+				return mapErr(err)
+			}
 		}
-		defer db.Close()
-		_, err = db.ExecContext(ctx, "VACUUM INTO ?", dstPath)
-		return mapErr(err)
+		return nil
 	}()
 	if err != nil {
-		os.Remove(dstPath)
+		for _, d := range dsts {
+			os.Remove(d)
+		}
 		return fmt.Errorf("sqlite: backup: %w", err)
 	}
 	return nil

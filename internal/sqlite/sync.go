@@ -187,72 +187,99 @@ func (s *Store) Pull(ctx context.Context, patientID string, after int64, limit i
 	if limit <= 0 {
 		limit = hep.DefaultPullPage
 	}
+	// A pull only reads, on a reader snapshot, and its audit row goes to
+	// the reads chain: phones pulling never wait behind phones pushing.
+	// The one exception is a pull from 0 after a purge that finds live
+	// entries below the purge horizon: it moves them up, a write, and runs
+	// again on the writer.
 	var page hep.PullPage
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		page = hep.PullPage{}
-		var changeSeq, purgedSeq int64
-		err := tx.QueryRowContext(ctx, "SELECT change_seq, purged_seq FROM patients WHERE id = ?", patientID).Scan(&changeSeq, &purgedSeq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return hep.NotFound("patient")
-		}
-		if err != nil {
-			return err
-		}
-		if after > 0 && (after < purgedSeq || after > changeSeq) {
-			return errCursorExpired()
-		}
-		if after == 0 && purgedSeq > 0 {
-			below, err := queryEntries(ctx, tx, belowQuery, patientID, purgedSeq, patientID, purgedSeq)
-			if err != nil {
-				return err
-			}
-			for _, e := range below {
-				if e.Deleted { // none by PurgeTombstones; a tombstone never moves
-					continue
-				}
-				if changeSeq, err = s.bump(ctx, tx, patientID, e.Kind, e.ID, false); err != nil {
-					return err
-				}
-			}
-		}
-		entries, err := queryEntries(ctx, tx, pullQuery, patientID, after, patientID, after, limit+1)
-		if err != nil {
-			return err
-		}
-		if len(entries) > limit {
-			entries, page.HasMore = entries[:limit], true
-		}
-		l := loader{s: s, ctx: ctx, tx: tx, patientID: patientID}
-		if len(entries) > 0 {
-			if err := l.loadLogs(after, entries[len(entries)-1].Seq); err != nil {
-				return err
-			}
-		}
-		for _, e := range entries {
-			c, err := l.change(e)
-			if err != nil {
-				return err
-			}
-			page.Changes = append(page.Changes, c)
-		}
-		if page.HasMore {
-			page.Next = entries[len(entries)-1].Seq
-		} else {
-			// Everything up to change_seq has been seen: entries below it
-			// that were not returned have moved on or were purged.
-			page.Next = changeSeq
-			live, err := queryEntries(ctx, tx, liveEntriesQuery, patientID, patientID)
-			if err != nil {
-				return err
-			}
-			page.Count, page.Hash = int64(len(live)), hep.ConvergenceHash(live)
-		}
-		return s.appendAudit(ctx, tx, patientID, resSync(patientID), hep.OutcomeOK)
+	var bump bool
+	err := s.read(ctx, func(tx *sql.Tx) (err error) {
+		page, bump, err = s.pull(ctx, tx, s.rstmts, patientID, after, limit, false)
+		return err
 	})
+	if err == nil && !bump {
+		err = s.auditRead(ctx, patientID, resSync(patientID))
+	} else if err == nil {
+		err = s.tx(ctx, func(tx *sql.Tx) (err error) {
+			if page, _, err = s.pull(ctx, tx, s.stmts, patientID, after, limit, true); err != nil {
+				return err
+			}
+			return s.appendAudit(ctx, tx, patientID, resSync(patientID), hep.OutcomeOK)
+		})
+	}
 	if err != nil {
 		return hep.PullPage{}, err
 	}
 	return page, nil
+}
+
+// pull reads a page in tx, with the statements prepared on tx's pool. A
+// pull from 0 with live entries below the purge horizon must move them up
+// first: with canBump it does (tx is the writer's), otherwise it returns
+// needBump and nothing else.
+func (s *Store) pull(ctx context.Context, tx *sql.Tx, stmts map[string]*sql.Stmt, patientID string, after int64, limit int, canBump bool) (page hep.PullPage, needBump bool, err error) {
+	var changeSeq, purgedSeq int64
+	err = tx.QueryRowContext(ctx, "SELECT change_seq, purged_seq FROM patients WHERE id = ?", patientID).Scan(&changeSeq, &purgedSeq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return page, false, hep.NotFound("patient")
+	}
+	if err != nil {
+		return page, false, err
+	}
+	if after > 0 && (after < purgedSeq || after > changeSeq) {
+		return page, false, errCursorExpired()
+	}
+	if after == 0 && purgedSeq > 0 {
+		below, err := queryEntries(ctx, tx, belowQuery, patientID, purgedSeq, patientID, purgedSeq)
+		if err != nil {
+			return page, false, err
+		}
+		for _, e := range below {
+			if e.Deleted { // none by PurgeTombstones; a tombstone never moves
+				continue
+			}
+			if !canBump {
+				return page, true, nil
+			}
+			if changeSeq, err = s.bump(ctx, tx, patientID, e.Kind, e.ID, false); err != nil {
+				return page, false, err
+			}
+		}
+	}
+	entries, err := queryEntries(ctx, tx, pullQuery, patientID, after, patientID, after, limit+1)
+	if err != nil {
+		return page, false, err
+	}
+	if len(entries) > limit {
+		entries, page.HasMore = entries[:limit], true
+	}
+	l := loader{ctx: ctx, tx: tx, stmts: stmts, patientID: patientID}
+	if len(entries) > 0 {
+		if err := l.loadLogs(after, entries[len(entries)-1].Seq); err != nil {
+			return page, false, err
+		}
+	}
+	for _, e := range entries {
+		c, err := l.change(e)
+		if err != nil {
+			return page, false, err
+		}
+		page.Changes = append(page.Changes, c)
+	}
+	if page.HasMore {
+		page.Next = entries[len(entries)-1].Seq
+	} else {
+		// Everything up to change_seq has been seen: entries below it
+		// that were not returned have moved on or were purged.
+		page.Next = changeSeq
+		live, err := queryEntries(ctx, tx, liveEntriesQuery, patientID, patientID)
+		if err != nil {
+			return page, false, err
+		}
+		page.Count, page.Hash = int64(len(live)), hep.ConvergenceHash(live)
+	}
+	return page, false, nil
 }
 
 // queryEntries reads sync entries: (kind, id, seq) and, if the query
@@ -287,12 +314,21 @@ func queryEntries(ctx context.Context, q querier, query string, args ...any) ([]
 
 // loader reads the records a pull page names.
 type loader struct {
-	s         *Store
 	ctx       context.Context
 	tx        *sql.Tx
+	stmts     map[string]*sql.Stmt // prepared on tx's pool
 	patientID string
 	cat       hep.Catalog                // read on first use
 	logs      map[string]hep.ExerciseLog // the page's live logs, by id (loadLogs)
+}
+
+// stmt returns query as a statement of l.tx: prepared once for its pool
+// if it is one of l.stmts, for this transaction alone otherwise.
+func (l *loader) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := l.stmts[query]; ok {
+		return l.tx.StmtContext(l.ctx, st), nil
+	}
+	return l.tx.PrepareContext(l.ctx, query)
 }
 
 // pageLogsQuery reads a patient's live logs in a range of the change
@@ -303,7 +339,7 @@ const pageLogsQuery = "SELECT " + logColumns + ` FROM exercise_logs
 // loadLogs reads the logs of the page of entries numbered after..to at
 // once; change falls back to one lookup for any log not read here.
 func (l *loader) loadLogs(after, to int64) error {
-	st, err := l.s.prepared(l.ctx, l.tx, pageLogsQuery)
+	st, err := l.stmt(pageLogsQuery)
 	if err != nil {
 		return err
 	}
@@ -336,7 +372,7 @@ func (l *loader) change(e hep.SyncEntry) (hep.Change, error) {
 			c.Log = &lg
 			return c, nil
 		}
-		st, err := l.s.prepared(l.ctx, l.tx, logByIDQuery)
+		st, err := l.stmt(logByIDQuery)
 		if err != nil {
 			return c, err
 		}
@@ -347,7 +383,7 @@ func (l *loader) change(e hep.SyncEntry) (hep.Change, error) {
 		c.Log = &lg
 		return c, err
 	case hep.KindCheckin:
-		st, err := l.s.prepared(l.ctx, l.tx, checkinByIDQuery)
+		st, err := l.stmt(checkinByIDQuery)
 		if err != nil {
 			return c, err
 		}

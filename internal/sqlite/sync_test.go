@@ -56,11 +56,11 @@ type syncFixture struct {
 	clock   *time.Time
 }
 
-func newSyncFixture(t testing.TB) *syncFixture {
+func newSyncFixture(t testing.TB, opts ...Option) *syncFixture {
 	t.Helper()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	f := &syncFixture{path: filepath.Join(t.TempDir(), "hep.db"), clock: &now}
-	f.s = openTest(t, f.path, WithClock(func() time.Time { return *f.clock }))
+	f.s = openTest(t, f.path, append([]Option{WithClock(func() time.Time { return *f.clock })}, opts...)...)
 	ctx := hep.WithActor(t.Context(), hep.Actor{ID: "local:test", Role: hep.RoleAdmin})
 	c, err := f.s.CreateAccount(ctx, hep.AccountCreate{Email: "c@clinic.example", DisplayName: "C", Role: hep.RoleClinician}, "h")
 	if err != nil {
@@ -204,7 +204,7 @@ func TestSyncAppendOnly(t *testing.T) {
 // must hold.
 func TestMigrateSyncOverExistingData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hep.db")
-	ms, err := migrations()
+	ms, err := migrations(mainMigrations)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package heptest
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"testing"
@@ -36,7 +37,7 @@ func testAlerts(t *testing.T, open OpenFunc) {
 		if len(events) != 3 {
 			t.Errorf("ReportRedFlags: %d audit events around it, want 1 (and 2 trail reads)", len(events))
 		} else {
-			c.wantEvent("ReportRedFlags", events[1:2], actor, p, resAlert(p, first.ID), hep.OutcomeOK)
+			c.wantEvent("ReportRedFlags", notFixture(events), actor, p, resAlert(p, first.ID), hep.OutcomeOK)
 		}
 		reported := c.clock.Now()
 		want := firstOccurrence(hep.RedFlagAlert(p, "", symptoms), first, reported)
@@ -228,5 +229,48 @@ func testAlerts(t *testing.T, open OpenFunc) {
 				}
 			}
 		}
+	})
+
+	t.Run("OpenAlertCounts", func(t *testing.T) {
+		c := newClinic(t, open)
+		p := c.patient.ID
+		other := c.env.patient(c.clinician.ID)
+		counts := func(what string, want map[hep.AlertKind]int) {
+			t.Helper()
+			var got map[hep.AlertKind]int
+			c.notAudited("OpenAlertCounts", func() {
+				var err error
+				if got, err = c.store.OpenAlertCounts(t.Context()); err != nil {
+					t.Fatalf("OpenAlertCounts: %v", err)
+				}
+			})
+			if !maps.Equal(got, want) {
+				t.Errorf("%s: OpenAlertCounts = %v, want %v", what, got, want)
+			}
+		}
+		counts("no alerts", map[hep.AlertKind]int{})
+
+		c.screen(allAbsent()...)
+		c.clear("inversion-table", hep.FlagNone)
+		c.setPlan("cat-cow", "inversion-table")
+		c.screen(ans(hep.FlagHypertension, hep.StatusPresent)) // SCREENING_CHANGED
+		mine, err := c.store.ReportRedFlags(c.ctx(), p, []hep.RedFlag{hep.RedFlags[0]}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := c.store.ReportRedFlags(c.ctx(), other.ID, []hep.RedFlag{hep.RedFlags[1]}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts("three open", map[hep.AlertKind]int{hep.AlertRedFlag: 2, hep.AlertScreeningChanged: 1})
+
+		if _, _, err := c.store.AcknowledgeAlert(c.ctx(), p, mine.ID, "seen", 0); err != nil {
+			t.Fatal(err)
+		}
+		counts("one acknowledged", map[hep.AlertKind]int{hep.AlertRedFlag: 1, hep.AlertScreeningChanged: 1})
+		if _, _, err := c.store.AcknowledgeAlert(c.ctx(), other.ID, theirs.ID, "seen", 0); err != nil {
+			t.Fatal(err)
+		}
+		counts("red flags acknowledged", map[hep.AlertKind]int{hep.AlertScreeningChanged: 1})
 	})
 }

@@ -25,7 +25,7 @@ const (
 // AuditEvent is one row of the audit trail.
 type AuditEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// sequence is the event's position in the hash chain, from 1.
+	// sequence is the event's position in its hash chain, from 1.
 	Sequence int64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// time is when the event was written.
 	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
@@ -47,8 +47,14 @@ type AuditEvent struct {
 	RequestId string `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// peer is the caller's network address.
 	Peer string `protobuf:"bytes,10,opt,name=peer,proto3" json:"peer,omitempty"`
-	// hash is the hex SHA-256 chaining this event to the previous one.
-	Hash          string `protobuf:"bytes,11,opt,name=hash,proto3" json:"hash,omitempty"`
+	// hash is the hex SHA-256 chaining this event to the previous one of its
+	// chain.
+	Hash string `protobuf:"bytes,11,opt,name=hash,proto3" json:"hash,omitempty"`
+	// chain names the hash chain the event belongs to: "main" for rows
+	// written in the same transaction as the change they record, "reads" for
+	// the rows of calls that changed nothing (reads, refused or failed
+	// calls). Events are listed by time, then chain, then sequence.
+	Chain         string `protobuf:"bytes,12,opt,name=chain,proto3" json:"chain,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -156,6 +162,13 @@ func (x *AuditEvent) GetPeer() string {
 func (x *AuditEvent) GetHash() string {
 	if x != nil {
 		return x.Hash
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetChain() string {
+	if x != nil {
+		return x.Chain
 	}
 	return ""
 }
@@ -302,7 +315,7 @@ var File_hep_v1_audit_proto protoreflect.FileDescriptor
 
 const file_hep_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x12hep/v1/audit.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13hep/v1/common.proto\"\xd4\x02\n" +
+	"\x12hep/v1/audit.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13hep/v1/common.proto\"\xea\x02\n" +
 	"\n" +
 	"AuditEvent\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12.\n" +
@@ -319,7 +332,8 @@ const file_hep_v1_audit_proto_rawDesc = "" +
 	"request_id\x18\t \x01(\tR\trequestId\x12\x12\n" +
 	"\x04peer\x18\n" +
 	" \x01(\tR\x04peer\x12\x12\n" +
-	"\x04hash\x18\v \x01(\tR\x04hash\"\xe5\x01\n" +
+	"\x04hash\x18\v \x01(\tR\x04hash\x12\x14\n" +
+	"\x05chain\x18\f \x01(\tR\x05chain\"\xe5\x01\n" +
 	"\x16ListAuditEventsRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +

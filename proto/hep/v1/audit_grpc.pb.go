@@ -28,8 +28,8 @@ const (
 //
 // AuditService reads the append-only, hash-chained audit trail. Admins only.
 type AuditServiceClient interface {
-	// ListAuditEvents lists audit events with start_time <= time < end_time in
-	// the order they were written, a page at a time.
+	// ListAuditEvents lists audit events with start_time <= time < end_time,
+	// of every chain, by time, then chain, then sequence, a page at a time.
 	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
@@ -57,8 +57,8 @@ func (c *auditServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditE
 //
 // AuditService reads the append-only, hash-chained audit trail. Admins only.
 type AuditServiceServer interface {
-	// ListAuditEvents lists audit events with start_time <= time < end_time in
-	// the order they were written, a page at a time.
+	// ListAuditEvents lists audit events with start_time <= time < end_time,
+	// of every chain, by time, then chain, then sequence, a page at a time.
 	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedAuditServiceServer()
 }
