@@ -324,7 +324,9 @@ func (s *Store) AcknowledgeAlert(ctx context.Context, patientID, alertID, note s
 	return a, changed, nil
 }
 
-func resAlertOccurrences(patientID, alertID string) string { return resAlert(patientID, alertID) + "/occurrences" }
+func resAlertOccurrences(patientID, alertID string) string {
+	return resAlert(patientID, alertID) + "/occurrences"
+}
 
 const occurrenceColumns = `id, alert_id, patient_id, kind, "trigger", occur_time, summary`
 

@@ -14,7 +14,9 @@ import (
 // grows, and the next occurrence opens a new one; the same data never
 // raises anything twice.
 
-func resAlertOccurrences(patientID, alertID string) string { return resAlert(patientID, alertID) + "/occurrences" }
+func resAlertOccurrences(patientID, alertID string) string {
+	return resAlert(patientID, alertID) + "/occurrences"
+}
 
 // occurrences lists every occurrence of alert a, newest first, checking
 // that they belong to it and that there are a.Occurrences of them.
@@ -453,7 +455,7 @@ func coalesceTriageAndExport(t *testing.T, open OpenFunc) {
 	c.clock.Advance(time.Hour) // day0, 04:04 UTC
 	ph.push(ph.batch(mLog(c.flareLog("cat-cow", 2, 5))))
 	t1 := c.clock.Now()
-	c.clock.Advance(24 * time.Hour) // day0+1
+	c.clock.Advance(24 * time.Hour)                      // day0+1
 	ph.push(ph.batch(mLog(c.flareLog("cat-cow", 3, 8)))) // a flare, and severe
 	t2 := c.clock.Now()
 
