@@ -530,7 +530,13 @@ func (d *pdfDoc) alerts() {
 		if a.Status == hep.AlertAcknowledged {
 			handled = fmt.Sprintf("Acknowledged %s by %s: %s", d.when(a.AckTime), accountName(s, a.AckBy), a.AckNote)
 		}
-		rows = append(rows, []string{d.when(a.CreateTime), words(string(a.Kind)), words(string(a.Severity)), a.Summary, handled})
+		raised := d.when(a.CreateTime)
+		if a.Occurrences > 1 {
+			// A coalesced alert: how often, and the latest (whose
+			// summary is shown); alert_occurrences.csv lists each.
+			raised = fmt.Sprintf("%s; %d times, latest %s", raised, a.Occurrences, d.when(a.LatestTime))
+		}
+		rows = append(rows, []string{raised, words(string(a.Kind)), words(string(a.Severity)), a.Summary, handled})
 	}
 	d.table([]pdfCol{{"Raised", 1.9, "L"}, {"Kind", 1.6, "L"}, {"Severity", 1.1, "L"}, {"Summary", 3.6, "L"},
 		{"Handled", 3.6, "L"}}, rows)

@@ -99,6 +99,9 @@ func TestPDFSummary(t *testing.T) {
 	}
 	for _, a := range s.Alerts {
 		has("an alert", a.CreateTime.In(e.f.Zone).Format("2006-01-02 15:04"))
+		if a.Occurrences > 1 {
+			has("a coalesced alert's count", fmt.Sprintf("%d times, latest %s", a.Occurrences, a.LatestTime.In(e.f.Zone).Format("2006-01-02 15:04")))
+		}
 		if a.Status == hep.AlertAcknowledged {
 			has("an acknowledgement", a.AckNote)
 		}
