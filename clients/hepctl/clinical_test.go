@@ -234,11 +234,20 @@ func TestClinicalWorkflow(t *testing.T) {
 	}
 	alertID := alerts.GetAlerts()[0].GetId()
 	out = c.ok(t, dr, "", "alerts", "list", pid, "--status", "OPEN")
-	if lines := nonEmptyLines(out); len(lines) != 2 || !regexp.MustCompile(`^ID\s+RAISED\s+SEVERITY\s+KIND\s+STATUS\s+SUMMARY$`).MatchString(lines[0]) ||
-		!regexp.MustCompile(`^`+alertID+`\s+\S+\s+routine\s+screening changed\s+open\s+\S`).MatchString(lines[1]) {
+	if lines := nonEmptyLines(out); len(lines) != 2 || !regexp.MustCompile(`^ID\s+RAISED\s+SEVERITY\s+KIND\s+STATUS\s+TIMES\s+LATEST\s+SUMMARY$`).MatchString(lines[0]) ||
+		!regexp.MustCompile(`^`+alertID+`\s+\S+\s+routine\s+screening changed\s+open\s+1\s+\S+\s+\S`).MatchString(lines[1]) {
 		t.Errorf("alerts list --status open:\n%s", out)
 	}
-	out = c.ok(t, dr, "", "alerts", "ack", pid, alertID, "--note", "called the patient; table stopped")
+	out = c.ok(t, dr, "", "alerts", "occurrences", pid, alertID)
+	if lines := nonEmptyLines(out); len(lines) != 2 || !regexp.MustCompile(`^ID\s+OCCURRED\s+TRIGGER\s+SUMMARY$`).MatchString(lines[0]) {
+		t.Errorf("alerts occurrences:\n%s", out)
+	}
+	// A count that is not the alert's acknowledges nothing.
+	if r := c.hepctl(t, dr, "", "alerts", "ack", pid, alertID, "--note", "seen", "--times", "2"); r.code != 1 || r.stdout != "" ||
+		!strings.Contains(r.stderr, "hepctl: aborted: ") || !strings.Contains(r.stderr, "hepctl alerts occurrences") {
+		t.Errorf("alerts ack --times 2: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	out = c.ok(t, dr, "", "alerts", "ack", pid, alertID, "--note", "called the patient; table stopped", "--times", "1")
 	if !strings.HasPrefix(out, "acknowledged alert "+alertID+" at ") {
 		t.Errorf("alerts ack: %q", out)
 	}

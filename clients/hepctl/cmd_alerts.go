@@ -111,20 +111,28 @@ pain_flare, pain_worsening, non_adherence (dashes or capitals also work);
 	{
 		name:     "alerts ack",
 		args:     []string{"PATIENT_ID", "ALERT_ID"},
-		synopsis: "--note N",
+		synopsis: "--note N [--times N]",
 		summary:  "acknowledge an open alert with what you did; the last red-flag alert lifts the plan's hold (care-team clinicians only)",
+		help: `--times is the occurrence count you saw (the TIMES column of alerts list):
+if the alert has occurred again since, nothing is acknowledged and the
+command says so (exit status 1, aborted), so that your note never covers an
+occurrence you did not see. Without it the alert is acknowledged as it is.`,
 		define: func(fs *flag.FlagSet) runner {
 			note := fs.String("note", "", "what was done about it (required)")
+			times := fs.Int("times", 0, "the occurrence count you saw; refuse if it has changed (0: do not check)")
 			return func(ctx context.Context, a *app, args []string) error {
 				if *note == "" {
 					return usageErrorf("alerts ack: --note is required")
+				}
+				if *times < 0 || *times > 1<<30 {
+					return usageErrorf("alerts ack: --times must be 0 or more")
 				}
 				conn, err := a.authed()
 				if err != nil {
 					return err
 				}
 				resp, err := hepv1.NewAlertServiceClient(conn).AcknowledgeAlert(ctx, &hepv1.AcknowledgeAlertRequest{
-					PatientId: args[0], AlertId: args[1], Note: *note,
+					PatientId: args[0], AlertId: args[1], Note: *note, ExpectedOccurrenceCount: int32(*times),
 				})
 				if err != nil {
 					return err
@@ -138,19 +146,69 @@ pain_flare, pain_worsening, non_adherence (dashes or capitals also work);
 			}
 		},
 	},
+	alertOccurrencesCommand,
+}
+
+// alertOccurrencesCommand lists one alert's occurrences.
+var alertOccurrencesCommand = &command{
+	name:     "alerts occurrences",
+	args:     []string{"PATIENT_ID", "ALERT_ID"},
+	synopsis: "[--page-size N] [--page-token T] [--all]",
+	summary:  "list every occurrence of an alert, newest first (care-team clinicians only)",
+	define: func(fs *flag.FlagSet) runner {
+		pg := pageFlags(fs)
+		return func(ctx context.Context, a *app, args []string) error {
+			if err := pg.check(); err != nil {
+				return err
+			}
+			conn, err := a.authed()
+			if err != nil {
+				return err
+			}
+			client := hepv1.NewAlertServiceClient(conn)
+			req := &hepv1.ListAlertOccurrencesRequest{PatientId: args[0], AlertId: args[1], PageSize: int32(pg.size)}
+			all := &hepv1.ListAlertOccurrencesResponse{}
+			next, err := pg.fetch(func(token string) (string, error) {
+				req.PageToken = token
+				resp, err := client.ListAlertOccurrences(ctx, req)
+				if err != nil {
+					return "", err
+				}
+				all.Occurrences = append(all.Occurrences, resp.GetOccurrences()...)
+				return resp.GetNextPageToken(), nil
+			})
+			if err != nil {
+				return err
+			}
+			all.NextPageToken = next
+			if a.json() {
+				return a.printJSON(all)
+			}
+			rows := make([][]string, 0, len(all.Occurrences))
+			for _, o := range all.Occurrences {
+				rows = append(rows, []string{o.GetId(), fmtTime(o.GetOccurTime()), o.GetTrigger(), o.GetSummary()})
+			}
+			if err := a.printTable([]string{"ID", "OCCURRED", "TRIGGER", "SUMMARY"}, rows); err != nil {
+				return err
+			}
+			a.nextPageHint("alerts occurrences "+args[0]+" "+args[1], all.NextPageToken)
+			return nil
+		}
+	},
 }
 
 // printAlerts writes an alert table; a care-team list (team) names each
 // alert's patient.
 func (a *app) printAlerts(alerts []*hepv1.Alert, team bool) error {
-	header := []string{"ID", "RAISED", "SEVERITY", "KIND", "STATUS", "SUMMARY"}
+	header := []string{"ID", "RAISED", "SEVERITY", "KIND", "STATUS", "TIMES", "LATEST", "SUMMARY"}
 	if team {
 		header = append([]string{"PATIENT_ID"}, header...)
 	}
 	rows := make([][]string, 0, len(alerts))
 	for _, al := range alerts {
 		row := []string{al.GetId(), fmtTime(al.GetCreateTime()), severityWord(al.GetSeverity()),
-			alertKindName(al.GetKind()), alertStatusName(al.GetStatus()), al.GetSummary()}
+			alertKindName(al.GetKind()), alertStatusName(al.GetStatus()), fmt.Sprint(al.GetOccurrenceCount()),
+			fmtTime(al.GetLatestOccurrenceTime()), al.GetSummary()}
 		if team {
 			row = append([]string{al.GetPatientId()}, row...)
 		}

@@ -77,7 +77,10 @@ without --from it starts 27 days before its end.
 Adherence is completed / prescribed sessions, each exercise's sessions
 capped at what its week prescribed; the line marks the clinic's adherent
 cut-off (80% by default; ✓ = at or above it). Weeks run Monday to Sunday,
-clipped to the range. Pain is the weekly mean and median of check-ins;
+clipped to the range. Per exercise, LOGGED is every session logged (as the
+exports list them) and WHILE SUSPENDED those of them logged while the item
+was suspended: they never count toward DONE, but their pain counts in PAIN
+RESPONSE and FLARES. Pain is the weekly mean and median of check-ins;
 the baseline is the first week with check-ins, and a change is clinically
 important (MCID) at 2 points or 30% of the baseline by default.
 
@@ -187,7 +190,7 @@ func fmtAdherence(ad *hepv1.Adherence) string {
 // fmtDone shows completed of prescribed: "10/12"; "" when nothing was
 // prescribed and nothing logged.
 func fmtDone(ad *hepv1.Adherence) string {
-	if ad.GetPrescribed() == 0 && ad.GetLogged() == 0 {
+	if ad.GetPrescribed() == 0 && ad.GetLogged() == 0 && ad.GetLoggedWhileSuspended() == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%d/%d", ad.GetCompleted(), ad.GetPrescribed())
@@ -373,13 +376,21 @@ func (a *app) printProgress(p *hepv1.Progress) error {
 			if n := it.GetSuspendedDays(); n > 0 {
 				suspended = strconv.Itoa(int(n))
 			}
-			rows = append(rows, []string{it.GetExerciseId(), it.GetExerciseName(), fmtDone(it.GetAdherence()),
-				fmtAdherence(it.GetAdherence()), sparkline(vals, ok, 100), strconv.Itoa(int(it.GetAdherence().GetLogged())),
-				suspended, response, flares})
+			// LOGGED is every session, as the exports list them; those
+			// logged while suspended are also shown apart (they count in
+			// the pain response, never in DONE).
+			ad := it.GetAdherence()
+			whileSuspended := ""
+			if n := ad.GetLoggedWhileSuspended(); n > 0 {
+				whileSuspended = strconv.Itoa(int(n))
+			}
+			rows = append(rows, []string{it.GetExerciseId(), it.GetExerciseName(), fmtDone(ad),
+				fmtAdherence(ad), sparkline(vals, ok, 100), strconv.Itoa(int(ad.GetLogged() + ad.GetLoggedWhileSuspended())),
+				whileSuspended, suspended, response, flares})
 		}
 		fmt.Fprintln(a.stdout)
-		if err := a.printTable([]string{"EXERCISE", "NAME", "DONE", "ADHERENCE", "WEEKLY", "LOGGED", "SUSPENDED DAYS",
-			"PAIN RESPONSE", "FLARES"}, rows); err != nil {
+		if err := a.printTable([]string{"EXERCISE", "NAME", "DONE", "ADHERENCE", "WEEKLY", "LOGGED", "WHILE SUSPENDED",
+			"SUSPENDED DAYS", "PAIN RESPONSE", "FLARES"}, rows); err != nil {
 			return err
 		}
 	}

@@ -100,6 +100,8 @@ func errorLines(err error) []string {
 		line += " (the session was revoked because a refresh token was used twice: run hepctl login)"
 	case st.Code() == codes.Aborted && re.method == hepv1.PlanService_SetPlan_FullMethodName:
 		line += " (the plan changed meanwhile: look at it with hepctl plan show, then re-run hepctl plan set)"
+	case st.Code() == codes.Aborted && re.method == hepv1.AlertService_AcknowledgeAlert_FullMethodName:
+		line += " (nothing was acknowledged: see what is new with hepctl alerts occurrences, then acknowledge again)"
 	case st.Code() == codes.Unauthenticated && !publicMethod(re.method):
 		line += " (run hepctl login)"
 	case st.Code() == codes.Unavailable:

@@ -16,6 +16,12 @@ func padh(p, c, l int32, pct float64, ok bool) *hepv1.Adherence {
 	return &hepv1.Adherence{Prescribed: p, Completed: c, Logged: l, Percent: pct, Adherent: ok}
 }
 
+// whileSuspended sets an Adherence's sessions logged while suspended.
+func whileSuspended(a *hepv1.Adherence, n int32) *hepv1.Adherence {
+	a.LoggedWhileSuspended = n
+	return a
+}
+
 var defaultThresholds = &hepv1.AlertThresholds{SeverePain: 7, FlareIncrease: 2, WorseningIncrease: 2, NonAdherencePercent: 50,
 	AdherentPercent: 80, McidPoints: 2, McidPercent: 30, InactiveDays: 3}
 
@@ -37,8 +43,8 @@ func fixedProgress() *hepv1.Progress {
 			{ExerciseId: "cat-cow", ExerciseName: "Cat-cow", Adherence: padh(8, 5, 6, 62.5, false),
 				Weekly:         []*hepv1.Adherence{padh(3, 3, 3, 100, true), padh(3, 2, 2, 66.67, false), padh(2, 0, 1, 0, false)},
 				ScoredSessions: 6, MeanPainResponse: 1.5, Flares: 3},
-			{ExerciseId: "childs-pose", ExerciseName: "Child's pose", Adherence: padh(14, 13, 13, 92.86, true),
-				Weekly:        []*hepv1.Adherence{padh(6, 6, 6, 100, true), padh(6, 6, 6, 100, true), padh(2, 1, 1, 50, false)},
+			{ExerciseId: "childs-pose", ExerciseName: "Child's pose", Adherence: whileSuspended(padh(14, 13, 13, 92.86, true), 1),
+				Weekly:        []*hepv1.Adherence{whileSuspended(padh(6, 6, 6, 100, true), 1), padh(6, 6, 6, 100, true), padh(2, 1, 1, 50, false)},
 				SuspendedDays: 2},
 		},
 		BaselineWeek: 0, PainChange: hepv1.PainChange_PAIN_CHANGE_IMPROVED,
@@ -76,9 +82,9 @@ weekly adherence:  █▇▃  (▁ 0% .. █ 100%)
 at or above 80%:   ✓✓
 weekly pain:       ▅▃·  (▁ 0 .. █ 10)
 
-EXERCISE     NAME          DONE   ADHERENCE  WEEKLY  LOGGED  SUSPENDED DAYS  PAIN RESPONSE    FLARES
-cat-cow      Cat-cow       5/8    62.5%      █▆▁     6       -               +1.5 (6 scored)  3
-childs-pose  Child's pose  13/14  92.86% ✓   ██▅     13      2               -                -
+EXERCISE     NAME          DONE   ADHERENCE  WEEKLY  LOGGED  WHILE SUSPENDED  SUSPENDED DAYS  PAIN RESPONSE    FLARES
+cat-cow      Cat-cow       5/8    62.5%      █▆▁     6       -                -               +1.5 (6 scored)  3
+childs-pose  Child's pose  13/14  92.86% ✓   ██▅     14      1                2               -                -
 
 Suspended now:
 EXERCISE  SINCE                      WHY

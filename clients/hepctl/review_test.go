@@ -56,7 +56,7 @@ func TestReviewCommands(t *testing.T) {
 
 	out = c.ok(t, dr, "", "triage")
 	if lines := nonEmptyLines(out); len(lines) != 2 || !regexp.MustCompile(`^RANK\s+PATIENT\s+PATIENT_ID\s+TIER\s+REASON$`).MatchString(lines[0]) ||
-		!regexp.MustCompile(`^1\s+Maria S\.\s+`+pid+`\s+open alerts\s+1 open alert\(s\) \(PAIN_FLARE\) since \d{4}-\d\d-\d\d \d\d:\d\d UTC$`).MatchString(lines[1]) {
+		!regexp.MustCompile(`^1\s+Maria S\.\s+`+pid+`\s+open alerts\s+1 pain flare with cat-cow, open since \d{4}-\d\d-\d\d \d\d:\d\d UTC$`).MatchString(lines[1]) {
 		t.Errorf("triage:\n%s", out)
 	}
 	var tri hepv1.ListTriageResponse
@@ -94,7 +94,7 @@ func TestReviewCommands(t *testing.T) {
 			t.Errorf("progress: no %q in:\n%s", want, out)
 		}
 	}
-	if !regexp.MustCompile(`\ncat-cow\s+Cat-cow\s+1/1\s+100% ✓\s+\S+\s+1\s+-\s+\+3 \(1 scored\)\s+1\n`).MatchString(out) {
+	if !regexp.MustCompile(`\ncat-cow\s+Cat-cow\s+1/1\s+100% ✓\s+\S+\s+1\s+-\s+-\s+\+3 \(1 scored\)\s+1\n`).MatchString(out) {
 		t.Errorf("progress exercise row:\n%s", out)
 	}
 	// Without dates: the 28 days ending today.
@@ -106,8 +106,8 @@ func TestReviewCommands(t *testing.T) {
 	// The care team's alerts, filtered.
 	out = c.ok(t, dr, "", "alerts", "list")
 	lines := nonEmptyLines(out)
-	if len(lines) != 2 || !regexp.MustCompile(`^PATIENT_ID\s+ID\s+RAISED\s+SEVERITY\s+KIND\s+STATUS\s+SUMMARY$`).MatchString(lines[0]) ||
-		!regexp.MustCompile(`^`+pid+`\s+\S+\s+\S+\s+routine\s+pain flare\s+open\s+Pain rose from 3 to 6`).MatchString(lines[1]) {
+	if len(lines) != 2 || !regexp.MustCompile(`^PATIENT_ID\s+ID\s+RAISED\s+SEVERITY\s+KIND\s+STATUS\s+TIMES\s+LATEST\s+SUMMARY$`).MatchString(lines[0]) ||
+		!regexp.MustCompile(`^`+pid+`\s+\S+\s+\S+\s+routine\s+pain flare\s+open\s+1\s+\S+\s+Pain rose from 3 to 6`).MatchString(lines[1]) {
 		t.Fatalf("alerts list (care team):\n%s", out)
 	}
 	alertID := strings.Fields(lines[1])[1]

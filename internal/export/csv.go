@@ -33,6 +33,9 @@ const (
 	CSVDecisions  = "gating_decisions.csv"
 	CSVClearances = "clearances.csv"
 	CSVAlerts     = "alerts.csv"
+	// CSVOccurrences holds every occurrence of the range: an alert
+	// coalesces repeats, its occurrences keep each one.
+	CSVOccurrences = "alert_occurrences.csv"
 )
 
 // Headers of the CSV files, in column order.
@@ -41,7 +44,8 @@ var (
 		"generated_at", "generated_by"}
 	HeaderSessions = []string{"id", "performed_at", "performed_at_phone_clock", "received_at", "exercise_id",
 		"exercise_name", "plan_version", "sets_done", "reps_done", "hold_seconds_done", "duration_seconds_done",
-		"pain_before", "pain_after", "difficulty", "logged_while_suspended", "note", "device_id", "supersedes"}
+		"pain_before", "pain_after", "difficulty", "logged_while_suspended", "note", "device_id", "supersedes",
+		"counts_toward_adherence"}
 	HeaderCheckins = []string{"id", "recorded_at", "recorded_at_phone_clock", "received_at", "score", "location",
 		"red_flags", "note", "device_id", "supersedes"}
 	HeaderScreening = []string{"id", "recorded_at", "flag", "status", "source", "recorded_by", "effective", "note"}
@@ -53,7 +57,8 @@ var (
 		"previous_state", "new_state", "reasons", "clearance_ids", "screening_answer_ids", "actor_id"}
 	HeaderClearances = []string{"id", "created_at", "ended_at", "exercise_id", "flag", "reason", "cleared_by"}
 	HeaderAlerts     = []string{"id", "raised_at", "kind", "severity", "status", "summary", "acknowledged_at",
-		"acknowledged_by", "acknowledgement_note"}
+		"acknowledged_by", "acknowledgement_note", "occurrences", "latest_at"}
+	HeaderOccurrences = []string{"id", "alert_id", "occurred_at", "kind", "trigger", "summary"}
 )
 
 // Inert makes a cell safe to open in a spreadsheet: a cell that starts
@@ -224,7 +229,18 @@ func WriteCSV(ctx context.Context, w io.Writer, snap *hep.ExportSnapshot, src So
 	}
 	for _, a := range snap.Alerts {
 		if err := f.write(a.ID, timeIn(a.CreateTime, loc), string(a.Kind), string(a.Severity), string(a.Status),
-			a.Summary, timeIn(a.AckTime, loc), a.AckBy, a.AckNote); err != nil {
+			a.Summary, timeIn(a.AckTime, loc), a.AckBy, a.AckNote, itoa(a.Occurrences), timeIn(a.LatestTime, loc)); err != nil {
+			return err
+		}
+	}
+	if err := f.done(); err != nil {
+		return err
+	}
+	if f, err = c.file(CSVOccurrences, HeaderOccurrences); err != nil {
+		return err
+	}
+	for _, o := range snap.AlertOccurrences {
+		if err := f.write(o.ID, o.AlertID, timeIn(o.Time, loc), string(o.Kind), o.Trigger, o.Summary); err != nil {
 			return err
 		}
 	}
@@ -243,7 +259,7 @@ func WriteCSV(ctx context.Context, w io.Writer, snap *hep.ExportSnapshot, src So
 				timeIn(l.ReceiveTime, loc), l.ExerciseID, exerciseName(snap, l.ExerciseID), itoa(l.PlanVersion),
 				itoa(l.SetsDone), itoa(l.RepsDone), itoa(l.HoldSecondsDone), itoa(l.DurationSecondsDone),
 				score(l.PainBefore), score(l.PainAfter), string(l.Difficulty), yesNo(l.ItemSuspended), l.Note,
-				l.DeviceID, l.Supersedes); err != nil {
+				l.DeviceID, l.Supersedes, yesNo(hep.UseOfSession(l.ItemSuspended).Adherence)); err != nil {
 				return err
 			}
 		}

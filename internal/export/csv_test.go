@@ -83,6 +83,7 @@ func TestCSVRoundTrip(t *testing.T) {
 		export.CSVCheckins: export.HeaderCheckins, export.CSVScreening: export.HeaderScreening,
 		export.CSVPlanItems: export.HeaderPlanItems, export.CSVDecisions: export.HeaderDecisions,
 		export.CSVClearances: export.HeaderClearances, export.CSVAlerts: export.HeaderAlerts,
+		export.CSVOccurrences: export.HeaderOccurrences,
 	} {
 		rows, ok := files[name]
 		if !ok || len(rows) == 0 || !slices.Equal(rows[0], header) {
@@ -120,7 +121,8 @@ func TestCSVRoundTrip(t *testing.T) {
 			st.get(r, "pain_before") != optScore(l.PainBefore) || st.get(r, "pain_after") != optScore(l.PainAfter) ||
 			st.get(r, "difficulty") != string(l.Difficulty) || st.get(r, "note") != l.Note ||
 			st.get(r, "device_id") != l.DeviceID || st.get(r, "supersedes") != l.Supersedes ||
-			st.get(r, "logged_while_suspended") != map[bool]string{true: "yes", false: "no"}[l.ItemSuspended] {
+			st.get(r, "logged_while_suspended") != map[bool]string{true: "yes", false: "no"}[l.ItemSuspended] ||
+			st.get(r, "counts_toward_adherence") != map[bool]string{true: "no", false: "yes"}[l.ItemSuspended] {
 			t.Errorf("session %d: %v, store %+v", i, r, l)
 		}
 	}
@@ -217,6 +219,36 @@ func TestCSVRoundTrip(t *testing.T) {
 	}
 	if !acked {
 		t.Error("no alert acknowledged by the clinician")
+	}
+	// Every occurrence of the range is a row, under its alert; an alert
+	// holding more than one shows the count and the latest.
+	ot := tables[export.CSVOccurrences]
+	if len(ot.rows) != len(e.snap.AlertOccurrences) || len(ot.rows) == 0 {
+		t.Errorf("%d occurrences, want %d", len(ot.rows), len(e.snap.AlertOccurrences))
+	}
+	perAlert := map[string]int{}
+	for i, o := range e.snap.AlertOccurrences {
+		if i >= len(ot.rows) {
+			break
+		}
+		r := ot.rows[i]
+		if ot.get(r, "id") != o.ID || ot.get(r, "alert_id") != o.AlertID || ot.get(r, "kind") != string(o.Kind) ||
+			ot.get(r, "trigger") != o.Trigger || !sameSecond(parse(ot.get(r, "occurred_at")), o.Time) {
+			t.Errorf("occurrence %d: %v, want %+v", i, r, o)
+		}
+		perAlert[o.AlertID]++
+	}
+	several := false
+	for i, a := range e.snap.Alerts {
+		r := at.rows[i]
+		if at.get(r, "occurrences") != itoa(a.Occurrences) || perAlert[a.ID] == 0 || perAlert[a.ID] > int(a.Occurrences) {
+			t.Errorf("alert %d: occurrences %q, %d rows in %s; want %d", i, at.get(r, "occurrences"), perAlert[a.ID],
+				export.CSVOccurrences, a.Occurrences)
+		}
+		several = several || a.Occurrences > 1
+	}
+	if !several {
+		t.Error("no alert of the fixture holds more than one occurrence")
 	}
 	if p := tables[export.CSVPatient]; len(p.rows) != 1 || p.get(p.rows[0], "external_mrn") != "MRN-0042" ||
 		p.get(p.rows[0], "from") != "2030-03-18" || p.get(p.rows[0], "display_name") != e.f.Patient.DisplayName {

@@ -164,8 +164,8 @@ func sessionSummary(l hep.ExerciseLog) string {
 	if l.Difficulty != hep.DifficultyUnreported {
 		s += "; difficulty: " + words(string(l.Difficulty))
 	}
-	if l.ItemSuspended {
-		s += "; logged while the plan item was suspended"
+	if !hep.UseOfSession(l.ItemSuspended).Adherence {
+		s += "; logged while the plan item was suspended (not counted toward adherence)"
 	}
 	return s
 }

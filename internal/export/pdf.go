@@ -290,9 +290,9 @@ func (d *pdfDoc) render() {
 		hold = "YES — red-flag symptoms reported; every item suspended until a clinician reviews the alert"
 	}
 	d.kv([][2]string{
-		{"Adherence", fmt.Sprintf("%s overall: %d of %d prescribed sessions completed (%d logged); adherent is %d%% or more",
+		{"Adherence", fmt.Sprintf("%s overall: %d of %d prescribed sessions completed (%d logged toward the plan); adherent is %d%% or more",
 			pct(p.Adherence), p.Adherence.Completed, p.Adherence.Prescribed, p.Adherence.Logged, s.Thresholds.AdherentPercent)},
-		{"Sessions logged", fmt.Sprintf("%d", s.LogCount)},
+		{"Sessions logged", sessionsLine(s.LogCount, p.Adherence.LoggedWhileSuspended)},
 		{"Pain check-ins", fmt.Sprintf("%d", s.CheckinCount)},
 		{"Pain (0-10)", painLine},
 		{"Last session", lastAct},
@@ -310,10 +310,13 @@ func (d *pdfDoc) render() {
 			adh = map[bool]string{true: "yes", false: "no"}[w.Adherence.Adherent]
 		}
 		rows = append(rows, []string{fmt.Sprintf("%s to %s", w.Start, w.End), itoa(w.Adherence.Prescribed),
-			itoa(w.Adherence.Completed), itoa(w.Adherence.Logged), pct(w.Adherence), adh})
+			itoa(w.Adherence.Completed), itoa(w.Adherence.Logged), itoa(w.Adherence.LoggedWhileSuspended), pct(w.Adherence), adh})
 	}
-	d.table([]pdfCol{{"Week", 3, "L"}, {"Prescribed", 1.3, "R"}, {"Completed", 1.3, "R"}, {"Logged", 1.2, "R"},
-		{"Adherence", 1.3, "R"}, {"Adherent", 1.2, "C"}}, rows)
+	d.table([]pdfCol{{"Week", 3, "L"}, {"Prescribed", 1.3, "R"}, {"Completed", 1.3, "R"}, {"Logged", 1.1, "R"},
+		{"While suspended", 1.3, "R"}, {"Adherence", 1.3, "R"}, {"Adherent", 1.1, "C"}}, rows)
+	d.f.Ln(1)
+	d.para("Logged: sessions toward the plan. While suspended: sessions logged while their item was suspended, " +
+		"never counted toward adherence (their pain counts in the pain response below).")
 
 	// Pain.
 	d.h2keep("Pain trend (weekly mean of check-ins, NRS 0-10)", 70)
@@ -341,15 +344,17 @@ func (d *pdfDoc) render() {
 		if it.ScoredSessions > 0 {
 			resp = fmt.Sprintf("%+.1f", it.MeanPainResponse)
 		}
-		rows = append(rows, []string{it.ExerciseName + " (" + it.ExerciseID + ")", pct(it.Adherence),
-			fmt.Sprintf("%d / %d", it.Adherence.Completed, it.Adherence.Prescribed), itoa(it.ScoredSessions), resp,
-			itoa(it.Flares), itoa(it.SuspendedDays)})
+		a := it.Adherence
+		rows = append(rows, []string{it.ExerciseName + " (" + it.ExerciseID + ")", pct(a),
+			fmt.Sprintf("%d / %d", a.Completed, a.Prescribed), fmt.Sprintf("%d (%d)", a.Logged+a.LoggedWhileSuspended, a.LoggedWhileSuspended),
+			itoa(it.ScoredSessions), resp, itoa(it.Flares), itoa(it.SuspendedDays)})
 	}
-	d.table([]pdfCol{{"Exercise", 3, "L"}, {"Adherence", 1.2, "R"}, {"Completed / prescribed", 1.5, "R"},
-		{"Scored sessions", 1.2, "R"}, {"Mean response", 1.2, "R"}, {fmt.Sprintf("Flares (≥ +%d)", s.Thresholds.FlareIncrease), 1.1, "R"},
-		{"Suspended days", 1.2, "R"}}, rows)
+	d.table([]pdfCol{{"Exercise", 2.8, "L"}, {"Adherence", 1.1, "R"}, {"Completed / prescribed", 1.4, "R"},
+		{"Logged (while suspended)", 1.4, "R"}, {"Scored sessions", 1.1, "R"}, {"Mean response", 1.1, "R"},
+		{fmt.Sprintf("Flares (≥ +%d)", s.Thresholds.FlareIncrease), 1.1, "R"}, {"Suspended days", 1.1, "R"}}, rows)
 	d.f.Ln(1)
-	d.para("A negative response means less pain after the session. Suspended days are days the item could not be done.")
+	d.para("A negative response means less pain after the session. Sessions logged while the item was suspended count " +
+		"in the response and the flares, not in adherence. Suspended days are days the item could not be done.")
 
 	d.plans()
 	d.screening()
@@ -505,6 +510,16 @@ func (d *pdfDoc) decisions() {
 		{"Status", 1.6, "L"}}, rows)
 }
 
+// sessionsLine is the summary's count of sessions: every live session of
+// the period, and how many of them were logged while their item was
+// suspended (hep.UseOfSession: not toward adherence).
+func sessionsLine(total int64, whileSuspended int32) string {
+	if whileSuspended == 0 {
+		return fmt.Sprintf("%d", total)
+	}
+	return fmt.Sprintf("%d, of which %d logged while the item was suspended (not counted toward adherence)", total, whileSuspended)
+}
+
 // alerts writes the alerts of the period and how they were handled.
 func (d *pdfDoc) alerts() {
 	s := d.snap
@@ -515,7 +530,13 @@ func (d *pdfDoc) alerts() {
 		if a.Status == hep.AlertAcknowledged {
 			handled = fmt.Sprintf("Acknowledged %s by %s: %s", d.when(a.AckTime), accountName(s, a.AckBy), a.AckNote)
 		}
-		rows = append(rows, []string{d.when(a.CreateTime), words(string(a.Kind)), words(string(a.Severity)), a.Summary, handled})
+		raised := d.when(a.CreateTime)
+		if a.Occurrences > 1 {
+			// A coalesced alert: how often, and the latest (whose
+			// summary is shown); alert_occurrences.csv lists each.
+			raised = fmt.Sprintf("%s; %d times, latest %s", raised, a.Occurrences, d.when(a.LatestTime))
+		}
+		rows = append(rows, []string{raised, words(string(a.Kind)), words(string(a.Severity)), a.Summary, handled})
 	}
 	d.table([]pdfCol{{"Raised", 1.9, "L"}, {"Kind", 1.6, "L"}, {"Severity", 1.1, "L"}, {"Summary", 3.6, "L"},
 		{"Handled", 3.6, "L"}}, rows)

@@ -70,8 +70,8 @@ func TestPDFSummary(t *testing.T) {
 		t.Fatalf("fixture progress: %+v, %d weeks", p.Adherence, len(p.Weeks))
 	}
 	for _, w := range p.Weeks {
-		has("a week's adherence", fmt.Sprintf("%s to %s %d %d %d %.0f%%", w.Start, w.End, w.Adherence.Prescribed,
-			w.Adherence.Completed, w.Adherence.Logged, w.Adherence.Percent))
+		has("a week's adherence", fmt.Sprintf("%s to %s %d %d %d %d %.0f%%", w.Start, w.End, w.Adherence.Prescribed,
+			w.Adherence.Completed, w.Adherence.Logged, w.Adherence.LoggedWhileSuspended, w.Adherence.Percent))
 		if w.Checkins > 0 {
 			has("a week's pain", fmt.Sprintf("%d %.1f %.1f", w.Checkins, w.PainMean, w.PainMedian))
 		}
@@ -79,7 +79,17 @@ func TestPDFSummary(t *testing.T) {
 	has("the pain change", "improved (clinically important)")
 	for _, it := range p.Items {
 		has("an exercise's pain response", it.ExerciseName)
+		a := it.Adherence
+		has("an exercise's sessions, those logged while suspended apart", fmt.Sprintf("%d / %d %d (%d) %d", a.Completed, a.Prescribed,
+			a.Logged+a.LoggedWhileSuspended, a.LoggedWhileSuspended, it.ScoredSessions))
 	}
+	// The fixture logs child's pose while it is suspended: the summary's
+	// session count says so, and the count is the sum the tables show.
+	if p.Adherence.LoggedWhileSuspended == 0 || s.LogCount != int64(p.Adherence.Logged+p.Adherence.LoggedWhileSuspended) {
+		t.Errorf("fixture: %d sessions, progress %+v; want some logged while suspended, adding up", s.LogCount, p.Adherence)
+	}
+	has("the sessions logged", fmt.Sprintf("Sessions logged %d, of which %d logged while the item was suspended", s.LogCount,
+		p.Adherence.LoggedWhileSuspended))
 	for _, g := range s.Decisions {
 		has("a decision", g.DecideTime.In(e.f.Zone).Format("2006-01-02 15:04")+" "+exerciseName(e, g.Decision.ExerciseID)+" "+
 			strings.ToLower(strings.ReplaceAll(string(g.Decision.Outcome), "_", " ")))
@@ -89,6 +99,9 @@ func TestPDFSummary(t *testing.T) {
 	}
 	for _, a := range s.Alerts {
 		has("an alert", a.CreateTime.In(e.f.Zone).Format("2006-01-02 15:04"))
+		if a.Occurrences > 1 {
+			has("a coalesced alert's count", fmt.Sprintf("%d times, latest %s", a.Occurrences, a.LatestTime.In(e.f.Zone).Format("2006-01-02 15:04")))
+		}
 		if a.Status == hep.AlertAcknowledged {
 			has("an acknowledgement", a.AckNote)
 		}

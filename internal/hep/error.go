@@ -44,6 +44,9 @@ const (
 	ReasonVersionMismatch       = "VERSION_MISMATCH"
 	ReasonSequenceGap           = "SEQUENCE_GAP"
 	ReasonCursorExpired         = "CURSOR_EXPIRED"
+	// ReasonAlertChanged: an acknowledgement expected fewer occurrences
+	// than the alert has (CheckAck).
+	ReasonAlertChanged = "ALERT_CHANGED"
 )
 
 // FieldViolation names one invalid request field and says what is wrong.

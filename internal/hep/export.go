@@ -63,8 +63,12 @@ type ExportSnapshot struct {
 	Decisions []GatingDecision
 	// Clearances are those created before End, oldest first.
 	Clearances []Clearance
-	// Alerts are those raised in the range, oldest first.
-	Alerts []Alert
+	// Alerts are those with an occurrence in the range, oldest first, and
+	// AlertOccurrences those occurrences (every one of the range), oldest
+	// first. An alert's Occurrences counts all of its occurrences, also
+	// those outside the range.
+	Alerts           []Alert
+	AlertOccurrences []AlertOccurrence
 	// Exercises are the catalog entries the plans, logs and decisions name.
 	Exercises map[string]Exercise
 	// Names are the display names of the accounts the record names (plan

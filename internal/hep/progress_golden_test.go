@@ -16,8 +16,9 @@ import (
 // so a wrong conversion in the code cannot hide in the fixture.
 //
 // Shorthand in the comments: P = prescribed, C = completed (capped), L =
-// logged (live, not made while suspended), n/7 = the days-per-week
-// numerator of the ceil rule.
+// logged (live, not made while suspended), S = logged while suspended
+// (live, not toward adherence), n/7 = the days-per-week numerator of the
+// ceil rule.
 
 // ts parses an RFC 3339 time with its offset.
 func ts(s string) time.Time {
@@ -76,6 +77,12 @@ func concatLogs(ls ...[]hep.LogFact) []hep.LogFact {
 // adherent.
 func adh(p, c, l int32, pct float64, ok bool) hep.Adherence {
 	return hep.Adherence{Prescribed: p, Completed: c, Logged: l, Percent: pct, Adherent: ok}
+}
+
+// susp adds n sessions logged while suspended to an expected Adherence.
+func susp(a hep.Adherence, n int32) hep.Adherence {
+	a.LoggedWhileSuspended = n
+	return a
 }
 
 // week is an expected ProgressWeek without pain.
@@ -275,29 +282,29 @@ func TestGoldenSuspendedWeek(t *testing.T) {
 	//   childs-pose Mon 9, Wed 11, Fri 13 x 2 = 6; L 6 -> C 6.
 	//   P 11, C 11, L 11: 100%.
 	// Week 2 (16-22): cat-cow suspended all 7 days -> n = 0, P 0; its 2
-	//   logs were made while suspended -> L 0, C 0.
+	//   logs were made while suspended -> L 0, C 0, S 2.
 	//   childs-pose 6; L 5 -> C 5. P 6, C 5, L 5: 5/6 = 83.33%.
 	// Week 3 (23-29): cat-cow 35/7 = 5; L 4 -> C 4.
 	//   childs-pose: Mon 23 x2 + Wed 25 suspended (0) + Fri 27 x2 = 4;
-	//   L 3 (Mon x2, Wed 09:00) -> C 3.
-	//   P 9, C 7, L 7: 7/9 = 77.78%.
+	//   L 3 (Mon x2, Wed 09:00) -> C 3; S 1 (Wed 15:00).
+	//   P 9, C 7, L 7, S 1: 7/9 = 77.78%.
 	checkWeeks(t, p.Weeks, []hep.ProgressWeek{
 		week(d(2026, 3, 9), d(2026, 3, 15), adh(11, 11, 11, 100, true)),
-		week(d(2026, 3, 16), d(2026, 3, 22), adh(6, 5, 5, 83.33, true)),
-		week(d(2026, 3, 23), d(2026, 3, 29), adh(9, 7, 7, 77.78, false)),
+		week(d(2026, 3, 16), d(2026, 3, 22), susp(adh(6, 5, 5, 83.33, true), 2)),
+		week(d(2026, 3, 23), d(2026, 3, 29), susp(adh(9, 7, 7, 77.78, false), 1)),
 	})
 	checkItems(t, p.Items, []itemWant{
 		// cat-cow: P 5+0+5 = 10, C 5+0+4 = 9: 90%. Suspended days 16-22 = 7.
-		{id: "cat-cow", total: adh(10, 9, 9, 90, true), suspendedDays: 7,
-			weekly: []hep.Adherence{adh(5, 5, 5, 100, true), adh(0, 0, 0, 0, false), adh(5, 4, 4, 80, true)}},
+		{id: "cat-cow", total: susp(adh(10, 9, 9, 90, true), 2), suspendedDays: 7,
+			weekly: []hep.Adherence{adh(5, 5, 5, 100, true), susp(adh(0, 0, 0, 0, false), 2), adh(5, 4, 4, 80, true)}},
 		// childs-pose: P 6+6+4 = 16, C 6+5+3 = 14: 87.5%. Suspended days:
 		// Wed 25 and Thu 26 (Thursday is not one of its weekdays but is a
 		// calendar day of the item it was suspended on) = 2.
-		{id: "childs-pose", total: adh(16, 14, 14, 87.5, true), suspendedDays: 2,
-			weekly: []hep.Adherence{adh(6, 6, 6, 100, true), adh(6, 5, 5, 83.33, true), adh(4, 3, 3, 75, false)}},
+		{id: "childs-pose", total: susp(adh(16, 14, 14, 87.5, true), 1), suspendedDays: 2,
+			weekly: []hep.Adherence{adh(6, 6, 6, 100, true), adh(6, 5, 5, 83.33, true), susp(adh(4, 3, 3, 75, false), 1)}},
 	})
-	// Range: P 26, C 23, L 23: 23/26 = 88.4615% -> 88.46.
-	if want := adh(26, 23, 23, 88.46, true); p.Adherence != want {
+	// Range: P 26, C 23, L 23, S 2 + 1 = 3: 23/26 = 88.4615% -> 88.46.
+	if want := susp(adh(26, 23, 23, 88.46, true), 3); p.Adherence != want {
 		t.Errorf("range adherence %+v, want %+v", p.Adherence, want)
 	}
 	// Now: cat-cow is suspended (pregnancy) since 30 March; bar-hang is
@@ -360,8 +367,8 @@ func TestGoldenAucklandDSTEnd(t *testing.T) {
 	//   cat-cow 7x3 = 21, 21/7 = 3; logs Wed, Sun 00:30, Sun 23:30 -> L 3, C 3.
 	//     (By UTC days Mon 6 00:30 would also fall in week 1: L 4, week 2 L 1.)
 	//   childs-pose 7 days - Sun 5 suspended = 6; L 6 (the Sun 23:40 log was
-	//     made while suspended) -> C 6.
-	//   P 9, C 9, L 9: 100%.
+	//     made while suspended: S 1) -> C 6.
+	//   P 9, C 9, L 9, S 1: 100%.
 	//   Pain: Wed 5, Sun 6, Sun 4 -> mean 15/3 = 5, median of 4,5,6 = 5.
 	// Week 2 (Mon 6 - Sun 12):
 	//   cat-cow 3; Mon 00:30, Thu -> L 2, C 2.
@@ -370,7 +377,7 @@ func TestGoldenAucklandDSTEnd(t *testing.T) {
 	//   Pain: Mon 3, Fri 4 -> mean 3.5, median (3+4)/2 = 3.5; change
 	//   3.5 - 5 = -1.5: below 2 points, but 1.5/5 = 30% -> IMPROVED.
 	checkWeeks(t, p.Weeks, []hep.ProgressWeek{
-		withPain(week(d(2026, 3, 30), d(2026, 4, 5), adh(9, 9, 9, 100, true)), 3, 5, 5, 0, hep.PainChangeNone),
+		withPain(week(d(2026, 3, 30), d(2026, 4, 5), susp(adh(9, 9, 9, 100, true), 1)), 3, 5, 5, 0, hep.PainChangeNone),
 		withPain(week(d(2026, 4, 6), d(2026, 4, 12), adh(9, 8, 8, 88.89, true)), 2, 3.5, 3.5, -1.5, hep.PainChangeImproved),
 	})
 	checkItems(t, p.Items, []itemWant{
@@ -378,11 +385,11 @@ func TestGoldenAucklandDSTEnd(t *testing.T) {
 		{id: "cat-cow", total: adh(6, 5, 5, 83.33, true),
 			weekly: []hep.Adherence{adh(3, 3, 3, 100, true), adh(3, 2, 2, 66.67, false)}},
 		// childs-pose: P 12, C 12; suspended Sun 5 and Mon 6 = 2 days.
-		{id: "childs-pose", total: adh(12, 12, 12, 100, true), suspendedDays: 2,
-			weekly: []hep.Adherence{adh(6, 6, 6, 100, true), adh(6, 6, 6, 100, true)}},
+		{id: "childs-pose", total: susp(adh(12, 12, 12, 100, true), 1), suspendedDays: 2,
+			weekly: []hep.Adherence{susp(adh(6, 6, 6, 100, true), 1), adh(6, 6, 6, 100, true)}},
 	})
 	// Range: P 18, C 17: 17/18 = 94.444% -> 94.44.
-	if want := adh(18, 17, 17, 94.44, true); p.Adherence != want {
+	if want := susp(adh(18, 17, 17, 94.44, true), 1); p.Adherence != want {
 		t.Errorf("range adherence %+v, want %+v", p.Adherence, want)
 	}
 	if p.BaselineWeek != 0 || p.PainChange != hep.PainChangeImproved {
@@ -708,12 +715,12 @@ func TestGoldenPainResponse(t *testing.T) {
 	p := hep.ComputeProgress(mk(), hep.DefaultThresholds(), after)
 	// cat-cow: scored +2, -1, 0, +4, +1, +3 = 6 sessions, sum 9, mean 1.5;
 	//   flares (>= 2): +2, +4, +3 = 3. P 7x7/7 = 7; L 7 (8 in range, one
-	//   while suspended), C 7: 100%.
+	//   while suspended: S 1), C 7: 100%.
 	// childs-pose: -2, -1, +1 = 3 sessions, sum -2, mean -0.667 -> -0.67;
 	//   no flare. P 7, L 3, C 3: 3/7 = 42.857% -> 42.86.
 	// bar-hang: +3, 1 session, 1 flare. P 0, L 1, C 0.
 	checkItems(t, p.Items, []itemWant{
-		{id: "cat-cow", total: adh(7, 7, 7, 100, true), weekly: []hep.Adherence{adh(7, 7, 7, 100, true)},
+		{id: "cat-cow", total: susp(adh(7, 7, 7, 100, true), 1), weekly: []hep.Adherence{susp(adh(7, 7, 7, 100, true), 1)},
 			scored: 6, meanResponse: 1.5, flares: 3},
 		{id: "childs-pose", total: adh(7, 3, 3, 42.86, false), weekly: []hep.Adherence{adh(7, 3, 3, 42.86, false)},
 			scored: 3, meanResponse: -0.67, flares: 0},
@@ -721,7 +728,7 @@ func TestGoldenPainResponse(t *testing.T) {
 			scored: 1, meanResponse: 3, flares: 1},
 	})
 	// Range: P 14, C 10: 71.43%.
-	if want := adh(14, 10, 11, 71.43, false); p.Adherence != want {
+	if want := susp(adh(14, 10, 11, 71.43, false), 1); p.Adherence != want {
 		t.Errorf("range adherence %+v, want %+v", p.Adherence, want)
 	}
 
@@ -739,6 +746,96 @@ func TestGoldenPainResponse(t *testing.T) {
 }
 
 func ptr(v int32) *int32 { return &v }
+
+// suspendedScored is a scored log that arrived while its item was
+// SUSPENDED.
+func suspendedScored(ex, at string, before, after int32) hep.LogFact {
+	l := scoredLog(ex, at, before, after)
+	l.ItemSuspended = true
+	return l
+}
+
+// TestGoldenLoggedWhileSuspended is the phonesim report of issue 10 in
+// miniature: osteoporosis is recorded on Wed 10 June at 12:00, which
+// suspends cat-cow (needs clearance) and the inversion table
+// (contraindicated); the phone keeps logging both, and child's pose, which
+// is not in the plan. The three exercises have different pain responses;
+// sessions logged while suspended count as logged (apart) and in the pain
+// response, never toward adherence (hep.UseOfSession), and they do not
+// fill the slot of a day the item was prescribed. Europe/Lisbon is UTC+01:00
+// (WEST) in June.
+func TestGoldenLoggedWhileSuspended(t *testing.T) {
+	noEnd := hep.Date{}
+	catCow := spec("cat-cow", perWeek(1, 5), d(2026, 5, 25), noEnd)
+	inversion := spec("inversion-table", onDays(1, time.Monday, time.Thursday), d(2026, 5, 25), noEnd)
+	f := hep.ProgressFacts{
+		PatientID: "p-phonesim", TimeZone: "Europe/Lisbon", From: d(2026, 6, 1), To: d(2026, 6, 14), // Mon 1 - Sun 14 June
+		Versions: []hep.PlanVersionFacts{{Version: 1, CreateTime: ts("2026-05-25T09:00:00+01:00"),
+			Items: []hep.ItemSpec{catCow, inversion}}},
+		Suspensions: []hep.SuspensionInterval{
+			{PlanVersion: 1, ExerciseID: "cat-cow", From: ts("2026-06-10T12:00:00+01:00")},
+			{PlanVersion: 1, ExerciseID: "inversion-table", From: ts("2026-06-10T12:00:00+01:00")},
+		},
+		Logs: []hep.LogFact{
+			scoredLog("cat-cow", "2026-06-01T08:00:00+01:00", 4, 3), // -1
+			scoredLog("cat-cow", "2026-06-02T08:00:00+01:00", 5, 4), // -1
+			scoredLog("cat-cow", "2026-06-03T08:00:00+01:00", 3, 3), // 0
+			scoredLog("cat-cow", "2026-06-04T08:00:00+01:00", 4, 2), // -2
+			scoredLog("cat-cow", "2026-06-08T08:00:00+01:00", 4, 3), // -1
+			// Tue 9: no session. Wed 10 from 12:00 on: suspended.
+			suspendedScored("cat-cow", "2026-06-10T18:00:00+01:00", 3, 6),         // +3, a flare
+			suspendedScored("cat-cow", "2026-06-11T08:00:00+01:00", 4, 6),         // +2, a flare
+			suspendedScored("cat-cow", "2026-06-12T08:00:00+01:00", 5, 6),         // +1
+			suspendedScored("inversion-table", "2026-06-11T19:00:00+01:00", 2, 5), // +3, a flare
+			scoredLog("childs-pose", "2026-06-06T10:00:00+01:00", 6, 4),           // -2
+			scoredLog("childs-pose", "2026-06-13T10:00:00+01:00", 5, 4),           // -1
+		},
+	}
+	p := hep.ComputeProgress(f, hep.DefaultThresholds(), after)
+
+	// cat-cow. Week 1 (1-7): 7x5 = 35, 35/7 = 5 P; L 4 (Mon-Thu) -> C 4.
+	//   Week 2 (8-14): Mon 8 and Tue 9 available, Wed 10 - Sun 14
+	//   suspended (Wed at some moment) = 5 suspended days; n = 2x5 = 10,
+	//   ceil(10/7) = 2 P; L 1 (Mon 8) -> C 1; S 3 (Wed, Thu, Fri). The
+	//   suspended sessions do not stand in for the missed Tuesday: C 1,
+	//   not 2.
+	//   Total P 7, C 5, L 5, S 3: 5/7 = 71.43%.
+	//   Pain response over all 8 scored sessions, suspended ones included:
+	//   -1 -1 0 -2 -1 +3 +2 +1 = 1, 1/8 = 0.125 -> 0.13; flares +3, +2 = 2.
+	// inversion-table. Week 1: Mon 1, Thu 4 = 2 P; nothing logged.
+	//   Week 2: Mon 8 = 1 P (Thu 11 suspended); S 1 (Thu 11).
+	//   Total P 3, C 0, L 0, S 1: 0%. Suspended days 10-14 = 5.
+	//   Pain response +3 (1 scored), 1 flare: the only session is one
+	//   made while it was contraindicated, and it hurt.
+	// childs-pose: not in the plan, never suspended: P 0; L 1 + 1 = 2,
+	//   C 0. Pain response (-2 - 1)/2 = -1.5, no flare.
+	checkItems(t, p.Items, []itemWant{
+		{id: "cat-cow", total: susp(adh(7, 5, 5, 71.43, false), 3), suspendedDays: 5,
+			weekly: []hep.Adherence{adh(5, 4, 4, 80, true), susp(adh(2, 1, 1, 50, false), 3)},
+			scored: 8, meanResponse: 0.13, flares: 2},
+		{id: "inversion-table", total: susp(adh(3, 0, 0, 0, false), 1), suspendedDays: 5,
+			weekly: []hep.Adherence{adh(2, 0, 0, 0, false), susp(adh(1, 0, 0, 0, false), 1)},
+			scored: 1, meanResponse: 3, flares: 1},
+		{id: "childs-pose", total: adh(0, 0, 2, 0, false),
+			weekly: []hep.Adherence{adh(0, 0, 1, 0, false), adh(0, 0, 1, 0, false)},
+			scored: 2, meanResponse: -1.5, flares: 0},
+	})
+	// Weeks: 1: P 5+2 = 7, C 4, L 4+1 = 5, S 0: 4/7 = 57.14%.
+	//        2: P 2+1 = 3, C 1, L 1+1 = 2, S 3+1 = 4: 1/3 = 33.33%.
+	checkWeeks(t, p.Weeks, []hep.ProgressWeek{
+		week(d(2026, 6, 1), d(2026, 6, 7), adh(7, 4, 5, 57.14, false)),
+		week(d(2026, 6, 8), d(2026, 6, 14), susp(adh(3, 1, 2, 33.33, false), 4)),
+	})
+	// Range: P 10, C 5, L 7, S 4: 50%. L + S = 11, every live log of the
+	// range, as the exports list them.
+	if want := susp(adh(10, 5, 7, 50, false), 4); p.Adherence != want {
+		t.Errorf("range adherence %+v, want %+v", p.Adherence, want)
+	}
+	if n := p.Adherence.Logged + p.Adherence.LoggedWhileSuspended; int(n) != len(f.Logs) {
+		t.Errorf("logged %d + while suspended %d = %d, want every live log (%d)", p.Adherence.Logged,
+			p.Adherence.LoggedWhileSuspended, n, len(f.Logs))
+	}
+}
 
 // TestGoldenActivity: days since the last session and the current streak,
 // as of the range's last day or today (the patient's today), whichever is

@@ -182,9 +182,42 @@ const (
 type Adherence struct {
 	Prescribed int32
 	Completed  int32 // capped per item and week
-	Logged     int32 // live logs not made while suspended, before capping
-	Percent    float64
-	Adherent   bool
+	// Logged is the live sessions that count toward adherence (every live
+	// session except those logged while their item was suspended), before
+	// capping.
+	Logged int32
+	// LoggedWhileSuspended is the live sessions logged while their plan
+	// item was suspended: done, but not toward adherence (UseOfSession).
+	// Logged + LoggedWhileSuspended is every live session.
+	LoggedWhileSuspended int32
+	Percent              float64
+	Adherent             bool
+}
+
+// SessionUse says where one live session counts in review.
+type SessionUse struct {
+	// Adherence: the session counts in Adherence.Logged and can complete
+	// a prescribed session; otherwise it counts in
+	// Adherence.LoggedWhileSuspended.
+	Adherence bool
+	// PainResponse: its pain scores count in the exercise's mean pain
+	// response and flares.
+	PainResponse bool
+}
+
+// UseOfSession is the one rule for a session logged while its plan item
+// was SUSPENDED (the log's ItemSuspended), used by progress, triage, the
+// alerts and the exports (docs/clinical-rules.md, "Sessions logged while
+// suspended"): the patient did it, so it is a logged session (shown
+// apart), it counts as activity (days since the last session, the
+// streak) and its pain counts in the pain response and flares (the pain
+// happened, and hiding a flare on an item suspended for safety would hide
+// harm); but it never counts toward adherence, because a suspended item
+// prescribes nothing and a clinician's gate stopped it: counting it would
+// reward doing what was stopped and could fill a slot of a day the item
+// was prescribed.
+func UseOfSession(itemSuspended bool) SessionUse {
+	return SessionUse{Adherence: !itemSuspended, PainResponse: true}
 }
 
 // ProgressWeek is one calendar week (Monday-Sunday) clipped to the range.
@@ -259,6 +292,14 @@ func ValidateRange(from, to Date, maxDays int) error {
 // Round2 rounds to two decimals (figures are shown, not computed on).
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
+// add adds b's counts to a (not the percentage).
+func (a *Adherence) add(b Adherence) {
+	a.Prescribed += b.Prescribed
+	a.Completed += b.Completed
+	a.Logged += b.Logged
+	a.LoggedWhileSuspended += b.LoggedWhileSuspended
+}
+
 func percentOf(a *Adherence, t Thresholds) {
 	if a.Prescribed > 0 {
 		a.Percent = round2(100 * float64(a.Completed) / float64(a.Prescribed))
@@ -322,8 +363,10 @@ func meanMedian(xs []int32) (float64, float64) {
 //   - weekday items prescribe TimesPerDay on their weekdays; days-per-week
 //     items prescribe ceil(sum over available days of
 //     TimesPerDay*DaysPerWeek/7) in a week;
-//   - completed = live logs of the exercise in the week not made while
-//     suspended, capped at the week's prescribed count per exercise;
+//   - completed = live logs of the exercise in the week that count toward
+//     adherence (UseOfSession: not made while suspended), capped at the
+//     week's prescribed count per exercise; the others are counted apart
+//     (LoggedWhileSuspended); the pain response counts both;
 //   - weeks are Monday-Sunday clipped to the range.
 func ComputeProgress(f ProgressFacts, t Thresholds, now time.Time) Progress {
 	var weeks []ProgressWeek
@@ -374,6 +417,7 @@ func computeProgress(f ProgressFacts, t Thresholds, now time.Time, weeks []Progr
 		dpwNumerator    []int32 // sum of TimesPerDay*DaysPerWeek over available days
 		completed       []int32
 		logged          []int32
+		whileSuspended  []int32
 		suspendedDays   int32
 		responseSum     int64
 		scored, flares  int32
@@ -385,7 +429,7 @@ func computeProgress(f ProgressFacts, t Thresholds, now time.Time, weeks []Progr
 		if a == nil {
 			n := len(p.Weeks)
 			a = &acc{weekdaySessions: make([]int32, n), dpwNumerator: make([]int32, n),
-				completed: make([]int32, n), logged: make([]int32, n)}
+				completed: make([]int32, n), logged: make([]int32, n), whileSuspended: make([]int32, n)}
 			per[id] = a
 			order = append(order, id)
 		}
@@ -449,10 +493,13 @@ func computeProgress(f ProgressFacts, t Thresholds, now time.Time, weeks []Progr
 			continue
 		}
 		a := get(l.ExerciseID)
-		if !l.ItemSuspended {
+		use := UseOfSession(l.ItemSuspended)
+		if use.Adherence {
 			a.logged[wi]++
+		} else {
+			a.whileSuspended[wi]++
 		}
-		if l.PainBefore != nil && l.PainAfter != nil {
+		if use.PainResponse && l.PainBefore != nil && l.PainAfter != nil {
 			diff := *l.PainAfter - *l.PainBefore
 			a.scored++
 			a.responseSum += int64(diff)
@@ -470,22 +517,16 @@ func computeProgress(f ProgressFacts, t Thresholds, now time.Time, weeks []Progr
 			ip.MeanPainResponse = round2(float64(a.responseSum) / float64(a.scored))
 		}
 		for wi := range p.Weeks {
-			w := Adherence{Prescribed: a.weekdaySessions[wi] + (a.dpwNumerator[wi]+6)/7, Logged: a.logged[wi]}
+			w := Adherence{Prescribed: a.weekdaySessions[wi] + (a.dpwNumerator[wi]+6)/7, Logged: a.logged[wi],
+				LoggedWhileSuspended: a.whileSuspended[wi]}
 			w.Completed = min(w.Logged, w.Prescribed)
 			percentOf(&w, t)
 			ip.Weekly = append(ip.Weekly, w)
-			ip.Adherence.Prescribed += w.Prescribed
-			ip.Adherence.Completed += w.Completed
-			ip.Adherence.Logged += w.Logged
-			wk := &p.Weeks[wi].Adherence
-			wk.Prescribed += w.Prescribed
-			wk.Completed += w.Completed
-			wk.Logged += w.Logged
+			ip.Adherence.add(w)
+			p.Weeks[wi].Adherence.add(w)
 		}
 		percentOf(&ip.Adherence, t)
-		p.Adherence.Prescribed += ip.Adherence.Prescribed
-		p.Adherence.Completed += ip.Adherence.Completed
-		p.Adherence.Logged += ip.Adherence.Logged
+		p.Adherence.add(ip.Adherence)
 		p.Items = append(p.Items, ip)
 	}
 	percentOf(&p.Adherence, t)

@@ -24,14 +24,20 @@ func WindowTrigger(d Date) string { return "window/" + d.String() }
 // WindowDays is the length of the PAIN_WORSENING and NON_ADHERENCE windows.
 const WindowDays = 7
 
-// LogAlerts are the alerts a new live log raises: PAIN_SEVERE when either
-// score reaches t.SeverePain, PAIN_FLARE when after - before reaches
-// t.FlareIncrease. A correction (Supersedes) of a log that already raised
-// a kind does not raise it again: supersededKinds are the kinds the
-// superseded log raised.
+// LogAlerts are the alerts a new live log raises, each about the log's
+// exercise: LOGGED_WHILE_SUSPENDED when it was logged while its plan item
+// was suspended, PAIN_SEVERE when either score reaches t.SeverePain,
+// PAIN_FLARE when after - before reaches t.FlareIncrease. A correction
+// (Supersedes) of a log that already raised a kind does not raise it
+// again: supersededKinds are the kinds the superseded log (and what it
+// corrected in turn) raised. (A correction is the same session, so the
+// count of sessions logged while suspended stays the count of sessions.)
 func LogAlerts(l ExerciseLog, t Thresholds, supersededKinds map[AlertKind]bool) []Alert {
 	var out []Alert
 	trig := LogTrigger(l.ID)
+	if l.ItemSuspended && !supersededKinds[AlertLoggedWhileSuspended] {
+		out = append(out, SuspendedLogAlert(l))
+	}
 	maxScore := int32(-1)
 	for _, p := range []*int32{l.PainBefore, l.PainAfter} {
 		if p != nil && *p > maxScore {
@@ -40,15 +46,21 @@ func LogAlerts(l ExerciseLog, t Thresholds, supersededKinds map[AlertKind]bool) 
 	}
 	if maxScore >= t.SeverePain && !supersededKinds[AlertPainSevere] {
 		out = append(out, Alert{PatientID: l.PatientID, Kind: AlertPainSevere, Severity: AlertRoutine, Status: AlertOpen,
-			Trigger: trig, Summary: fmt.Sprintf("Pain %d/10 logged with %s (severe: %d or more).", maxScore, l.ExerciseID, t.SeverePain)})
+			Subject: l.ExerciseID, Trigger: trig,
+			Summary: fmt.Sprintf("Pain %d/10 logged with %s (severe: %d or more).", maxScore, l.ExerciseID, t.SeverePain)})
 	}
 	if l.PainBefore != nil && l.PainAfter != nil && *l.PainAfter-*l.PainBefore >= t.FlareIncrease && !supersededKinds[AlertPainFlare] {
 		out = append(out, Alert{PatientID: l.PatientID, Kind: AlertPainFlare, Severity: AlertRoutine, Status: AlertOpen,
-			Trigger: trig, Summary: fmt.Sprintf("Pain rose from %d to %d with %s (flare: up %d or more).",
+			Subject: l.ExerciseID, Trigger: trig, Summary: fmt.Sprintf("Pain rose from %d to %d with %s (flare: up %d or more).",
 				*l.PainBefore, *l.PainAfter, l.ExerciseID, t.FlareIncrease)})
 	}
 	return out
 }
+
+// RecordAlertKinds are the kinds a record's trigger may raise, which a
+// correction of the record does not raise again (LogAlerts,
+// CheckinAlert).
+var RecordAlertKinds = []AlertKind{AlertLoggedWhileSuspended, AlertPainSevere, AlertPainFlare}
 
 // CheckinAlert is the PAIN_SEVERE alert of a new live check-in, or nil. A
 // check-in reporting red flags raises none: its URGENT RED_FLAG alert says
@@ -58,7 +70,7 @@ func CheckinAlert(c PainCheckin, t Thresholds, supersededKinds map[AlertKind]boo
 		return nil
 	}
 	return &Alert{PatientID: c.PatientID, Kind: AlertPainSevere, Severity: AlertRoutine, Status: AlertOpen,
-		Trigger: CheckinTrigger(c.ID), Summary: fmt.Sprintf("Pain check-in %d/10 (%s; severe: %d or more).",
+		Subject: CheckinSubject(c.Location), Trigger: CheckinTrigger(c.ID), Summary: fmt.Sprintf("Pain check-in %d/10 (%s; severe: %d or more).",
 			c.Score, strings.ToLower(strings.ReplaceAll(string(c.Location), "_", " ")), t.SeverePain)}
 }
 
@@ -131,15 +143,21 @@ const (
 	TierOnTrack
 )
 
+// OpenAlert is one open alert as triage sees it.
+type OpenAlert struct {
+	Kind        AlertKind
+	Subject     string
+	Severity    AlertSeverity
+	Occurrences int32
+	CreateTime  time.Time // the first occurrence
+	LatestTime  time.Time
+}
+
 // TriageFacts is what triage knows of one care-team patient.
 type TriageFacts struct {
 	PatientID        string
 	DisplayName      string
-	OpenUrgent       int
-	OpenAlerts       int // urgent included
-	OldestOpenAlert  time.Time
-	OldestUrgent     time.Time
-	OpenKinds        []AlertKind // distinct kinds of open alerts
+	Open             []OpenAlert // the patient's open alerts: oldest first, then by kind and subject
 	Pain             WorseningWindow
 	Adherence        Adherence // the last 7 closed days
 	DaysSinceSession int       // -1: never
@@ -153,30 +171,106 @@ type TriageEntry struct {
 	Reason    string
 	PainDelta float64
 	HasDelta  bool
+	// Counts of the open alerts: OpenAlerts includes the urgent ones;
+	// OpenOccurrences adds up their occurrences. OldestOpenAlert and
+	// OldestUrgent are the first occurrences of the oldest (zero if none).
+	OpenUrgent      int
+	OpenAlerts      int
+	OpenOccurrences int
+	OldestOpenAlert time.Time
+	OldestUrgent    time.Time
+}
+
+// maxReasonPhrases is how many alerts a triage reason names.
+const maxReasonPhrases = 3
+
+// alertReason is the reason line of a patient with open alerts: the alerts
+// in words with their counts (AlertPhrase), urgent first, then those with
+// the most occurrences, then the oldest; at most maxReasonPhrases, then
+// how many more; and since when the oldest has been open. Red-flag alerts
+// (one per report) are counted together.
+func alertReason(open []OpenAlert, since time.Time) string {
+	type phrase struct {
+		urgent bool
+		kind   AlertKind
+		sub    string
+		n      int32
+		first  time.Time
+	}
+	var ps []phrase
+	red := -1
+	for _, a := range open {
+		if a.Kind == AlertRedFlag {
+			if red < 0 {
+				red = len(ps)
+				ps = append(ps, phrase{urgent: true, kind: AlertRedFlag, first: a.CreateTime})
+			}
+			ps[red].n++
+			if a.CreateTime.Before(ps[red].first) {
+				ps[red].first = a.CreateTime
+			}
+			continue
+		}
+		ps = append(ps, phrase{a.Severity == AlertUrgent, a.Kind, a.Subject, a.Occurrences, a.CreateTime})
+	}
+	sort.Slice(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		switch {
+		case a.urgent != b.urgent:
+			return a.urgent
+		case a.n != b.n:
+			return a.n > b.n
+		case !a.first.Equal(b.first):
+			return a.first.Before(b.first)
+		case a.kind != b.kind:
+			return a.kind < b.kind
+		}
+		return a.sub < b.sub
+	})
+	var words []string
+	for i, p := range ps {
+		if i == maxReasonPhrases {
+			break
+		}
+		words = append(words, AlertPhrase(p.kind, p.sub, p.n))
+	}
+	out := strings.Join(words, "; ")
+	if more := len(ps) - maxReasonPhrases; more > 0 {
+		out += fmt.Sprintf("; and %d more", more)
+	}
+	return out + ", open since " + since.UTC().Format("2006-01-02 15:04 MST")
 }
 
 // Triage orders patients by need: tier first; within a tier, urgent by
-// count then oldest alert, open alerts by count then oldest, worsening by
-// the largest rise, low adherence by the lowest percent, inactive by the
+// the number of open urgent alerts then the oldest, open alerts by their
+// number, then their occurrences, then the oldest, worsening by the
+// largest rise, low adherence by the lowest percent, inactive by the
 // longest gap, on-track by name; ties by patient id.
 func Triage(fs []TriageFacts, t Thresholds) []TriageEntry {
 	es := make([]TriageEntry, len(fs))
 	for i, f := range fs {
 		e := TriageEntry{Facts: f}
+		for _, a := range f.Open {
+			e.OpenAlerts++
+			e.OpenOccurrences += int(a.Occurrences)
+			if e.OldestOpenAlert.IsZero() || a.CreateTime.Before(e.OldestOpenAlert) {
+				e.OldestOpenAlert = a.CreateTime
+			}
+			if a.Severity == AlertUrgent {
+				e.OpenUrgent++
+				if e.OldestUrgent.IsZero() || a.CreateTime.Before(e.OldestUrgent) {
+					e.OldestUrgent = a.CreateTime
+				}
+			}
+		}
 		e.PainDelta, _, _, e.HasDelta = f.Pain.Delta()
 		switch {
-		case f.OpenUrgent > 0:
+		case e.OpenUrgent > 0:
 			e.Tier = TierUrgent
-			e.Reason = fmt.Sprintf("%d urgent alert(s) open since %s", f.OpenUrgent, f.OldestUrgent.UTC().Format("2006-01-02 15:04 MST"))
-		case f.OpenAlerts > 0:
+			e.Reason = alertReason(f.Open, e.OldestUrgent)
+		case e.OpenAlerts > 0:
 			e.Tier = TierOpenAlerts
-			kinds := make([]string, len(f.OpenKinds))
-			for j, k := range f.OpenKinds {
-				kinds[j] = string(k)
-			}
-			sort.Strings(kinds)
-			e.Reason = fmt.Sprintf("%d open alert(s) (%s) since %s", f.OpenAlerts, strings.Join(kinds, ", "),
-				f.OldestOpenAlert.UTC().Format("2006-01-02 15:04 MST"))
+			e.Reason = alertReason(f.Open, e.OldestOpenAlert)
 		case e.HasDelta && e.PainDelta >= t.WorseningIncrease-1e-9:
 			e.Tier = TierWorsening
 			e.Reason = fmt.Sprintf("pain worsening: 7-day mean up %.1f points", e.PainDelta)
@@ -205,18 +299,21 @@ func Triage(fs []TriageFacts, t Thresholds) []TriageEntry {
 		}
 		switch a.Tier {
 		case TierUrgent:
-			if a.Facts.OpenUrgent != b.Facts.OpenUrgent {
-				return a.Facts.OpenUrgent > b.Facts.OpenUrgent
+			if a.OpenUrgent != b.OpenUrgent {
+				return a.OpenUrgent > b.OpenUrgent
 			}
-			if !a.Facts.OldestUrgent.Equal(b.Facts.OldestUrgent) {
-				return older(a.Facts.OldestUrgent, b.Facts.OldestUrgent)
+			if !a.OldestUrgent.Equal(b.OldestUrgent) {
+				return older(a.OldestUrgent, b.OldestUrgent)
 			}
 		case TierOpenAlerts:
-			if a.Facts.OpenAlerts != b.Facts.OpenAlerts {
-				return a.Facts.OpenAlerts > b.Facts.OpenAlerts
+			if a.OpenAlerts != b.OpenAlerts {
+				return a.OpenAlerts > b.OpenAlerts
 			}
-			if !a.Facts.OldestOpenAlert.Equal(b.Facts.OldestOpenAlert) {
-				return older(a.Facts.OldestOpenAlert, b.Facts.OldestOpenAlert)
+			if a.OpenOccurrences != b.OpenOccurrences {
+				return a.OpenOccurrences > b.OpenOccurrences
+			}
+			if !a.OldestOpenAlert.Equal(b.OldestOpenAlert) {
+				return older(a.OldestOpenAlert, b.OldestOpenAlert)
 			}
 		case TierWorsening:
 			if a.PainDelta != b.PainDelta {

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hepclinic/hep/internal/hep"
 )
@@ -14,26 +15,29 @@ type alertShape struct {
 	Kind     hep.AlertKind
 	Severity hep.AlertSeverity
 	Status   hep.AlertStatus
+	Subject  string
 	Trigger  string
 	Summary  string
 }
 
 func shapeOf(a hep.Alert) alertShape {
-	return alertShape{a.Kind, a.Severity, a.Status, a.Trigger, a.Summary}
+	return alertShape{a.Kind, a.Severity, a.Status, a.Subject, a.Trigger, a.Summary}
 }
 
-func routine(kind hep.AlertKind, trigger, summary string) alertShape {
-	return alertShape{kind, hep.AlertRoutine, hep.AlertOpen, trigger, summary}
+func routine(kind hep.AlertKind, subject, trigger, summary string) alertShape {
+	return alertShape{kind, hep.AlertRoutine, hep.AlertOpen, subject, trigger, summary}
 }
 
 func TestLogAlerts(t *testing.T) {
 	const trig = "exercise_logs/L1"
 	severe := func(n string) alertShape {
-		return routine(hep.AlertPainSevere, trig, "Pain "+n+"/10 logged with cat-cow (severe: 7 or more).")
+		return routine(hep.AlertPainSevere, "cat-cow", trig, "Pain "+n+"/10 logged with cat-cow (severe: 7 or more).")
 	}
 	flare := func(b, a string) alertShape {
-		return routine(hep.AlertPainFlare, trig, "Pain rose from "+b+" to "+a+" with cat-cow (flare: up 2 or more).")
+		return routine(hep.AlertPainFlare, "cat-cow", trig, "Pain rose from "+b+" to "+a+" with cat-cow (flare: up 2 or more).")
 	}
+	suspended := routine(hep.AlertLoggedWhileSuspended, "cat-cow", trig, "The patient logged cat-cow while it is suspended.")
+	lws := hep.AlertLoggedWhileSuspended
 	custom := hep.DefaultThresholds()
 	custom.SeverePain, custom.FlareIncrease = 8, 3
 	sev, fl := hep.AlertPainSevere, hep.AlertPainFlare
@@ -43,29 +47,40 @@ func TestLogAlerts(t *testing.T) {
 		th            hep.Thresholds
 		superseded    map[hep.AlertKind]bool
 		want          []alertShape
+		suspended     bool
 	}{
-		{"NoScores", nil, nil, hep.DefaultThresholds(), nil, nil},
-		{"BelowBoth", ptr(6), ptr(6), hep.DefaultThresholds(), nil, nil},
-		{"SevereExactlyAfter", ptr(6), ptr(7), hep.DefaultThresholds(), nil, []alertShape{severe("7")}},
-		{"SevereBeforeOnly", ptr(7), nil, hep.DefaultThresholds(), nil, []alertShape{severe("7")}},
-		{"SevereAfterOnly", nil, ptr(9), hep.DefaultThresholds(), nil, []alertShape{severe("9")}},
+		{"NoScores", nil, nil, hep.DefaultThresholds(), nil, nil, false},
+		{"BelowBoth", ptr(6), ptr(6), hep.DefaultThresholds(), nil, nil, false},
+		{"SevereExactlyAfter", ptr(6), ptr(7), hep.DefaultThresholds(), nil, []alertShape{severe("7")}, false},
+		{"SevereBeforeOnly", ptr(7), nil, hep.DefaultThresholds(), nil, []alertShape{severe("7")}, false},
+		{"SevereAfterOnly", nil, ptr(9), hep.DefaultThresholds(), nil, []alertShape{severe("9")}, false},
 		// Severe before, eased after: still severe (any score), no flare.
-		{"SevereBeforeEased", ptr(8), ptr(2), hep.DefaultThresholds(), nil, []alertShape{severe("8")}},
-		{"FlareExactly2", ptr(3), ptr(5), hep.DefaultThresholds(), nil, []alertShape{flare("3", "5")}},
-		{"Rise1", ptr(3), ptr(4), hep.DefaultThresholds(), nil, nil},
-		{"Both", ptr(5), ptr(7), hep.DefaultThresholds(), nil, []alertShape{severe("7"), flare("5", "7")}},
+		{"SevereBeforeEased", ptr(8), ptr(2), hep.DefaultThresholds(), nil, []alertShape{severe("8")}, false},
+		{"FlareExactly2", ptr(3), ptr(5), hep.DefaultThresholds(), nil, []alertShape{flare("3", "5")}, false},
+		{"Rise1", ptr(3), ptr(4), hep.DefaultThresholds(), nil, nil, false},
+		{"Both", ptr(5), ptr(7), hep.DefaultThresholds(), nil, []alertShape{severe("7"), flare("5", "7")}, false},
 		// A correction of a log that raised a kind raises only the others.
-		{"SupersededSevere", ptr(5), ptr(7), hep.DefaultThresholds(), map[hep.AlertKind]bool{sev: true}, []alertShape{flare("5", "7")}},
-		{"SupersededFlare", ptr(5), ptr(7), hep.DefaultThresholds(), map[hep.AlertKind]bool{fl: true}, []alertShape{severe("7")}},
-		{"SupersededBoth", ptr(5), ptr(7), hep.DefaultThresholds(), map[hep.AlertKind]bool{sev: true, fl: true}, nil},
-		{"CustomBelow", ptr(5), ptr(7), custom, nil, nil},
+		{"SupersededSevere", ptr(5), ptr(7), hep.DefaultThresholds(), map[hep.AlertKind]bool{sev: true}, []alertShape{flare("5", "7")}, false},
+		{"SupersededFlare", ptr(5), ptr(7), hep.DefaultThresholds(), map[hep.AlertKind]bool{fl: true}, []alertShape{severe("7")}, false},
+		{"SupersededBoth", ptr(5), ptr(7), hep.DefaultThresholds(), map[hep.AlertKind]bool{sev: true, fl: true}, nil, false},
+		{"CustomBelow", ptr(5), ptr(7), custom, nil, nil, false},
 		{"CustomExactly", ptr(5), ptr(8), custom, nil, []alertShape{
-			routine(sev, trig, "Pain 8/10 logged with cat-cow (severe: 8 or more)."),
-			routine(fl, trig, "Pain rose from 5 to 8 with cat-cow (flare: up 3 or more)."),
-		}},
+			routine(sev, "cat-cow", trig, "Pain 8/10 logged with cat-cow (severe: 8 or more)."),
+			routine(fl, "cat-cow", trig, "Pain rose from 5 to 8 with cat-cow (flare: up 3 or more)."),
+		}, false},
+		// Logged while suspended: an occurrence of its own, first, whatever
+		// the scores; named by the log, about the exercise.
+		{"SuspendedNoScores", nil, nil, hep.DefaultThresholds(), nil, []alertShape{suspended}, true},
+		{"SuspendedFlare", ptr(3), ptr(7), hep.DefaultThresholds(), nil, []alertShape{suspended, severe("7"), flare("3", "7")}, true},
+		// A correction of a log that was alerted as logged while suspended is
+		// the same session: it does not count again.
+		{"SuspendedCorrection", ptr(3), ptr(7), hep.DefaultThresholds(), map[hep.AlertKind]bool{lws: true}, []alertShape{severe("7"), flare("3", "7")}, true},
+		// The mark of the superseded log does not matter to an active one.
+		{"ActiveCorrectionOfSuspended", nil, nil, hep.DefaultThresholds(), map[hep.AlertKind]bool{lws: true}, nil, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			l := hep.ExerciseLog{ID: "L1", PatientID: "P1", ExerciseID: "cat-cow", PainBefore: tt.before, PainAfter: tt.after}
+			l := hep.ExerciseLog{ID: "L1", PatientID: "P1", ExerciseID: "cat-cow", PainBefore: tt.before, PainAfter: tt.after,
+				ItemSuspended: tt.suspended}
 			var got []alertShape
 			for _, a := range hep.LogAlerts(l, tt.th, tt.superseded) {
 				if a.PatientID != "P1" {
@@ -83,7 +98,7 @@ func TestLogAlerts(t *testing.T) {
 func TestCheckinAlert(t *testing.T) {
 	c := hep.PainCheckin{ID: "C1", PatientID: "P1", Score: 7, Location: hep.PainLowBack}
 	a := hep.CheckinAlert(c, hep.DefaultThresholds(), nil)
-	want := routine(hep.AlertPainSevere, "pain_checkins/C1", "Pain check-in 7/10 (low back; severe: 7 or more).")
+	want := routine(hep.AlertPainSevere, "checkin/LOW_BACK", "pain_checkins/C1", "Pain check-in 7/10 (low back; severe: 7 or more).")
 	if a == nil || shapeOf(*a) != want || a.PatientID != "P1" {
 		t.Errorf("score 7: %+v, want %+v", a, want)
 	}
@@ -137,7 +152,7 @@ func TestWorseningAlert(t *testing.T) {
 				t.Fatalf("alert %+v, want fires=%v", a, tt.fires)
 			}
 			if a != nil && tt.w.End == end && len(tt.w.Recent) == 2 {
-				if want := routine(hep.AlertPainWorsening, "window/2026-06-14", summary); shapeOf(*a) != want {
+				if want := routine(hep.AlertPainWorsening, hep.PatientSubject, "window/2026-06-14", summary); shapeOf(*a) != want {
 					t.Errorf("got %+v\nwant %+v", shapeOf(*a), want)
 				}
 			}
@@ -185,7 +200,7 @@ func TestNonAdherenceAlert(t *testing.T) {
 				t.Fatalf("alert %+v, want fires=%v", a, tt.fires)
 			}
 			if a != nil && tt.a == low && tt.th == 50 {
-				want := routine(hep.AlertNonAdherence, "window/2026-06-14",
+				want := routine(hep.AlertNonAdherence, hep.PatientSubject, "window/2026-06-14",
 					"3 of 7 prescribed sessions logged in the 7 days to 2026-06-14 (43%, alert below 50%).")
 				if shapeOf(*a) != want || a.PatientID != "P1" {
 					t.Errorf("got %+v\nwant %+v", shapeOf(*a), want)
@@ -195,7 +210,7 @@ func TestNonAdherenceAlert(t *testing.T) {
 	}
 }
 
-// TestTriageOrder: 16 patients, one or more per tier and every tie-break,
+// TestTriageOrder: 18 patients, one or more per tier and every tie-break,
 // given in reverse order.
 func TestTriageOrder(t *testing.T) {
 	flat := hep.WorseningWindow{Recent: []int32{3}, Previous: []int32{3}}
@@ -207,30 +222,55 @@ func TestTriageOrder(t *testing.T) {
 		change(&f)
 		return f
 	}
+	open := func(kind hep.AlertKind, subject string, n int32, first string) hep.OpenAlert {
+		sev := hep.AlertRoutine
+		if kind == hep.AlertRedFlag {
+			sev = hep.AlertUrgent
+		}
+		return hep.OpenAlert{Kind: kind, Subject: subject, Severity: sev, Occurrences: n, CreateTime: ts(first), LatestTime: ts(first).Add(time.Hour)}
+	}
+	red := func(report, first string) hep.OpenAlert {
+		return open(hep.AlertRedFlag, hep.RedFlagSubject(report), 1, first)
+	}
 	facts := []hep.TriageFacts{
+		// An urgent alert puts a patient first; the reason names the others
+		// too, and dates from the oldest urgent one.
 		with(on("u1", "U1", 0), func(f *hep.TriageFacts) {
-			f.OpenUrgent, f.OpenAlerts, f.OldestUrgent, f.OldestOpenAlert = 1, 2, ts("2026-06-10T08:00:00Z"), ts("2026-06-09T08:00:00Z")
-			f.OpenKinds = []hep.AlertKind{hep.AlertRedFlag, hep.AlertPainSevere}
+			f.Open = []hep.OpenAlert{open(hep.AlertPainSevere, hep.CheckinSubject(hep.PainLowBack), 1, "2026-06-09T08:00:00Z"),
+				red("r1", "2026-06-10T08:00:00Z")}
 		}),
-		// Two urgent alerts outrank an older single one. The time is shown
-		// in UTC whatever its zone.
+		// Two urgent alerts (one per report) outrank an older single one,
+		// and are counted together. The time is shown in UTC whatever its
+		// zone.
 		with(on("u2", "U2", 0), func(f *hep.TriageFacts) {
-			f.OpenUrgent, f.OpenAlerts, f.OldestUrgent, f.OldestOpenAlert = 2, 2, ts("2026-06-12T10:00:00+02:00"), ts("2026-06-12T10:00:00+02:00")
+			f.Open = []hep.OpenAlert{red("r3", "2026-06-12T11:00:00+02:00"), red("r2", "2026-06-12T10:00:00+02:00")}
 		}),
-		with(on("u3", "U3", 0), func(f *hep.TriageFacts) {
-			f.OpenUrgent, f.OpenAlerts, f.OldestUrgent, f.OldestOpenAlert = 1, 1, ts("2026-06-09T08:00:00Z"), ts("2026-06-09T08:00:00Z")
-		}),
+		with(on("u3", "U3", 0), func(f *hep.TriageFacts) { f.Open = []hep.OpenAlert{red("r4", "2026-06-09T08:00:00Z")} }),
 		// Open routine alerts win over worsening pain.
 		with(on("o1", "O1", 0), func(f *hep.TriageFacts) {
-			f.OpenAlerts, f.OldestOpenAlert, f.OpenKinds = 1, ts("2026-06-11T10:00:00Z"), []hep.AlertKind{hep.AlertPainSevere}
+			f.Open = []hep.OpenAlert{open(hep.AlertPainSevere, hep.CheckinSubject(hep.PainLeg), 1, "2026-06-11T10:00:00Z")}
 			f.Pain = hep.WorseningWindow{Recent: []int32{9}, Previous: []int32{2}}
 		}),
+		// Three alerts, named by their counts, most occurrences first.
 		with(on("o2", "O2", 0), func(f *hep.TriageFacts) {
-			f.OpenAlerts, f.OldestOpenAlert = 3, ts("2026-06-05T10:00:00Z")
-			f.OpenKinds = []hep.AlertKind{hep.AlertPainFlare, hep.AlertNonAdherence, hep.AlertPainSevere}
+			f.Open = []hep.OpenAlert{open(hep.AlertNonAdherence, hep.PatientSubject, 1, "2026-06-07T10:00:00Z"),
+				open(hep.AlertPainFlare, "cat-cow", 3, "2026-06-05T10:00:00Z"),
+				open(hep.AlertPainSevere, "cat-cow", 2, "2026-06-06T10:00:00Z")}
 		}),
 		with(on("o3", "O3", 0), func(f *hep.TriageFacts) {
-			f.OpenAlerts, f.OldestOpenAlert, f.OpenKinds = 1, ts("2026-06-01T10:00:00Z"), []hep.AlertKind{hep.AlertPainFlare}
+			f.Open = []hep.OpenAlert{open(hep.AlertPainFlare, "cat-cow", 1, "2026-06-01T10:00:00Z")}
+		}),
+		// Four alerts: the reason names three (ties: the oldest first) and
+		// says how many more.
+		with(on("o4", "O4", 0), func(f *hep.TriageFacts) {
+			f.Open = []hep.OpenAlert{open(hep.AlertPainWorsening, hep.PatientSubject, 1, "2026-06-03T10:00:00Z"),
+				open(hep.AlertScreeningChanged, hep.PatientSubject, 1, "2026-06-02T10:00:00Z"),
+				open(hep.AlertLoggedWhileSuspended, "cat-cow", 19, "2026-06-04T10:00:00Z"),
+				open(hep.AlertPainFlare, "childs-pose", 2, "2026-06-08T10:00:00Z")}
+		}),
+		// One alert of five occurrences outranks older single ones.
+		with(on("o5", "O5", 0), func(f *hep.TriageFacts) {
+			f.Open = []hep.OpenAlert{open(hep.AlertPainFlare, "childs-pose", 5, "2026-06-12T10:00:00Z")}
 		}),
 		// Worsening: exactly the threshold counts; the larger rise first.
 		with(on("w1", "W1", 0), func(f *hep.TriageFacts) { f.Pain = hep.WorseningWindow{Recent: []int32{6, 6}, Previous: []int32{4, 4}} }),
@@ -258,12 +298,14 @@ func TestTriageOrder(t *testing.T) {
 		tier   hep.TriageTier
 		reason string
 	}{
-		{"u2", hep.TierUrgent, "2 urgent alert(s) open since 2026-06-12 08:00 UTC"},
-		{"u3", hep.TierUrgent, "1 urgent alert(s) open since 2026-06-09 08:00 UTC"},
-		{"u1", hep.TierUrgent, "1 urgent alert(s) open since 2026-06-10 08:00 UTC"},
-		{"o2", hep.TierOpenAlerts, "3 open alert(s) (NON_ADHERENCE, PAIN_FLARE, PAIN_SEVERE) since 2026-06-05 10:00 UTC"},
-		{"o3", hep.TierOpenAlerts, "1 open alert(s) (PAIN_FLARE) since 2026-06-01 10:00 UTC"},
-		{"o1", hep.TierOpenAlerts, "1 open alert(s) (PAIN_SEVERE) since 2026-06-11 10:00 UTC"},
+		{"u2", hep.TierUrgent, "2 red-flag reports, open since 2026-06-12 08:00 UTC"},
+		{"u3", hep.TierUrgent, "1 red-flag report, open since 2026-06-09 08:00 UTC"},
+		{"u1", hep.TierUrgent, "1 red-flag report; 1 severe pain check-in (low back), open since 2026-06-10 08:00 UTC"},
+		{"o4", hep.TierOpenAlerts, "19 sessions of cat-cow logged while suspended; 2 pain flares with childs-pose; 1 screening change; and 1 more, open since 2026-06-02 10:00 UTC"},
+		{"o2", hep.TierOpenAlerts, "3 pain flares with cat-cow; 2 severe pain scores with cat-cow; low adherence in 1 7-day window, open since 2026-06-05 10:00 UTC"},
+		{"o5", hep.TierOpenAlerts, "5 pain flares with childs-pose, open since 2026-06-12 10:00 UTC"},
+		{"o3", hep.TierOpenAlerts, "1 pain flare with cat-cow, open since 2026-06-01 10:00 UTC"},
+		{"o1", hep.TierOpenAlerts, "1 severe pain check-in (leg), open since 2026-06-11 10:00 UTC"},
 		{"w2", hep.TierWorsening, "pain worsening: 7-day mean up 4.0 points"},
 		{"w1", hep.TierWorsening, "pain worsening: 7-day mean up 2.0 points"},
 		{"l1", hep.TierLowAdherence, "low adherence: 1 of 7 sessions (14%) in the last 7 days"},
@@ -284,10 +326,10 @@ func TestTriageOrder(t *testing.T) {
 			t.Errorf("rank %d: %d %s tier %d %q\n        want %s tier %d %q", i+1, g.Rank, g.Facts.PatientID, g.Tier, g.Reason, w.id, w.tier, w.reason)
 		}
 	}
-	if e := got[6]; !e.HasDelta || e.PainDelta != 4 {
+	if e := got[8]; !e.HasDelta || e.PainDelta != 4 {
 		t.Errorf("w2 delta %v/%v, want 4/true", e.PainDelta, e.HasDelta)
 	}
-	if e := got[10]; e.HasDelta {
+	if e := got[12]; e.HasDelta {
 		t.Errorf("i1 has a delta without check-ins")
 	}
 

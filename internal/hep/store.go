@@ -184,16 +184,33 @@ type Store interface {
 	// ListGatingDecisions returns a page of the decision trail, newest first.
 	ListGatingDecisions(ctx context.Context, f DecisionFilter) ([]GatingDecision, error)
 
-	// ListAlerts returns a page of alerts, newest first: a patient's, or with
-	// f.PatientID empty those of f.ClinicianID's care-team patients,
-	// narrowed by status, kinds and severity.
+	// Alerts are coalesced: every method that raises one (RecordScreening,
+	// ReportRedFlags, Push, EvaluateAdherence) stores each occurrence as a
+	// record of its own (an AlertOccurrence, with its trigger, time and
+	// summary; at most one per patient, kind and non-empty trigger, so the
+	// same data raises nothing twice) and folds it with Coalesce into the
+	// patient's one OPEN alert of its kind and subject, opening a new alert
+	// when there is none. A store keeps at most one OPEN alert per patient,
+	// kind and subject.
+
+	// ListAlerts returns a page of alerts, newest first (by their first
+	// occurrence, the id): a patient's, or with f.PatientID empty those of
+	// f.ClinicianID's care-team patients, narrowed by status, kinds and
+	// severity.
 	ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, error)
+	// ListAlertOccurrences returns a page of one alert's occurrences, newest
+	// first. NOT_FOUND unless the alert is the patient's.
+	ListAlertOccurrences(ctx context.Context, f AlertOccurrenceFilter) ([]AlertOccurrence, error)
 	// AcknowledgeAlert marks an open alert of the patient acknowledged by the
-	// actor with a note. NOT_FOUND (also for another patient's alert);
-	// FAILED_PRECONDITION if already acknowledged. Acknowledging the last
-	// open RED_FLAG alert lifts the hold and re-gates (cause RED_FLAG);
-	// returns the exercise ids of the items that changed.
-	AcknowledgeAlert(ctx context.Context, patientID, alertID, note string) (Alert, []string, error)
+	// actor with a note, after CheckAck(alert, expectedOccurrences):
+	// FAILED_PRECONDITION if already acknowledged, ABORTED with reason
+	// ALERT_CHANGED if expectedOccurrences > 0 and the alert has another
+	// number of occurrences (nothing changes then). NOT_FOUND (also for
+	// another patient's alert). Acknowledging the last open RED_FLAG alert
+	// lifts the hold and re-gates (cause RED_FLAG); returns the exercise
+	// ids of the items that changed. The next occurrence of the same kind
+	// and subject opens a new alert.
+	AcknowledgeAlert(ctx context.Context, patientID, alertID, note string, expectedOccurrences int32) (Alert, []string, error)
 	// OpenAlertCounts returns how many alerts are open over every patient,
 	// by kind (kinds without an open alert are absent), for the operator's
 	// metrics. Counts only, no patient's data: not audited (housekeeping).
@@ -217,7 +234,8 @@ type Store interface {
 	// logs and check-ins are inserted (a replay of identical content is
 	// APPLIED); Supersedes and deletions tombstone the older record; a log
 	// of a SUSPENDED plan item is kept, marked ItemSuspended and alerted
-	// (SuspendedLogAlert, once per exercise per push); a check-in with red flags acts as ReportRedFlags;
+	// (LogAlerts: one LOGGED_WHILE_SUSPENDED occurrence per log, coalesced per
+	// exercise); a check-in with red flags acts as ReportRedFlags;
 	// screening acts as RecordScreening. Every change bumps the patient's
 	// change sequence in the same transaction. Returns one result per
 	// mutation and the new last sequence.

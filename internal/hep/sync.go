@@ -416,9 +416,12 @@ type LogFilter struct {
 	Limit      int
 }
 
-// SuspendedLogAlert is the alert for a log of a suspended plan item: the log
-// is kept, and the care team should know the patient did it anyway.
-func SuspendedLogAlert(patientID, exerciseID string) Alert {
-	return Alert{PatientID: patientID, Kind: AlertLoggedWhileSuspended, Severity: AlertRoutine, Status: AlertOpen,
-		Summary: fmt.Sprintf("The patient logged %s while it is suspended.", exerciseID)}
+// SuspendedLogAlert is the alert for a log of a suspended plan item
+// (LogAlerts raises it): the log is kept, and the care team should know
+// the patient did it anyway. Each such log is an occurrence (its trigger
+// names it), coalesced per exercise.
+func SuspendedLogAlert(l ExerciseLog) Alert {
+	return Alert{PatientID: l.PatientID, Kind: AlertLoggedWhileSuspended, Severity: AlertRoutine, Status: AlertOpen,
+		Subject: l.ExerciseID, Trigger: LogTrigger(l.ID),
+		Summary: fmt.Sprintf("The patient logged %s while it is suspended.", l.ExerciseID)}
 }

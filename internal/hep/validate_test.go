@@ -185,8 +185,9 @@ func TestValidateAckNote(t *testing.T) {
 }
 
 func TestRedFlagAlert(t *testing.T) {
-	a := hep.RedFlagAlert("p1", []hep.RedFlag{hep.RedFlagUnexplainedWeight, hep.RedFlagBladderOrBowel})
+	a := hep.RedFlagAlert("p1", "r1", []hep.RedFlag{hep.RedFlagUnexplainedWeight, hep.RedFlagBladderOrBowel})
 	want := hep.Alert{PatientID: "p1", Kind: hep.AlertRedFlag, Severity: hep.AlertUrgent, Status: hep.AlertOpen,
+		Subject: "red_flag_reports/r1",
 		Summary: "Red-flag symptoms reported: BLADDER_OR_BOWEL_DYSFUNCTION, UNEXPLAINED_WEIGHT_LOSS. Plan suspended until reviewed."}
 	if a != want {
 		t.Errorf("RedFlagAlert:\n got  %+v\n want %+v", a, want)

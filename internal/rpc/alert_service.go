@@ -105,12 +105,37 @@ func (x *alertService) AcknowledgeAlert(ctx context.Context, req *hepv1.Acknowle
 	var v hep.Violations
 	hep.CheckID(&v, "alert_id", req.GetAlertId())
 	addViolations(&v, hep.ValidateAckNote(req.GetNote()))
+	addViolations(&v, hep.ValidateExpectedOccurrences("expected_occurrence_count", req.GetExpectedOccurrenceCount()))
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	a, changed, err := x.s.store.AcknowledgeAlert(ctx, patientOf(ctx), req.GetAlertId(), req.GetNote())
+	a, changed, err := x.s.store.AcknowledgeAlert(ctx, patientOf(ctx), req.GetAlertId(), req.GetNote(), req.GetExpectedOccurrenceCount())
 	if err != nil {
 		return nil, err
 	}
 	return &hepv1.AcknowledgeAlertResponse{Alert: alertToProto(a), ChangedItems: changed}, nil
+}
+
+// ListAlertOccurrences lists one alert's occurrences, newest first; the
+// page token is bound to the patient and the alert.
+func (x *alertService) ListAlertOccurrences(ctx context.Context, req *hepv1.ListAlertOccurrencesRequest) (*hepv1.ListAlertOccurrencesResponse, error) {
+	var v hep.Violations
+	hep.CheckID(&v, "alert_id", req.GetAlertId())
+	f := hep.AlertOccurrenceFilter{PatientID: patientOf(ctx), AlertID: req.GetAlertId()}
+	filter := f.PatientID + "|" + f.AlertID
+	size, before, err := x.s.openPage(&v, "alert_occurrences", req.GetPageSize(), req.GetPageToken(), filter)
+	if err != nil {
+		return nil, err
+	}
+	f.Before, f.Limit = before, size+1
+	list, err := x.s.store.ListAlertOccurrences(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	resp := &hepv1.ListAlertOccurrencesResponse{}
+	list, resp.NextPageToken = nextPage(x.s, "alert_occurrences", filter, list, size, func(o hep.AlertOccurrence) string { return o.ID })
+	for _, o := range list {
+		resp.Occurrences = append(resp.Occurrences, alertOccurrenceToProto(o))
+	}
+	return resp, nil
 }

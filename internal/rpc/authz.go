@@ -106,8 +106,9 @@ var authzTable = map[string]rule{
 	hepv1.PlanService_ListClearances_FullMethodName:      {roles: clinician, scope: scopePatient, action: "plan.list_clearances"},
 	hepv1.PlanService_ListGatingDecisions_FullMethodName: {roles: clinician, scope: scopePatient, action: "plan.list_decisions"},
 
-	hepv1.AlertService_ListAlerts_FullMethodName:       {roles: clinician, scope: scopePatientOrTeam, action: "alert.list"},
-	hepv1.AlertService_AcknowledgeAlert_FullMethodName: {roles: clinician, scope: scopePatient, action: "alert.acknowledge"},
+	hepv1.AlertService_ListAlerts_FullMethodName:           {roles: clinician, scope: scopePatientOrTeam, action: "alert.list"},
+	hepv1.AlertService_AcknowledgeAlert_FullMethodName:     {roles: clinician, scope: scopePatient, action: "alert.acknowledge"},
+	hepv1.AlertService_ListAlertOccurrences_FullMethodName: {roles: clinician, scope: scopePatient, action: "alert.list_occurrences"},
 
 	// Patient sync. Only the patient's own device pushes and pulls: the
 	// patient comes from the token, and the handlers refuse a device_id

@@ -89,7 +89,7 @@ func init() {
 		&hepv1.RecordScreeningAnswersResponse{}, &hepv1.GetScreeningResponse{}, &hepv1.ListScreeningHistoryResponse{}, &hepv1.ReportRedFlagsResponse{},
 		&hepv1.GetPlanResponse{}, &hepv1.SetPlanResponse{}, &hepv1.CheckPlanResponse{}, &hepv1.ClearItemResponse{},
 		&hepv1.ListClearancesResponse{}, &hepv1.ListGatingDecisionsResponse{},
-		&hepv1.ListAlertsResponse{}, &hepv1.AcknowledgeAlertResponse{},
+		&hepv1.ListAlertsResponse{}, &hepv1.AcknowledgeAlertResponse{}, &hepv1.ListAlertOccurrencesResponse{},
 		&hepv1.PushResponse{}, &hepv1.PullResponse{}, &hepv1.ListExerciseLogsResponse{}, &hepv1.ListPainCheckinsResponse{},
 		&hepv1.GetProgressResponse{}, &hepv1.ListTriageResponse{}, &hepv1.GetAlertThresholdsResponse{}, &hepv1.UpdateAlertThresholdsResponse{},
 	} {
@@ -115,6 +115,19 @@ func matrixRequests(e *env) map[string]func(n int) proto.Message {
 				e.screenAll(callerClinA, e.patientA, absent)
 				screened = true
 			}
+		}
+		// alertOfA is an alert of patient A, raised by a red-flag report
+		// the first time it is needed.
+		alertOfA = func() string {
+			if openAlert == "" {
+				r, err := e.screening.ReportRedFlags(e.as(callerPatientA), &hepv1.ReportRedFlagsRequest{
+					Symptoms: []hepv1.RedFlagSymptom{hepv1.RedFlagSymptom_RED_FLAG_SYMPTOM_SADDLE_NUMBNESS}})
+				if err != nil {
+					e.t.Fatalf("ReportRedFlags: %v", err)
+				}
+				openAlert = r.AlertId
+			}
+			return openAlert
 		}
 	)
 	return map[string]func(n int) proto.Message{
@@ -162,15 +175,10 @@ func matrixRequests(e *env) map[string]func(n int) proto.Message {
 		},
 		hepv1.AlertService_ListAlerts_FullMethodName: func(int) proto.Message { return &hepv1.ListAlertsRequest{PatientId: e.patientA} },
 		hepv1.AlertService_AcknowledgeAlert_FullMethodName: func(int) proto.Message {
-			if openAlert == "" {
-				r, err := e.screening.ReportRedFlags(e.as(callerPatientA), &hepv1.ReportRedFlagsRequest{
-					Symptoms: []hepv1.RedFlagSymptom{hepv1.RedFlagSymptom_RED_FLAG_SYMPTOM_SADDLE_NUMBNESS}})
-				if err != nil {
-					e.t.Fatalf("ReportRedFlags: %v", err)
-				}
-				openAlert = r.AlertId
-			}
-			return &hepv1.AcknowledgeAlertRequest{PatientId: e.patientA, AlertId: openAlert, Note: "called the patient; referred to A&E"}
+			return &hepv1.AcknowledgeAlertRequest{PatientId: e.patientA, AlertId: alertOfA(), Note: "called the patient; referred to A&E"}
+		},
+		hepv1.AlertService_ListAlertOccurrences_FullMethodName: func(int) proto.Message {
+			return &hepv1.ListAlertOccurrencesRequest{PatientId: e.patientA, AlertId: alertOfA()}
 		},
 
 		// Sync: the device's own push and pull, aimed at device A.

@@ -325,7 +325,12 @@ func alertToProto(a hep.Alert) *hepv1.Alert {
 		Id: a.ID, PatientId: a.PatientID, Kind: alertKindToProto[a.Kind], Severity: alertSeverityToProto[a.Severity],
 		Status: alertStatusToProto[a.Status], Summary: a.Summary, CreateTime: ts(a.CreateTime),
 		AcknowledgedBy: a.AckBy, AcknowledgeNote: a.AckNote, AcknowledgeTime: ts(a.AckTime), Trigger: a.Trigger,
+		Subject: a.Subject, OccurrenceCount: a.Occurrences, LatestOccurrenceTime: ts(a.LatestTime),
 	}
+}
+
+func alertOccurrenceToProto(o hep.AlertOccurrence) *hepv1.AlertOccurrence {
+	return &hepv1.AlertOccurrence{Id: o.ID, AlertId: o.AlertID, Trigger: o.Trigger, OccurTime: ts(o.Time), Summary: o.Summary}
 }
 
 // addViolations appends the field violations of a validation error to v, so

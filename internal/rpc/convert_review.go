@@ -42,7 +42,8 @@ func thresholdsFromProto(t *hepv1.AlertThresholds) hep.Thresholds {
 }
 
 func adherenceToProto(a hep.Adherence) *hepv1.Adherence {
-	return &hepv1.Adherence{Prescribed: a.Prescribed, Completed: a.Completed, Percent: a.Percent, Adherent: a.Adherent, Logged: a.Logged}
+	return &hepv1.Adherence{Prescribed: a.Prescribed, Completed: a.Completed, Percent: a.Percent, Adherent: a.Adherent, Logged: a.Logged,
+		LoggedWhileSuspended: a.LoggedWhileSuspended}
 }
 
 func progressWeekToProto(w hep.ProgressWeek) *hepv1.ProgressWeek {
@@ -101,8 +102,8 @@ func triageEntryToProto(e hep.TriageEntry) *hepv1.TriageEntry {
 	}
 	return &hepv1.TriageEntry{
 		Rank: int32(e.Rank), PatientId: f.PatientID, DisplayName: f.DisplayName, Tier: triageTierToProto[e.Tier],
-		Reason: e.Reason, OpenUrgentAlerts: int32(f.OpenUrgent), OpenAlerts: int32(f.OpenAlerts),
+		Reason: e.Reason, OpenUrgentAlerts: int32(e.OpenUrgent), OpenAlerts: int32(e.OpenAlerts), OpenOccurrences: int32(e.OpenOccurrences),
 		PainDelta: e.PainDelta, HasPainDelta: e.HasDelta, AdherencePercent: adh,
-		DaysSinceActivity: int32(f.DaysSinceSession), OldestOpenAlertTime: ts(f.OldestOpenAlert),
+		DaysSinceActivity: int32(f.DaysSinceSession), OldestOpenAlertTime: ts(e.OldestOpenAlert),
 	}
 }

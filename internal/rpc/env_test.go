@@ -241,7 +241,7 @@ func (e *env) enroll(caller, patientID string) (deviceID, access, refresh string
 var domainTables = []string{
 	"accounts", "patients", "care_team", "devices", "enrollment_codes", "sessions", "refresh_tokens",
 	"exercises", "exercise_rules", "screening_answers", "red_flag_reports", "plans", "plan_items", "clearances",
-	"gating_decisions", "alerts", "clinic_settings",
+	"gating_decisions", "alerts", "alert_occurrences", "clinic_settings",
 	"exercise_logs", "pain_checkins", "device_mutations", "sync_state",
 }
 

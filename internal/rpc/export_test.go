@@ -187,7 +187,8 @@ func checkCSVZip(t *testing.T, data []byte, snap *hep.ExportSnapshot) {
 		}
 		rows[zf.Name] = len(recs) - 1
 	}
-	if int64(rows[export.CSVSessions]) != snap.LogCount || int64(rows[export.CSVCheckins]) != snap.CheckinCount || len(z.File) != 8 {
+	if int64(rows[export.CSVSessions]) != snap.LogCount || int64(rows[export.CSVCheckins]) != snap.CheckinCount || len(z.File) != 9 ||
+		rows[export.CSVOccurrences] != len(snap.AlertOccurrences) || rows[export.CSVAlerts] != len(snap.Alerts) {
 		t.Errorf("CSV rows %v; snapshot: %d sessions, %d check-ins", rows, snap.LogCount, snap.CheckinCount)
 	}
 }

@@ -168,7 +168,7 @@ var alertRules = []alertRule{
 		},
 	},
 	{
-		name: "LoggedWhileSuspended", kind: kindSuspended, severity: sevRoutine,
+		name: "LoggedWhileSuspended", kind: kindSuspended, severity: sevRoutine, trigger: "exercise_logs/",
 		prepare: func(e *env, s *ruleSide) {
 			planCatCow(e, s)
 			e.screen(s.clinician, s.patientID, answers(pregnancy, present)) // cat-cow needs clearance now

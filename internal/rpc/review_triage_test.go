@@ -64,7 +64,8 @@ func TestTriageOrder(t *testing.T) {
 	red(u1)
 	red(u2)
 	red(u2)
-	// Open routine alerts: two severe check-ins for o1, then one for o2,
+	// Open routine alerts: two severe check-ins for o1 (one alert with two
+	// occurrences), then one for o2,
 	// then one for o3 (same count: the older first).
 	severe := func(p *reviewPatient, n int) {
 		var muts []*hepv1.Mutation
@@ -142,11 +143,11 @@ func TestTriageOrder(t *testing.T) {
 		fine   = hepv1.TriageTier_TRIAGE_TIER_ON_TRACK
 	)
 	wants := []want{
-		{u2, urgent, "2 urgent alert(s) open since " + since(u2, kindRedFlag)},
-		{u1, urgent, "1 urgent alert(s) open since " + since(u1, kindRedFlag)},
-		{o1, open, "2 open alert(s) (PAIN_SEVERE) since " + since(o1, kindSevere)},
-		{o2, open, "1 open alert(s) (PAIN_SEVERE) since " + since(o2, kindSevere)},
-		{o3, open, "1 open alert(s) (PAIN_SEVERE) since " + since(o3, kindSevere)},
+		{u2, urgent, "2 red-flag reports, open since " + since(u2, kindRedFlag)},
+		{u1, urgent, "1 red-flag report, open since " + since(u1, kindRedFlag)},
+		{o1, open, "2 severe pain check-ins (low back), open since " + since(o1, kindSevere)},
+		{o2, open, "1 severe pain check-in (low back), open since " + since(o2, kindSevere)},
+		{o3, open, "1 severe pain check-in (low back), open since " + since(o3, kindSevere)},
 		{w1, worsen, "pain worsening: 7-day mean up 4.0 points"},
 		{w2, worsen, "pain worsening: 7-day mean up 3.0 points"},
 		{w3, worsen, "pain worsening: 7-day mean up 3.0 points"},
@@ -192,31 +193,31 @@ func TestTriageOrder(t *testing.T) {
 	for _, en := range r.Entries {
 		byID[en.PatientId] = en
 	}
-	check := func(p *reviewPatient, urgentN, openN int32, delta float64, hasDelta bool, adherence float64, days int32) {
+	check := func(p *reviewPatient, urgentN, openN, occN int32, delta float64, hasDelta bool, adherence float64, days int32) {
 		t.Helper()
 		en := byID[p.id]
 		if en == nil {
 			t.Errorf("%s missing", p.name)
 			return
 		}
-		if en.OpenUrgentAlerts != urgentN || en.OpenAlerts != openN || en.HasPainDelta != hasDelta || (hasDelta && en.PainDelta != delta) ||
+		if en.OpenUrgentAlerts != urgentN || en.OpenAlerts != openN || en.OpenOccurrences != occN || en.HasPainDelta != hasDelta || (hasDelta && en.PainDelta != delta) ||
 			en.AdherencePercent != adherence || en.DaysSinceActivity != days || (openN > 0) != (en.OldestOpenAlertTime != nil) {
-			t.Errorf("%s: urgent %d open %d delta %v/%v adherence %v days %d oldest %v; want %d %d %v/%v %v %d",
-				p.name, en.OpenUrgentAlerts, en.OpenAlerts, en.PainDelta, en.HasPainDelta, en.AdherencePercent, en.DaysSinceActivity,
-				en.OldestOpenAlertTime, urgentN, openN, delta, hasDelta, adherence, days)
+			t.Errorf("%s: urgent %d open %d (%d occurrences) delta %v/%v adherence %v days %d oldest %v; want %d %d (%d) %v/%v %v %d",
+				p.name, en.OpenUrgentAlerts, en.OpenAlerts, en.OpenOccurrences, en.PainDelta, en.HasPainDelta, en.AdherencePercent, en.DaysSinceActivity,
+				en.OldestOpenAlertTime, urgentN, openN, occN, delta, hasDelta, adherence, days)
 		}
 	}
-	check(u2, 2, 2, 0, false, -1, -1)
-	check(u1, 1, 1, 0, false, -1, -1)
-	check(o1, 0, 2, 0, false, -1, -1)
-	check(w1, 0, 0, 4, true, -1, -1)
-	check(w3, 0, 0, 3, true, -1, -1)
-	check(l1, 0, 0, 0, false, 14.29, 1)
-	check(l4, 0, 0, 0, false, 42.86, 2)
-	check(i1, 0, 0, 0, false, -1, -1)
-	check(i2, 0, 0, 0, false, -1, 6)
-	check(n1, 0, 0, 0, false, 100, 1)
-	check(n4, 0, 0, 0, false, -1, 0)
+	check(u2, 2, 2, 2, 0, false, -1, -1)
+	check(u1, 1, 1, 1, 0, false, -1, -1)
+	check(o1, 0, 1, 2, 0, false, -1, -1)
+	check(w1, 0, 0, 0, 4, true, -1, -1)
+	check(w3, 0, 0, 0, 3, true, -1, -1)
+	check(l1, 0, 0, 0, 0, false, 14.29, 1)
+	check(l4, 0, 0, 0, 0, false, 42.86, 2)
+	check(i1, 0, 0, 0, 0, false, -1, -1)
+	check(i2, 0, 0, 0, 0, false, -1, 6)
+	check(n1, 0, 0, 0, 0, false, 100, 1)
+	check(n4, 0, 0, 0, 0, false, -1, 0)
 
 	// Pages of 7 walk the same order: 7, 7, 6.
 	var paged []*hepv1.TriageEntry

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -15,34 +16,106 @@ func resAlerts(patientID string) string { return "patients/" + patientID + "/ale
 
 func resAlert(patientID, id string) string { return resAlerts(patientID) + "/" + id }
 
-const alertColumns = `id, patient_id, kind, severity, status, summary, create_time, ack_by, ack_note, ack_time, "trigger"`
+const alertColumns = `id, patient_id, kind, severity, status, summary, create_time, ack_by, ack_note, ack_time, "trigger",
+	subject, occurrences, latest_time`
 
 func scanAlert(sc interface{ Scan(...any) error }) (hep.Alert, error) {
 	var a hep.Alert
 	var kind, severity, status string
 	var ackBy sql.NullString
 	err := sc.Scan(&a.ID, &a.PatientID, &kind, &severity, &status, &a.Summary, tcol(&a.CreateTime), &ackBy, &a.AckNote, tcol(&a.AckTime),
-		&a.Trigger)
+		&a.Trigger, &a.Subject, &a.Occurrences, tcol(&a.LatestTime))
 	a.Kind, a.Severity, a.Status, a.AckBy = hep.AlertKind(kind), hep.AlertSeverity(severity), hep.AlertStatus(status), ackBy.String
 	return a, err
 }
 
-// insertAlert assigns a an id and creation time and stores it. An alert
-// with a trigger goes through insertTriggered instead, which skips it if
-// the patient has one of its kind and trigger.
-func insertAlert(ctx context.Context, tx *sql.Tx, a *hep.Alert, now time.Time) error {
-	id, err := newID()
+// Raising an alert (migrations/0005_alert_occurrences.sql): the occurrence
+// is stored first, unless its trigger is stored already; then the alert
+// it belongs to is inserted or updated as hep.Coalesce says. The
+// occurrence's reference to its alert is checked at commit, so the
+// occurrence can go first and decide whether anything happens.
+const (
+	// openAlertQuery reads the patient's open alert of a kind and subject,
+	// on alerts_open_key.
+	openAlertQuery = "SELECT " + alertColumns + " FROM alerts WHERE patient_id = ? AND kind = ? AND subject = ? AND status = 'OPEN'"
+	// insertOccurrenceQuery stores an occurrence unless the patient has one
+	// of its kind and (non-empty) trigger (alert_occurrences_trigger).
+	insertOccurrenceQuery = `INSERT INTO alert_occurrences (id, alert_id, patient_id, kind, "trigger", occur_time, summary)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	insertAlertQuery = `INSERT INTO alerts (id, patient_id, kind, severity, status, summary, create_time, "trigger", subject,
+		occurrences, latest_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// foldAlertQuery records one more occurrence in an open alert.
+	foldAlertQuery = `UPDATE alerts SET severity = ?, summary = ?, occurrences = ?, latest_time = ?
+		WHERE id = ? AND status = 'OPEN' AND occurrences = ?`
+)
+
+func init() {
+	preparedQueries = append(preparedQueries, openAlertQuery, insertOccurrenceQuery, insertAlertQuery, foldAlertQuery)
+}
+
+// raiseAlert stores one occurrence of a (an alert a rule raised) and folds
+// it into the patient's open alert of its kind and subject, or opens one.
+// raised is false, and nothing changes, if the patient has an occurrence
+// of a's kind and trigger already. On success *a is the alert as stored.
+func (s *Store) raiseAlert(ctx context.Context, tx *sql.Tx, a *hep.Alert, now time.Time) (raised bool, err error) {
+	stmt := func(q string) (*sql.Stmt, error) { return s.prepared(ctx, tx, q) }
+	st, err := stmt(openAlertQuery)
 	if err != nil {
-		return err
+		return false, err
 	}
-	a.ID, a.CreateTime = id, now
-	_, err = tx.ExecContext(ctx, `INSERT INTO alerts (id, patient_id, kind, severity, status, summary, create_time, "trigger")
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.PatientID, string(a.Kind), string(a.Severity), string(a.Status), a.Summary, ts(now),
-		a.Trigger)
-	if err == nil {
-		observed(tx).AlertRaised(a.Kind)
+	var open *hep.Alert
+	cur, err := scanAlert(st.QueryRowContext(ctx, a.PatientID, string(a.Kind), a.Subject))
+	switch {
+	case err == nil:
+		open = &cur
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, err
 	}
-	return err
+	next, occ := hep.Coalesce(open, *a, now)
+	if next.ID == "" {
+		if next.ID, err = newID(); err != nil {
+			return false, err
+		}
+	}
+	if occ.ID, err = newID(); err != nil {
+		return false, err
+	}
+	occ.AlertID = next.ID
+	if st, err = stmt(insertOccurrenceQuery); err != nil {
+		return false, err
+	}
+	res, err := st.ExecContext(ctx, occ.ID, occ.AlertID, occ.PatientID, string(occ.Kind), occ.Trigger, ts(occ.Time), occ.Summary)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	if open == nil {
+		if st, err = stmt(insertAlertQuery); err != nil {
+			return false, err
+		}
+		_, err = st.ExecContext(ctx, next.ID, next.PatientID, string(next.Kind), string(next.Severity), string(next.Status),
+			next.Summary, ts(next.CreateTime), next.Trigger, next.Subject, next.Occurrences, ts(next.LatestTime))
+	} else {
+		if st, err = stmt(foldAlertQuery); err != nil {
+			return false, err
+		}
+		var res sql.Result
+		if res, err = st.ExecContext(ctx, string(next.Severity), next.Summary, next.Occurrences, ts(next.LatestTime), next.ID,
+			open.Occurrences); err == nil {
+			var n int64
+			if n, err = res.RowsAffected(); err == nil && n != 1 { // cannot happen: one writer, in this transaction
+				err = fmt.Errorf("sqlite: alert %s changed while it was folded", next.ID)
+			}
+		}
+	}
+	if err != nil {
+		return false, err
+	}
+	observed(tx).AlertRaised(next.Kind)
+	*a = next
+	return true, nil
 }
 
 // setHold puts the patient's plan on red-flag hold or lifts it, and
@@ -103,16 +176,18 @@ func (s *Store) ReportRedFlags(ctx context.Context, patientID string, symptoms [
 // actor in ctx, inside tx (ReportRedFlags, and Push for a check-in with red
 // flags): the report, its URGENT alert, the hold and the re-gate.
 func (s *Store) reportRedFlags(ctx context.Context, tx *sql.Tx, patientID string, symptoms []hep.RedFlag, note string) (hep.Alert, error) {
-	a := hep.RedFlagAlert(patientID, symptoms)
-	now := s.now()
-	if err := insertAlert(ctx, tx, &a, now); err != nil {
-		return hep.Alert{}, err
-	}
-	list, err := json.Marshal(symptoms)
+	id, err := newID()
 	if err != nil {
 		return hep.Alert{}, err
 	}
-	id, err := newID()
+	a := hep.RedFlagAlert(patientID, id, symptoms)
+	now := s.now()
+	if ok, err := s.raiseAlert(ctx, tx, &a, now); err != nil {
+		return hep.Alert{}, err
+	} else if !ok { // cannot happen: its occurrence has no trigger
+		return hep.Alert{}, errors.New("sqlite: a red-flag report raised no alert")
+	}
+	list, err := json.Marshal(symptoms)
 	if err != nil {
 		return hep.Alert{}, err
 	}
@@ -209,7 +284,7 @@ const openRedFlagsQuery = "SELECT count(*) FROM alerts WHERE patient_id = ? AND 
 // AcknowledgeAlert implements hep.Store. Acknowledging the patient's last
 // open RED_FLAG alert lifts the hold and re-gates the plan in the same
 // transaction.
-func (s *Store) AcknowledgeAlert(ctx context.Context, patientID, alertID, note string) (hep.Alert, []string, error) {
+func (s *Store) AcknowledgeAlert(ctx context.Context, patientID, alertID, note string, expectedOccurrences int32) (hep.Alert, []string, error) {
 	var a hep.Alert
 	var changed []string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -221,12 +296,12 @@ func (s *Store) AcknowledgeAlert(ctx context.Context, patientID, alertID, note s
 		if err != nil {
 			return err
 		}
-		if a.Status != hep.AlertOpen {
-			return hep.Errorf(hep.CodeFailedPrecondition, "the alert is already acknowledged")
+		if err := hep.CheckAck(a, expectedOccurrences); err != nil {
+			return err
 		}
 		now := s.now()
 		a.Status, a.AckBy, a.AckNote, a.AckTime = hep.AlertAcknowledged, hep.ActorFrom(ctx).ID, note, now
-		if _, err := tx.ExecContext(ctx, "UPDATE alerts SET status = ?, ack_by = ?, ack_note = ?, ack_time = ? WHERE id = ?",
+		if _, err := tx.ExecContext(ctx, "UPDATE alerts SET status = ?, ack_by = ?, ack_note = ?, ack_time = ? WHERE id = ? AND status = 'OPEN'",
 			string(a.Status), a.AckBy, a.AckNote, ts(now), a.ID); err != nil {
 			return err
 		}
@@ -247,4 +322,47 @@ func (s *Store) AcknowledgeAlert(ctx context.Context, patientID, alertID, note s
 		return hep.Alert{}, nil, err
 	}
 	return a, changed, nil
+}
+
+func resAlertOccurrences(patientID, alertID string) string {
+	return resAlert(patientID, alertID) + "/occurrences"
+}
+
+const occurrenceColumns = `id, alert_id, patient_id, kind, "trigger", occur_time, summary`
+
+func scanOccurrence(sc interface{ Scan(...any) error }) (hep.AlertOccurrence, error) {
+	var o hep.AlertOccurrence
+	var kind string
+	err := sc.Scan(&o.ID, &o.AlertID, &o.PatientID, &kind, &o.Trigger, tcol(&o.Time), &o.Summary)
+	o.Kind = hep.AlertKind(kind)
+	return o, err
+}
+
+// occurrencesQuery pages an alert's occurrences newest first, on
+// alert_occurrences_alert.
+const occurrencesQuery = "SELECT " + occurrenceColumns + " FROM alert_occurrences WHERE alert_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
+
+// ListAlertOccurrences implements hep.Store.
+func (s *Store) ListAlertOccurrences(ctx context.Context, f hep.AlertOccurrenceFilter) ([]hep.AlertOccurrence, error) {
+	var out []hep.AlertOccurrence
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, "SELECT 1 FROM alerts WHERE id = ? AND patient_id = ?", f.AlertID, f.PatientID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return hep.NotFound("alert")
+		}
+		if err != nil {
+			return err
+		}
+		got, err := queryAll(ctx, tx, scanOccurrence, occurrencesQuery, f.AlertID, before(f.Before), limit(f.Limit))
+		if err != nil {
+			return err
+		}
+		out = append(out[:0], got...)
+		return s.appendAudit(ctx, tx, f.PatientID, resAlertOccurrences(f.PatientID, f.AlertID), hep.OutcomeOK)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -293,6 +293,75 @@ func TestReadsGroupCommit(t *testing.T) {
 	}
 }
 
+// TestReadsCancelledInGroup: reads whose context ends while their rows
+// wait in a group, mixed with reads the trail refuses and reads that
+// succeed, each get one answer and never hang; a read that returned data
+// has its row. (Under -race this also checks that the writer and the
+// waiting callers share nothing but the answer channel: a caller read the
+// request's channel field while the writer cleared it, found by phonesim.)
+func TestReadsCancelledInGroup(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hep.db")
+	s := openTest(t, path)
+	ctx := hep.WithActor(t.Context(), hep.Actor{ID: "local:test", Role: hep.RoleAdmin, Action: "test.read"})
+	c, err := s.CreateAccount(ctx, hep.AccountCreate{Email: "c@clinic.example", DisplayName: "C", Role: hep.RoleClinician}, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rawDB(t, ReadsPath(path)).Exec(`CREATE TRIGGER poison BEFORE INSERT ON audit_events
+		WHEN new.action = 'test.poison' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 12, 30
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := map[string]bool{}
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				action := "test.read"
+				if w%4 == 3 && i%3 == 0 {
+					action = "test.poison"
+				}
+				id := fmt.Sprint(w, "-", i)
+				rctx, cancel := context.WithTimeout(hep.WithActor(ctx, hep.Actor{ID: fmt.Sprint("w", w), Role: hep.RoleAdmin,
+					Action: action, RequestID: id}), time.Duration(w*i%7)*100*time.Microsecond)
+				_, err := s.GetAccount(rctx, c.ID)
+				cancel()
+				if err == nil {
+					if action == "test.poison" {
+						t.Errorf("a refused read returned data")
+					}
+					mu.Lock()
+					ok[id] = true
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("reads still waiting after 60 s")
+	}
+	seen := map[string]bool{}
+	if err := s.ScanAudit(t.Context(), hep.ChainReads, 0, func(e hep.AuditEvent) error {
+		seen[e.RequestID] = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for id := range ok {
+		if !seen[id] {
+			t.Errorf("read %s returned data without its row", id)
+		}
+	}
+	if v, err := hep.VerifyAudit(t.Context(), s, nil); err != nil || !v.OK() {
+		t.Errorf("VerifyAudit: %+v, %v", v, err)
+	}
+}
+
 func TestReadsPath(t *testing.T) {
 	for in, want := range map[string]string{
 		"hep.db":            "hep-reads.db",

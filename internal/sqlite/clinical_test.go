@@ -21,7 +21,7 @@ func TestClinicalQueryPlans(t *testing.T) {
 		{"alerts", alertsQuery(false), 3, []string{"alerts_patient"}},
 		{"alerts by status", alertsQuery(true), 4, []string{"alerts_patient_status"}},
 		{"one alert", alertQuery, 2, []string{"sqlite_autoindex_alerts_1"}},
-		{"open red flags", openRedFlagsQuery, 1, []string{"alerts_patient_status"}},
+		{"open red flags", openRedFlagsQuery, 1, []string{"alerts_open_key"}},
 		{"current version", versionQuery, 1, []string{"PRIMARY KEY"}},
 		{"plan items", itemsQuery, 2, []string{"PRIMARY KEY"}},
 		{"item state update", `UPDATE plan_items SET state = ?, state_reasons = ?, state_time = ?

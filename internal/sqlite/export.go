@@ -69,9 +69,14 @@ const (
 	// exportClearancesQuery: the clearances created before the end, oldest
 	// first, on clearances_patient.
 	exportClearancesQuery = "SELECT " + clearanceColumns + " FROM clearances WHERE patient_id = ? AND create_time < ? ORDER BY id"
-	// exportAlertsQuery: the alerts raised in the range, oldest first, on
-	// alerts_patient.
-	exportAlertsQuery = "SELECT " + alertColumns + " FROM alerts WHERE patient_id = ? AND create_time >= ? AND create_time < ? ORDER BY id"
+	// exportAlertsQuery: the alerts with an occurrence in the range, oldest
+	// first, on alerts_patient and alert_occurrences_patient_time.
+	exportAlertsQuery = "SELECT " + alertColumns + ` FROM alerts WHERE patient_id = ? AND id IN (SELECT o.alert_id
+		FROM alert_occurrences o WHERE o.patient_id = ? AND o.occur_time >= ? AND o.occur_time < ?) ORDER BY id`
+	// exportOccurrencesQuery: the occurrences of the range, oldest first, on
+	// alert_occurrences_patient_time.
+	exportOccurrencesQuery = "SELECT " + occurrenceColumns + ` FROM alert_occurrences
+		WHERE patient_id = ? AND occur_time >= ? AND occur_time < ? ORDER BY occur_time, id`
 )
 
 // exportWant says what a snapshot reads besides what every format needs.
@@ -154,7 +159,10 @@ func exportSnapshot(ctx context.Context, q querier, patientID string, from, to h
 	if snap.Clearances, err = queryAll(ctx, q, scanClearance, exportClearancesQuery, patientID, end); err != nil {
 		return hep.ExportSnapshot{}, err
 	}
-	if snap.Alerts, err = queryAll(ctx, q, scanAlert, exportAlertsQuery, patientID, start, end); err != nil {
+	if snap.Alerts, err = queryAll(ctx, q, scanAlert, exportAlertsQuery, patientID, patientID, start, end); err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+	if snap.AlertOccurrences, err = queryAll(ctx, q, scanOccurrence, exportOccurrencesQuery, patientID, start, end); err != nil {
 		return hep.ExportSnapshot{}, err
 	}
 

@@ -82,7 +82,7 @@ func (s *Store) Push(ctx context.Context, deviceID string, muts []hep.Mutation) 
 				Message:  fmt.Sprintf("next sequence is %d", last+1),
 				Metadata: map[string]string{"last_sequence": strconv.FormatInt(last, 10)}}
 		}
-		p := &push{s: s, ctx: ctx, tx: tx, patientID: patientID, deviceID: deviceID, now: s.now(), alerted: map[string]bool{}}
+		p := &push{s: s, ctx: ctx, tx: tx, patientID: patientID, deviceID: deviceID, now: s.now()}
 		for i := 0; i < len(fresh); {
 			// A run of plain new logs is stored in a few statements
 			// (pushbatch.go); anything else one mutation at a time.
@@ -194,7 +194,6 @@ type push struct {
 	// suspendedItems are the exercises of the current plan's SUSPENDED
 	// items, read on first use and again after a re-gate.
 	suspendedItems map[string]bool
-	alerted        map[string]bool // exercises already alerted as logged while suspended in this push
 	// thresholds and loc are the clinic's thresholds and the patient's
 	// time zone, read on first use (review.go: the alerts a push raises).
 	thresholds *hep.Thresholds
@@ -434,15 +433,8 @@ func (p *push) newLog(seq int64, l hep.ExerciseLog, hash string) (hep.MutationRe
 			return hep.MutationResult{}, err
 		}
 	}
-	// Kept, never dropped; the care team hears of it once per exercise
-	// and push, not once per log of a week offline.
-	if l.ItemSuspended && !p.alerted[l.ExerciseID] {
-		a := hep.SuspendedLogAlert(p.patientID, l.ExerciseID)
-		if err := insertAlert(p.ctx, p.tx, &a, p.now); err != nil {
-			return hep.MutationResult{}, err
-		}
-		p.alerted[l.ExerciseID] = true
-	}
+	// Kept, never dropped; a log of a suspended item is an occurrence of
+	// LOGGED_WHILE_SUSPENDED, coalesced per exercise (logAlerts).
 	if err := p.logAlerts(l); err != nil {
 		return hep.MutationResult{}, err
 	}

@@ -13,9 +13,8 @@ import (
 // were new. The results are those of applying them one by one: a log whose
 // id is stored already (before the push or earlier in the run) is
 // answered by existing, exactly as in the order of push.log; the sequence
-// values go to the new logs in mutation order; a log of a suspended item
-// alerts once per exercise and push; a new log's pain scores raise their
-// alerts (review.go).
+// values go to the new logs in mutation order; a new log raises its alerts
+// (review.go: logged while suspended, its pain scores).
 
 // chunkSizes are the row counts of the prepared multi-row statements, the
 // largest first; a run is stored in as few statements as they allow.
@@ -169,13 +168,6 @@ func (p *push) storeRun(muts []hep.Mutation, run []hep.ExerciseLog) ([]hep.Mutat
 		l := &run[i]
 		if seqs[i] != nil {
 			results[i] = applied(muts[i].Seq)
-			if l.ItemSuspended && !p.alerted[l.ExerciseID] {
-				a := hep.SuspendedLogAlert(p.patientID, l.ExerciseID)
-				if err := insertAlert(p.ctx, p.tx, &a, p.now); err != nil {
-					return nil, err
-				}
-				p.alerted[l.ExerciseID] = true
-			}
 			if err := p.logAlerts(*l); err != nil {
 				return nil, err
 			}

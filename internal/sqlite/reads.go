@@ -52,7 +52,10 @@ type readsLog struct {
 type readsReq struct {
 	ctx context.Context
 	e   hep.AuditEvent
-	res chan error
+	res chan error // buffered (1): answered exactly once, by the writer
+	// answered is set by the writer when it has sent on res; only the
+	// writer's goroutine touches it (the caller only receives on res).
+	answered bool
 }
 
 var errReadsClosed = errors.New("sqlite: store closed")
@@ -128,16 +131,19 @@ func (l *readsLog) run() {
 		}
 		err := l.write(batch)
 		for _, r := range batch {
-			if r.res == nil {
+			if r.answered {
 				continue
 			}
+			rerr := err
 			if err != nil && len(batch) > 1 {
 				// One row the trail refuses must not fail the reads
 				// grouped with it: each is tried alone.
-				r.res <- l.write([]*readsReq{r})
-				continue
+				if rerr = l.write([]*readsReq{r}); r.answered {
+					continue
+				}
 			}
-			r.res <- err
+			r.answered = true
+			r.res <- rerr
 		}
 	}
 }
@@ -168,9 +174,12 @@ func (l *readsLog) write(batch []*readsReq) (err error) {
 	defer st.Close()
 	wrote := 0
 	for _, r := range batch {
+		if r.answered {
+			continue
+		}
 		if cerr := r.ctx.Err(); cerr != nil {
+			r.answered = true
 			r.res <- mapErr(cerr)
-			r.res = nil
 			continue
 		}
 		e := r.e

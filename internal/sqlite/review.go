@@ -17,10 +17,11 @@ import (
 // the facts progress and triage are computed from (the computing is
 // hep.ComputeProgress, hep.WindowAdherence and hep.Triage), the daily
 // adherence evaluation, and
-// the alerts a push raises. Every alert with data behind it carries a
-// trigger naming that data; alerts_trigger keeps one alert per patient,
-// kind and trigger, so a replayed push or a repeated evaluation raises
-// nothing twice even if the checks here were wrong.
+// the alerts a push raises. Every occurrence of an alert with data behind
+// it carries a trigger naming that data; alert_occurrences_trigger
+// (0005_alert_occurrences.sql) keeps one occurrence per patient, kind and
+// trigger, so a replayed push or a repeated evaluation raises nothing
+// twice even if the checks here were wrong (alerts.go: raiseAlert).
 //
 // Progress and triage read many rows. They read them in one transaction
 // on a query_only reader (one consistent snapshot; the single writer and
@@ -687,12 +688,13 @@ const triagePatientsQuery = `SELECT p.id, p.display_name, p.time_zone,
 		(SELECT max(l.corrected_perform_time) FROM exercise_logs l WHERE l.patient_id = p.id AND ` + liveLogsOf + `)
 	FROM care_team c JOIN patients p ON p.id = c.patient_id WHERE c.clinician_id = ? ORDER BY p.id`
 
-// triageAlertsQuery counts the open alerts of the care team's patients by
-// kind and severity, on alerts_patient_status (CROSS JOIN keeps the
-// planner from walking every open alert of the clinic instead).
-const triageAlertsQuery = `SELECT a.patient_id, a.kind, a.severity, count(*), min(a.create_time)
+// triageAlertsQuery reads the open alerts of the care team's patients
+// (at most one per kind and subject, so few), on alerts_patient_status
+// (CROSS JOIN keeps the planner from walking every open alert of the
+// clinic instead).
+const triageAlertsQuery = `SELECT a.patient_id, a.kind, a.subject, a.severity, a.occurrences, a.create_time, a.latest_time
 	FROM care_team c CROSS JOIN alerts a ON a.patient_id = c.patient_id AND a.status = 'OPEN'
-	WHERE c.clinician_id = ? GROUP BY a.patient_id, a.kind, a.severity`
+	WHERE c.clinician_id = ?`
 
 // triagePlansQuery reads the plan versions of the care team's patients.
 const triagePlansQuery = `SELECT pl.patient_id, pl.version, pl.create_time FROM care_team c JOIN plans pl ON pl.patient_id = c.patient_id
@@ -784,29 +786,14 @@ func (s *Store) TriageFacts(ctx context.Context, clinicianID string, now time.Ti
 		}
 		for rows.Next() {
 			var id, kind, severity string
-			var n int
-			var oldest time.Time
-			if err := rows.Scan(&id, &kind, &severity, &n, tcol(&oldest)); err != nil {
+			var a hep.OpenAlert
+			if err := rows.Scan(&id, &kind, &a.Subject, &severity, &a.Occurrences, tcol(&a.CreateTime), tcol(&a.LatestTime)); err != nil {
 				rows.Close()
 				return err
 			}
-			p := byID[id]
-			if p == nil {
-				continue
-			}
-			f := &p.facts
-			f.OpenAlerts += n
-			if f.OldestOpenAlert.IsZero() || oldest.Before(f.OldestOpenAlert) {
-				f.OldestOpenAlert = oldest
-			}
-			if hep.AlertSeverity(severity) == hep.AlertUrgent {
-				f.OpenUrgent += n
-				if f.OldestUrgent.IsZero() || oldest.Before(f.OldestUrgent) {
-					f.OldestUrgent = oldest
-				}
-			}
-			if k := hep.AlertKind(kind); !containsKind(f.OpenKinds, k) {
-				f.OpenKinds = append(f.OpenKinds, k)
+			a.Kind, a.Severity = hep.AlertKind(kind), hep.AlertSeverity(severity)
+			if p := byID[id]; p != nil {
+				p.facts.Open = append(p.facts.Open, a)
 			}
 		}
 		if err := closeRows(rows); err != nil {
@@ -895,7 +882,7 @@ func (s *Store) TriageFacts(ctx context.Context, clinicianID string, now time.Ti
 			return err
 		}
 		for _, p := range ps {
-			sort.Slice(p.facts.OpenKinds, func(i, j int) bool { return p.facts.OpenKinds[i] < p.facts.OpenKinds[j] })
+			sortOpen(p.facts.Open)
 			pf := pfs[p.facts.PatientID]
 			f := hep.ProgressFacts{PatientID: p.facts.PatientID, TimeZone: p.tz,
 				From: p.today.AddDays(-hep.WindowDays), To: p.today.AddDays(-1),
@@ -914,51 +901,28 @@ func (s *Store) TriageFacts(ctx context.Context, clinicianID string, now time.Ti
 	return out, t, nil
 }
 
-func containsKind(ks []hep.AlertKind, k hep.AlertKind) bool {
-	for _, x := range ks {
-		if x == k {
-			return true
+// sortOpen puts open alerts in hep.TriageFacts.Open's order: oldest
+// first, then by kind and subject.
+func sortOpen(as []hep.OpenAlert) {
+	sort.Slice(as, func(i, j int) bool {
+		a, b := as[i], as[j]
+		switch {
+		case !a.CreateTime.Equal(b.CreateTime):
+			return a.CreateTime.Before(b.CreateTime)
+		case a.Kind != b.Kind:
+			return a.Kind < b.Kind
 		}
-	}
-	return false
+		return a.Subject < b.Subject
+	})
 }
 
 // ---- Triggered alerts ----
 
-// insertTriggeredQuery stores an alert with a trigger unless the patient
-// has one of its kind and trigger (alerts_trigger).
-const insertTriggeredQuery = `INSERT INTO alerts (id, patient_id, kind, severity, status, summary, create_time, "trigger")
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
-
-// insertTriggered assigns a an id and creation time and stores it unless
-// the patient already has an alert of its kind and trigger: inserted is
-// false then, and nothing changed.
-func insertTriggered(ctx context.Context, tx *sql.Tx, a *hep.Alert, now time.Time) (inserted bool, err error) {
-	if a.Trigger == "" {
-		return false, errors.New("sqlite: a triggered alert without a trigger")
-	}
-	id, err := newID()
-	if err != nil {
-		return false, err
-	}
-	res, err := tx.ExecContext(ctx, insertTriggeredQuery, id, a.PatientID, string(a.Kind), string(a.Severity), string(a.Status),
-		a.Summary, ts(now), a.Trigger)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	if err != nil || n == 0 {
-		return false, err
-	}
-	a.ID, a.CreateTime = id, now
-	observed(tx).AlertRaised(a.Kind)
-	return true, nil
-}
-
-// triggerKindsQuery reads which of the record alert kinds a trigger
-// raised, with two seeks on alerts_trigger.
-const triggerKindsQuery = `SELECT kind FROM alerts WHERE patient_id = ? AND kind IN ('PAIN_SEVERE', 'PAIN_FLARE')
-	AND "trigger" = ? AND "trigger" <> ''`
+// triggerKindsQuery reads which of the record alert kinds
+// (hep.RecordAlertKinds) a trigger raised, with seeks on
+// alert_occurrences_trigger.
+const triggerKindsQuery = `SELECT kind FROM alert_occurrences WHERE patient_id = ?
+	AND kind IN ('LOGGED_WHILE_SUSPENDED', 'PAIN_SEVERE', 'PAIN_FLARE') AND "trigger" = ? AND "trigger" <> ''`
 
 // supersedesQuery reads what a log or check-in corrected, by primary key.
 func supersedesQuery(kind hep.RecordKind) string {
@@ -1000,12 +964,13 @@ func supersededKinds(ctx context.Context, tx *sql.Tx, patientID string, kind hep
 	return kinds, nil
 }
 
-// nearWindowQuery finds an alert of a kind whose window ends within
-// hep.WindowDays-1 days of a day (either side), on alerts_trigger.
-const nearWindowQuery = `SELECT "trigger" FROM alerts WHERE patient_id = ? AND kind = ? AND "trigger" <> ''
+// nearWindowQuery finds an occurrence of a kind whose window ends within
+// hep.WindowDays-1 days of a day (either side), on
+// alert_occurrences_trigger.
+const nearWindowQuery = `SELECT "trigger" FROM alert_occurrences WHERE patient_id = ? AND kind = ? AND "trigger" <> ''
 	AND "trigger" > ? AND "trigger" < ? ORDER BY "trigger" DESC LIMIT 1`
 
-// nearWindow returns the window end of the patient's alert of kind nearest
+// nearWindow returns the window end of the patient's occurrence of kind nearest
 // to end within hep.WindowDays-1 days, or the zero Date. Passed to
 // hep.WorseningAlert and hep.NonAdherenceAlert as lastEnd, it makes them
 // raise nothing when an alert of the same episode exists, whatever order
@@ -1095,7 +1060,7 @@ func (p *push) zone() (*time.Location, error) {
 // without a pain score costs nothing; the thresholds are read once per
 // push.
 func (p *push) logAlerts(l hep.ExerciseLog) error {
-	if l.PainBefore == nil && l.PainAfter == nil {
+	if l.PainBefore == nil && l.PainAfter == nil && !l.ItemSuspended {
 		return nil
 	}
 	t, err := p.limits()
@@ -1109,7 +1074,7 @@ func (p *push) logAlerts(l hep.ExerciseLog) error {
 		}
 	}
 	for _, a := range hep.LogAlerts(l, t, kinds) {
-		if _, err := insertTriggered(p.ctx, p.tx, &a, p.now); err != nil {
+		if _, err := p.s.raiseAlert(p.ctx, p.tx, &a, p.now); err != nil {
 			return err
 		}
 	}
@@ -1131,7 +1096,7 @@ func (p *push) checkinAlerts(c hep.PainCheckin) error {
 		}
 	}
 	if a := hep.CheckinAlert(c, t, kinds); a != nil {
-		if _, err := insertTriggered(p.ctx, p.tx, a, p.now); err != nil {
+		if _, err := p.s.raiseAlert(p.ctx, p.tx, a, p.now); err != nil {
 			return err
 		}
 	}
@@ -1152,7 +1117,7 @@ func (p *push) checkinAlerts(c hep.PainCheckin) error {
 		return err
 	}
 	if a := hep.WorseningAlert(p.patientID, w, t, lastEnd); a != nil {
-		if _, err := insertTriggered(p.ctx, p.tx, a, p.now); err != nil {
+		if _, err := p.s.raiseAlert(p.ctx, p.tx, a, p.now); err != nil {
 			return err
 		}
 	}
@@ -1289,7 +1254,7 @@ func (s *Store) evaluatePatient(ctx context.Context, patientID string, now time.
 			if al == nil {
 				continue
 			}
-			ok, err := insertTriggered(ctx, tx, al, s.now())
+			ok, err := s.raiseAlert(ctx, tx, al, s.now())
 			if err != nil {
 				return err
 			}

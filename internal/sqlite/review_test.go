@@ -36,9 +36,9 @@ func TestReviewQueryPlans(t *testing.T) {
 		{"triage patients", triagePatientsQuery, 1, []string{"care_team_clinician", "COVERING INDEX exercise_logs_live"}},
 		{"triage alerts", triageAlertsQuery, 1, []string{"care_team_clinician", "alerts_patient_status"}},
 		{"triage plans", triagePlansQuery, 1, []string{"care_team_clinician", "PRIMARY KEY"}},
-		{"trigger kinds", triggerKindsQuery, 2, []string{"alerts_trigger"}},
+		{"trigger kinds", triggerKindsQuery, 2, []string{"alert_occurrences_trigger"}},
 		{"log supersedes", supersedesQuery(hep.KindLog), 2, []string{"sqlite_autoindex_exercise_logs_1"}},
-		{"near window", nearWindowQuery, 4, []string{"alerts_trigger"}},
+		{"near window", nearWindowQuery, 4, []string{"alert_occurrences_trigger"}},
 		{"care-team alerts", careTeam, 3, []string{"sqlite_autoindex_alerts_1 (id<?)", "EXISTS USING PRIMARY KEY"}},
 		{"care-team open red flags", careTeamOpen, 5, []string{"alerts_status (status=? AND id<?)", "EXISTS USING PRIMARY KEY"}},
 		{"patient alerts by kind", patientKinds, 6, []string{"alerts_patient"}},
@@ -144,45 +144,101 @@ func TestMigrateReviewOverExistingData(t *testing.T) {
 }
 
 // TestReviewConstraints checks that the database itself keeps what the
-// code promises: one alert per patient, kind and trigger; well-formed
-// triggers; thresholds within hep.Thresholds.Validate's ranges.
+// code promises (0005_alert_occurrences.sql): one occurrence per patient,
+// kind and trigger; well-formed triggers; an occurrence in an alert of its
+// own patient and kind; one open alert per patient, kind and subject;
+// nothing deleted, an acknowledged alert never changed, occurrences never
+// fewer; thresholds within hep.Thresholds.Validate's ranges.
 func TestReviewConstraints(t *testing.T) {
 	f := newSyncFixture(t)
 	raw := rawDB(t, f.path)
-	const at = "2030-01-02T10:00:00.000000000Z"
-	insert := func(id, trigger string) error {
-		_, err := raw.Exec(`INSERT INTO alerts (id, patient_id, kind, severity, status, summary, create_time, "trigger")
-			VALUES (?, ?, 'PAIN_SEVERE', 'ROUTINE', 'OPEN', 'x', ?, ?)`, id, f.patient, at, trigger)
-		return err
-	}
-	trig := hep.LogTrigger("00000000-0000-7000-8000-00000000000a")
-	if err := insert("00000000-0000-7000-8000-000000000001", trig); err != nil {
+	// The store's connections check foreign keys; so does this one (one
+	// connection, so the pragma holds for every statement below).
+	if _, err := raw.Exec("PRAGMA foreign_keys = ON"); err != nil {
 		t.Fatal(err)
 	}
-	if err := insert("00000000-0000-7000-8000-000000000002", trig); err == nil {
-		t.Error("a second alert of the same kind and trigger was stored")
+	const at = "2030-01-02T10:00:00.000000000Z"
+	id := func(n int) string { return fmt.Sprintf("00000000-0000-7000-8000-%012d", n) }
+	alert := func(n int, kind, subject, status string) error {
+		ack := []any{nil, nil}
+		if status == "ACKNOWLEDGED" {
+			ack = []any{"doc", at}
+		}
+		_, err := raw.Exec(`INSERT INTO alerts (id, patient_id, kind, severity, status, summary, create_time, subject, occurrences,
+			latest_time, ack_by, ack_time) VALUES (?, ?, ?, 'ROUTINE', ?, 'x', ?, ?, 1, ?, ?, ?)`,
+			id(n), f.patient, kind, status, at, subject, at, ack[0], ack[1])
+		return err
 	}
-	for _, bad := range []string{"x", "exercise_logs/", "window/2030-1-2", "pain_checkins/short"} {
-		if err := insert("00000000-0000-7000-8000-000000000003", bad); err == nil {
-			t.Errorf("trigger %q was stored", bad)
+	occurrence := func(n, alertN int, kind, trigger string) error {
+		_, err := raw.Exec(`INSERT INTO alert_occurrences (id, alert_id, patient_id, kind, "trigger", occur_time, summary)
+			VALUES (?, ?, ?, ?, ?, ?, 'x')`, id(n), id(alertN), f.patient, kind, trigger, at)
+		return err
+	}
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	// Clinical-core alerts repeat freely.
-	for _, id := range []string{"00000000-0000-7000-8000-000000000004", "00000000-0000-7000-8000-000000000005"} {
-		if err := insert(id, ""); err != nil {
-			t.Errorf("an alert without a trigger: %v", err)
+	refused := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Errorf("%s was stored", what)
 		}
 	}
-	// insertTriggered skips the duplicate and says so.
-	err := f.s.tx(t.Context(), func(tx *sql.Tx) error {
-		a := hep.Alert{PatientID: f.patient, Kind: hep.AlertPainSevere, Severity: hep.AlertRoutine, Status: hep.AlertOpen, Summary: "y", Trigger: trig}
-		ok, err := insertTriggered(t.Context(), tx, &a, time.Now())
+	trig := hep.LogTrigger("00000000-0000-7000-8000-00000000000a")
+	must("an alert", alert(1, "PAIN_SEVERE", "cat-cow", "OPEN"))
+	must("its occurrence", occurrence(101, 1, "PAIN_SEVERE", trig))
+	refused("a second occurrence of the same kind and trigger", occurrence(102, 1, "PAIN_SEVERE", trig))
+	for _, bad := range []string{"x", "exercise_logs/", "window/2030-1-2", "pain_checkins/short", "red_flag_reports/x"} {
+		refused(fmt.Sprintf("trigger %q", bad), occurrence(103, 1, "PAIN_SEVERE", bad))
+	}
+	refused("an occurrence of another kind than its alert's", occurrence(104, 1, "PAIN_FLARE", hep.LogTrigger("00000000-0000-7000-8000-00000000000b")))
+	refused("an occurrence of no alert", occurrence(105, 99, "PAIN_SEVERE", ""))
+	// Occurrences without a trigger repeat freely.
+	for _, n := range []int{106, 107} {
+		must("an occurrence without a trigger", occurrence(n, 1, "PAIN_SEVERE", ""))
+	}
+	refused("a second open alert of a kind and subject", alert(2, "PAIN_SEVERE", "cat-cow", "OPEN"))
+	must("an open alert about another subject", alert(3, "PAIN_SEVERE", "childs-pose", "OPEN"))
+	must("an acknowledged alert beside the open one", alert(4, "PAIN_SEVERE", "cat-cow", "ACKNOWLEDGED"))
+	for what, q := range map[string]string{
+		"an alert deleted":                       "DELETE FROM alerts WHERE id = '" + id(3) + "'",
+		"an acknowledged alert changed":          "UPDATE alerts SET occurrences = 2 WHERE id = '" + id(4) + "'",
+		"an alert's subject changed":             "UPDATE alerts SET subject = 'bar-hang' WHERE id = '" + id(3) + "'",
+		"an alert with fewer occurrences":        "UPDATE alerts SET occurrences = 0 WHERE id = '" + id(1) + "'",
+		"an occurrence deleted":                  "DELETE FROM alert_occurrences WHERE id = '" + id(101) + "'",
+		"an occurrence changed":                  "UPDATE alert_occurrences SET summary = 'y' WHERE id = '" + id(101) + "'",
+		"an occurrence moved to another patient": "UPDATE alert_occurrences SET patient_id = 'p' WHERE id = '" + id(101) + "'",
+	} {
+		_, err := raw.Exec(q)
+		refused(what, err)
+	}
+	// Occurrences grow, never shrink.
+	must("an alert gaining occurrences", func() error {
+		_, err := raw.Exec("UPDATE alerts SET occurrences = 3 WHERE id = '" + id(1) + "'")
+		return err
+	}())
+	_, err := raw.Exec("UPDATE alerts SET occurrences = 2 WHERE id = '" + id(1) + "'")
+	refused("an alert losing occurrences", err)
+	// raiseAlert skips an occurrence whose trigger is stored, and says so;
+	// another kind is another occurrence, in an alert of its own.
+	err = f.s.tx(t.Context(), func(tx *sql.Tx) error {
+		a := hep.Alert{PatientID: f.patient, Kind: hep.AlertPainSevere, Severity: hep.AlertRoutine, Status: hep.AlertOpen, Summary: "y",
+			Subject: "cat-cow", Trigger: trig}
+		ok, err := f.s.raiseAlert(t.Context(), tx, &a, time.Now())
 		if err != nil || ok || a.ID != "" {
-			t.Errorf("insertTriggered of a duplicate = %v, %v, id %q; want skipped", ok, err, a.ID)
+			t.Errorf("raiseAlert of a stored trigger = %v, %v, id %q; want skipped", ok, err, a.ID)
 		}
 		a.Kind = hep.AlertPainFlare
-		if ok, err = insertTriggered(t.Context(), tx, &a, time.Now()); err != nil || !ok || a.ID == "" {
-			t.Errorf("insertTriggered of another kind = %v, %v", ok, err)
+		if ok, err = f.s.raiseAlert(t.Context(), tx, &a, time.Now()); err != nil || !ok || a.ID == "" || a.Occurrences != 1 {
+			t.Errorf("raiseAlert of another kind = %v, %v, %+v", ok, err, a)
+		}
+		// A third kind of occurrence about cat-cow joins the open alert.
+		b := hep.Alert{PatientID: f.patient, Kind: hep.AlertPainSevere, Severity: hep.AlertRoutine, Status: hep.AlertOpen, Summary: "z",
+			Subject: "cat-cow", Trigger: hep.LogTrigger("00000000-0000-7000-8000-00000000000c")}
+		if ok, err = f.s.raiseAlert(t.Context(), tx, &b, time.Now()); err != nil || !ok || b.ID != id(1) || b.Occurrences != 4 || b.Summary != "z" {
+			t.Errorf("raiseAlert into the open alert = %v, %v, %+v; want alert 1 with 4 occurrences", ok, err, b)
 		}
 		return nil
 	})
@@ -221,8 +277,8 @@ func TestPushAlertsAreAtomic(t *testing.T) {
 	if _, _, err := f.s.Push(f.phone, f.device, batch); err == nil {
 		t.Fatal("Push with an injected failure succeeded")
 	}
-	if n := f.count(t, "SELECT count(*) FROM alerts"); n != 0 {
-		t.Errorf("a failed push left %d alerts", n)
+	if n := f.count(t, "SELECT count(*) FROM alerts") + f.count(t, "SELECT count(*) FROM alert_occurrences"); n != 0 {
+		t.Errorf("a failed push left %d alerts and occurrences", n)
 	}
 	boom.Note = "fine"
 	if _, _, err := f.s.Push(f.phone, f.device, batch); err != nil {
@@ -230,6 +286,9 @@ func TestPushAlertsAreAtomic(t *testing.T) {
 	}
 	if n := f.count(t, `SELECT count(*) FROM alerts WHERE "trigger" <> ''`); n != 3 {
 		t.Errorf("%d triggered alerts, want PAIN_SEVERE and PAIN_FLARE of the log and PAIN_SEVERE of the check-in", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM alert_occurrences WHERE "trigger" <> ''`); n != 3 {
+		t.Errorf("%d triggered occurrences, want 3", n)
 	}
 }
 

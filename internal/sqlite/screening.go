@@ -136,7 +136,7 @@ func (s *Store) recordScreening(ctx context.Context, tx *sql.Tx, patientID strin
 		return nil, nil, err
 	}
 	if a := hep.AlertForScreening(patientID, source, before, effective, overridden, changes, g.plan.Items); a != nil {
-		if err := insertAlert(ctx, tx, a, now); err != nil {
+		if _, err := s.raiseAlert(ctx, tx, a, now); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -31,7 +31,7 @@ func WithTelemetry(t *telemetry.Telemetry) Option {
 var errPanicked = errors.New("sqlite: transaction panicked")
 
 // observers maps each observed write transaction in flight to its
-// observer, so that the helpers deep inside one (appendEvent, insertAlert)
+// observer, so that the helpers deep inside one (appendEvent, raiseAlert)
 // can note what they wrote without another parameter everywhere. A
 // *sql.Tx is unique while it lives, so one map serves every store.
 var observers sync.Map // *sql.Tx -> *telemetry.Tx

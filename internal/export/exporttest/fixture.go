@@ -175,7 +175,7 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 		t.Fatalf("open screening alerts: %v %v", alerts, err)
 	}
 	f.ok(err3(f.Store.AcknowledgeAlert(doctor, f.Patient.ID, alerts[0].ID,
-		"Called her: cat-cow and the overhead stretch cleared, child's pose and traction paused")))
+		"Called her: cat-cow and the overhead stretch cleared, child's pose and traction paused", alerts[0].Occurrences)))
 
 	// Weeks 3 and 4 (summer time from 2030-03-31).
 	for day := 30; day <= 41; day++ {
@@ -193,8 +193,10 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 			f.push(phone, f.checkin(f.at(m, d, 20, 0), int32(5-(day-30)/4), ""))
 		}
 	}
-	// Child's pose while it is suspended: kept, alerted (left open).
+	// Child's pose while it is suspended, twice: kept, alerted once with
+	// two occurrences (left open).
 	f.push(phone, f.log("childs-pose", 2, f.at(4, 3, 8, 30), nrs(4), nrs(6), "did it anyway"))
+	f.push(phone, f.log("childs-pose", 1, f.at(4, 5, 8, 30), nrs(4), nrs(5), ""))
 	f.push(phone, f.checkin(f.at(4, 4, 21, 0), 4, "=1+1"))
 	// A plan with the inversion table is refused.
 	f.set(4, 11, 11, 0)

@@ -40,8 +40,7 @@ func testAlerts(t *testing.T, open OpenFunc) {
 			c.wantEvent("ReportRedFlags", notFixture(events), actor, p, resAlert(p, first.ID), hep.OutcomeOK)
 		}
 		reported := c.clock.Now()
-		want := hep.RedFlagAlert(p, symptoms)
-		want.ID, want.CreateTime = first.ID, reported
+		want := firstOccurrence(hep.RedFlagAlert(p, "", symptoms), first, reported)
 		if first.ID == "" || normAlert(first) != want || want.Severity != hep.AlertUrgent {
 			t.Errorf("ReportRedFlags:\n got  %+v\n want %+v", first, want)
 		}
@@ -102,7 +101,7 @@ func testAlerts(t *testing.T, open OpenFunc) {
 			var changed []string
 			events := c.audited(func() {
 				var err error
-				if got, changed, err = c.store.AcknowledgeAlert(ctx, p, a.ID, note); err != nil {
+				if got, changed, err = c.store.AcknowledgeAlert(ctx, p, a.ID, note, 0); err != nil {
 					t.Fatalf("AcknowledgeAlert: %v", err)
 				}
 			})
@@ -155,7 +154,7 @@ func testAlerts(t *testing.T, open OpenFunc) {
 			{"unknown alert", p, missingID, hep.CodeNotFound},
 		} {
 			c.notAudited("AcknowledgeAlert("+tt.name+")", func() {
-				_, _, err := c.store.AcknowledgeAlert(ctx, tt.patient, tt.alert, "x")
+				_, _, err := c.store.AcknowledgeAlert(ctx, tt.patient, tt.alert, "x", 0)
 				wantErr(t, "AcknowledgeAlert("+tt.name+")", err, tt.code, "")
 			})
 		}
@@ -191,7 +190,7 @@ func testAlerts(t *testing.T, open OpenFunc) {
 				t.Fatal(err)
 			}
 			if i%2 == 1 {
-				if a, _, err = c.store.AcknowledgeAlert(c.ctx(), p, a.ID, "ok"); err != nil {
+				if a, _, err = c.store.AcknowledgeAlert(c.ctx(), p, a.ID, "ok", 0); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -265,11 +264,11 @@ func testAlerts(t *testing.T, open OpenFunc) {
 		}
 		counts("three open", map[hep.AlertKind]int{hep.AlertRedFlag: 2, hep.AlertScreeningChanged: 1})
 
-		if _, _, err := c.store.AcknowledgeAlert(c.ctx(), p, mine.ID, "seen"); err != nil {
+		if _, _, err := c.store.AcknowledgeAlert(c.ctx(), p, mine.ID, "seen", 0); err != nil {
 			t.Fatal(err)
 		}
 		counts("one acknowledged", map[hep.AlertKind]int{hep.AlertRedFlag: 1, hep.AlertScreeningChanged: 1})
-		if _, _, err := c.store.AcknowledgeAlert(c.ctx(), other.ID, theirs.ID, "seen"); err != nil {
+		if _, _, err := c.store.AcknowledgeAlert(c.ctx(), other.ID, theirs.ID, "seen", 0); err != nil {
 			t.Fatal(err)
 		}
 		counts("red flags acknowledged", map[hep.AlertKind]int{hep.AlertScreeningChanged: 1})

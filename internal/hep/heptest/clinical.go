@@ -3,6 +3,7 @@ package heptest
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -286,8 +287,23 @@ func normPlan(p hep.Plan) hep.Plan {
 	return p
 }
 
+// firstOccurrence is want (an alert as a rule raises it) as a store keeps
+// it when it opens an alert with it at time at: got's id, one occurrence,
+// at as its first and latest time. A red-flag alert's subject is its
+// report, whose id only the store knows: got's is taken if it names a
+// report.
+func firstOccurrence(want, got hep.Alert, at time.Time) hep.Alert {
+	want.ID, want.CreateTime, want.LatestTime, want.Occurrences = got.ID, norm(at), norm(at), 1
+	if want.Kind == hep.AlertRedFlag {
+		if id, ok := strings.CutPrefix(got.Subject, "red_flag_reports/"); ok && len(id) > 0 {
+			want.Subject = got.Subject
+		}
+	}
+	return want
+}
+
 func normAlert(a hep.Alert) hep.Alert {
-	a.CreateTime, a.AckTime = norm(a.CreateTime), norm(a.AckTime)
+	a.CreateTime, a.LatestTime, a.AckTime = norm(a.CreateTime), norm(a.LatestTime), norm(a.AckTime)
 	return a
 }
 
@@ -389,7 +405,7 @@ func testClinicalAudit(t *testing.T, open OpenFunc) {
 			return err
 		}},
 		{"AcknowledgeAlert", "alert.acknowledge", p, func() string { return resAlert(p, alert.ID) }, func(ctx context.Context) error {
-			_, _, err := c.store.AcknowledgeAlert(ctx, p, alert.ID, "called the patient")
+			_, _, err := c.store.AcknowledgeAlert(ctx, p, alert.ID, "called the patient", 0)
 			return err
 		}},
 	}
@@ -442,7 +458,7 @@ func testClinicalAudit(t *testing.T, open OpenFunc) {
 			return err
 		}},
 		{"AcknowledgeAlert(again)", func() error {
-			_, _, err := c.store.AcknowledgeAlert(ctx, p, alert.ID, "again")
+			_, _, err := c.store.AcknowledgeAlert(ctx, p, alert.ID, "again", 0)
 			return err
 		}},
 	}

@@ -68,6 +68,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Sync", testSync},
 		{"SyncConcurrency", testSyncConcurrency},
 		{"Review", testReview},
+		{"Coalescing", testCoalescing},
 		{"Close", testClose},
 	}
 	for _, g := range groups {

@@ -522,7 +522,7 @@ func testClinicalConcurrency(t *testing.T, open OpenFunc) {
 							a, err := c.store.ReportRedFlags(ctx, p, []hep.RedFlag{hep.RedFlagProgressiveWeakness}, "")
 							tolerate(w, "ReportRedFlags", err)
 							if err == nil && r.IntN(2) == 0 {
-								_, _, err = c.store.AcknowledgeAlert(ctx, p, a.ID, "seen")
+								_, _, err = c.store.AcknowledgeAlert(ctx, p, a.ID, "seen", 0)
 								tolerate(w, "AcknowledgeAlert", err)
 							}
 						}
@@ -547,7 +547,7 @@ func testClinicalConcurrency(t *testing.T, open OpenFunc) {
 		// Lifting every hold leaves the plan as the gate says.
 		for _, a := range c.alerts() {
 			if a.Status == hep.AlertOpen {
-				if _, _, err := c.store.AcknowledgeAlert(c.ctx(), p, a.ID, "done"); err != nil {
+				if _, _, err := c.store.AcknowledgeAlert(c.ctx(), p, a.ID, "done", 0); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -419,16 +419,37 @@ func (w *propWorld) record(byClinician bool, answers []hep.ScreeningInput) {
 	if (want != nil) != wantAlert {
 		w.fail("AlertForScreening = %+v; want an alert: %v", want, wantAlert)
 	}
+	// An open alert of the same kind and subject takes the occurrence
+	// (hep.Coalesce); otherwise a new alert opens with it.
 	fresh := w.newAlerts(alertsBefore)
+	var open *hep.Alert
+	if want != nil {
+		if i := slices.IndexFunc(alertsBefore, func(a hep.Alert) bool {
+			return a.Status == hep.AlertOpen && a.PatientID == want.PatientID && a.Kind == want.Kind && a.Subject == want.Subject
+		}); i >= 0 {
+			open = &alertsBefore[i]
+		}
+	}
 	switch {
 	case want == nil && len(fresh) != 0:
 		w.fail("RecordScreening raised %+v, want no alert", fresh)
+	case want != nil && open != nil:
+		if len(fresh) != 0 {
+			w.fail("RecordScreening opened %+v, want its occurrence on open alert %s", fresh, open.ID)
+		}
+		w.stats["RecordScreening coalesced"]++
+		exp, _ := hep.Coalesce(open, *want, now)
+		i := slices.IndexFunc(w.alerts, func(a hep.Alert) bool { return a.ID == open.ID })
+		if i < 0 {
+			w.fail("open alert %s is gone", open.ID)
+		} else if got := propNormAlert(w.alerts[i]); got != propNormAlert(exp) {
+			w.fail("RecordScreening coalesced alert\n got  %+v\n want %+v", got, propNormAlert(exp))
+		}
 	case want != nil && len(fresh) != 1:
 		w.fail("RecordScreening raised %d alerts %+v, want one: %q", len(fresh), fresh, want.Summary)
 	case want != nil:
-		want.ID, want.CreateTime = fresh[0].ID, now
-		if got := propNormAlert(fresh[0]); got != *want {
-			w.fail("RecordScreening alert\n got  %+v\n want %+v", got, *want)
+		if got, exp := propNormAlert(fresh[0]), firstOccurrence(*want, fresh[0], now); got != exp {
+			w.fail("RecordScreening alert\n got  %+v\n want %+v", got, exp)
 		}
 	}
 }
@@ -740,8 +761,7 @@ func (w *propWorld) reportRedFlags() {
 		w.fail("ReportRedFlags: %v", err)
 	}
 	w.stats["ReportRedFlags"]++
-	want := hep.RedFlagAlert(w.patient.ID, syms)
-	want.ID, want.CreateTime = a.ID, w.e.clock.Now()
+	want := firstOccurrence(hep.RedFlagAlert(w.patient.ID, "", syms), a, w.e.clock.Now())
 	if a.ID == "" || propNormAlert(a) != want {
 		w.fail("ReportRedFlags returned\n %+v\nwant\n %+v", a, want)
 	}
@@ -782,7 +802,7 @@ func (w *propWorld) acknowledge() {
 	if len(open) == 0 || (len(done) > 0 && w.rng.IntN(8) == 0) {
 		a := done[w.rng.IntN(len(done))]
 		w.logf("AcknowledgeAlert %s (%s, already acknowledged)", a.ID, a.Kind)
-		_, _, err := w.e.store.AcknowledgeAlert(w.clin("alert.acknowledge"), w.patient.ID, a.ID, "again")
+		_, _, err := w.e.store.AcknowledgeAlert(w.clin("alert.acknowledge"), w.patient.ID, a.ID, "again", 0)
 		if hep.ErrorCode(err) != hep.CodeFailedPrecondition {
 			w.fail("AcknowledgeAlert(acknowledged): %v, want FAILED_PRECONDITION", err)
 		}
@@ -799,7 +819,7 @@ func (w *propWorld) acknowledge() {
 	}
 	w.logf("AcknowledgeAlert %s (%s)", a.ID, a.Kind)
 	note := "Phoned the patient at step " + strconv.Itoa(w.step)
-	got, changed, err := w.e.store.AcknowledgeAlert(w.clin("alert.acknowledge"), w.patient.ID, a.ID, note)
+	got, changed, err := w.e.store.AcknowledgeAlert(w.clin("alert.acknowledge"), w.patient.ID, a.ID, note, a.Occurrences)
 	if err != nil {
 		w.fail("AcknowledgeAlert: %v", err)
 	}
@@ -1123,7 +1143,7 @@ func propNormClearance(c hep.Clearance) hep.Clearance {
 }
 
 func propNormAlert(a hep.Alert) hep.Alert {
-	a.CreateTime, a.AckTime = norm(a.CreateTime), norm(a.AckTime)
+	a.CreateTime, a.LatestTime, a.AckTime = norm(a.CreateTime), norm(a.LatestTime), norm(a.AckTime)
 	return a
 }
 

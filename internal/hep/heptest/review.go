@@ -58,34 +58,58 @@ func (c *clinic) checkinAt(s int32, at time.Time) hep.PainCheckin {
 	return ci
 }
 
-// triggered returns the alerts with a trigger, by kind and trigger.
-func triggered(as []hep.Alert) map[string]hep.Alert {
-	out := map[string]hep.Alert{}
+// occurrenceView is an alert occurrence as the trigger tests compare it:
+// what the rule raised and when, and the alert that holds it.
+type occurrenceView struct {
+	AlertID  string
+	Kind     hep.AlertKind
+	Severity hep.AlertSeverity
+	Subject  string
+	Trigger  string
+	Summary  string
+	Time     time.Time
+}
+
+// viewOf is a rule's alert as an occurrence raised at time at in alert id.
+func viewOf(a hep.Alert, id string, at time.Time) occurrenceView {
+	return occurrenceView{id, a.Kind, a.Severity, a.Subject, a.Trigger, a.Summary, norm(at)}
+}
+
+// triggered returns the occurrences with a trigger of the alerts as, by
+// kind and trigger, after checking that the alerts are coalesced
+// (checkCoalesced).
+func (c *clinic) triggered(as []hep.Alert) map[string]occurrenceView {
+	c.t.Helper()
+	checkCoalesced(c.t, as)
+	out := map[string]occurrenceView{}
 	for _, a := range as {
-		if a.Trigger != "" {
-			out[string(a.Kind)+" "+a.Trigger] = normAlert(a)
+		for _, o := range c.occurrences(a) {
+			if o.Trigger != "" {
+				out[string(o.Kind)+" "+o.Trigger] = occurrenceView{a.ID, o.Kind, a.Severity, a.Subject, o.Trigger, o.Summary, norm(o.Time)}
+			}
 		}
 	}
 	return out
 }
 
-// wantNewAlerts checks that the triggered alerts now are those before plus
-// want (raised at the clock's time), nothing more.
-func (c *clinic) wantNewAlerts(what string, before map[string]hep.Alert, want ...*hep.Alert) map[string]hep.Alert {
+// wantNewAlerts checks that the occurrences with a trigger now are those
+// before plus want (raised at the clock's time), nothing more.
+func (c *clinic) wantNewAlerts(what string, before map[string]occurrenceView, want ...*hep.Alert) map[string]occurrenceView {
 	c.t.Helper()
-	got := triggered(c.alerts())
-	exp := map[string]hep.Alert{}
+	got := c.triggered(c.alerts())
+	exp := map[string]occurrenceView{}
 	for k, a := range before {
 		exp[k] = a
 	}
 	for _, w := range want {
 		k := string(w.Kind) + " " + w.Trigger
-		a := *w
-		a.ID, a.CreateTime = got[k].ID, c.clock.Now()
-		exp[k] = normAlert(a)
+		exp[k] = viewOf(*w, got[k].AlertID, c.clock.Now())
+		if got[k].AlertID == "" {
+			c.t.Errorf("%s: the occurrence %s is in no alert", what, k)
+		}
 	}
 	if !reflect.DeepEqual(got, exp) {
-		c.t.Errorf("%s: triggered alerts\n got  %+v\n want %+v", what, got, exp)
+		c.t.Errorf("%s: triggered occurrences\n got  %+v\n want %+v", what, got, exp)
 	}
 	return got
 }
@@ -214,11 +238,9 @@ func reviewLogAlerts(t *testing.T, open OpenFunc) {
 	// acknowledgement stands.
 	sev := alerted[string(hep.AlertPainSevere)+" "+hep.LogTrigger(severe.ID)]
 	doctor, _ := c.doctor("alert.acknowledge")
-	acked, _, err := c.store.AcknowledgeAlert(doctor, c.patient.ID, sev.ID, "called: a bad day, carries on")
-	if err != nil {
+	if _, _, err := c.store.AcknowledgeAlert(doctor, c.patient.ID, sev.AlertID, "called: a bad day, carries on", 0); err != nil {
 		t.Fatal(err)
 	}
-	alerted[string(hep.AlertPainSevere)+" "+hep.LogTrigger(severe.ID)] = normAlert(acked)
 	c.clock.Advance(time.Minute)
 	ph.push(muts)
 	alerted = c.wantNewAlerts("a replay after the acknowledgement", alerted)
@@ -348,7 +370,7 @@ func reviewWorsening(t *testing.T, open OpenFunc) {
 	}
 	alerted = c.wantNewAlerts("a week later", alerted, again, severe)
 	ph.push(ph.batch(mCheckin(c.checkinAt(9, atDay(16, 10)))))
-	for k, a := range triggered(c.alerts()) {
+	for k, a := range c.triggered(c.alerts()) {
 		if _, ok := alerted[k]; !ok && a.Kind != hep.AlertPainSevere {
 			t.Errorf("a late check-in in an alerted episode raised %+v", a)
 		}
@@ -371,7 +393,7 @@ func reviewCareTeamAlerts(t *testing.T, open OpenFunc) {
 			t.Fatal(err)
 		}
 		if ack {
-			if al, _, err = e.store.AcknowledgeAlert(e.ctx(), p.ID, al.ID, "seen"); err != nil {
+			if al, _, err = e.store.AcknowledgeAlert(e.ctx(), p.ID, al.ID, "seen", 0); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -476,7 +498,7 @@ func reviewProgressFacts(t *testing.T, open OpenFunc) {
 	c.clock.Advance(24 * time.Hour)
 	lifted := c.clock.Now()
 	doctor, _ := c.doctor("alert.acknowledge")
-	if _, _, err := c.store.AcknowledgeAlert(doctor, p, red.ID, "examined: no deficit"); err != nil { // day 8: lifted
+	if _, _, err := c.store.AcknowledgeAlert(doctor, p, red.ID, "examined: no deficit", 0); err != nil { // day 8: lifted
 		t.Fatal(err)
 	}
 	c.wantStates("day 8", map[string]hep.ItemState{"cat-cow": hep.ItemActive, "bar-hang": hep.ItemSuspended})
@@ -695,13 +717,13 @@ func reviewAdherence(t *testing.T, open OpenFunc) {
 		}
 		return events
 	}
-	nonAdherence := func(patientID string) map[string]hep.Alert {
+	nonAdherence := func(patientID string) map[string]occurrenceView {
 		t.Helper()
 		list, err := c.store.ListAlerts(c.ctx(), hep.AlertFilter{PatientID: patientID, Kinds: []hep.AlertKind{hep.AlertNonAdherence}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return triggered(list)
+		return c.triggered(list)
 	}
 
 	// Day 8 at 03:04 UTC: Lisbon's last closed day is day 7 (window days
@@ -728,8 +750,7 @@ func reviewAdherence(t *testing.T, open OpenFunc) {
 		got := nonAdherence(tt.patient)
 		w := *tt.want
 		k := string(w.Kind) + " " + w.Trigger
-		w.ID, w.CreateTime = got[k].ID, c.clock.Now()
-		if len(got) != 1 || got[k] != normAlert(w) {
+		if len(got) != 1 || got[k] != viewOf(w, got[k].AlertID, c.clock.Now()) {
 			t.Errorf("NON_ADHERENCE alerts of %s:\n got  %+v\n want %+v", tt.patient, got, w)
 		}
 		var ev []hep.AuditEvent
@@ -738,7 +759,7 @@ func reviewAdherence(t *testing.T, open OpenFunc) {
 				ev = append(ev, e)
 			}
 		}
-		if len(ev) != 1 || ev[0].ActorID != hep.SystemActorID || ev[0].Resource != resAlert(tt.patient, got[k].ID) || ev[0].Outcome != hep.OutcomeOK {
+		if len(ev) != 1 || ev[0].ActorID != hep.SystemActorID || ev[0].Resource != resAlert(tt.patient, got[k].AlertID) || ev[0].Outcome != hep.OutcomeOK {
 			t.Errorf("audit rows of the alert of %s: %+v; want one by %s for the alert", tt.patient, ev, hep.SystemActorID)
 		}
 	}
@@ -821,11 +842,26 @@ func reviewTriageFacts(t *testing.T, open OpenFunc) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oldest := now
+	var wantOpen []hep.OpenAlert
 	for _, a := range open1 {
-		if a.CreateTime.Before(oldest) {
-			oldest = a.CreateTime
+		wantOpen = append(wantOpen, hep.OpenAlert{Kind: a.Kind, Subject: a.Subject, Severity: a.Severity, Occurrences: a.Occurrences,
+			CreateTime: norm(a.CreateTime), LatestTime: norm(a.LatestTime)})
+	}
+	// TriageFacts.Open's order: oldest first, then by kind and subject.
+	sort.Slice(wantOpen, func(i, j int) bool {
+		a, b := wantOpen[i], wantOpen[j]
+		if !a.CreateTime.Equal(b.CreateTime) {
+			return a.CreateTime.Before(b.CreateTime)
 		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Subject < b.Subject
+	})
+
+	urgentOpen, err := c.store.ListAlerts(c.ctx(), hep.AlertFilter{PatientID: urgent.ID, Status: hep.AlertOpen})
+	if err != nil || len(urgentOpen) != 1 {
+		t.Fatalf("open alerts of the urgent patient: %+v, %v", urgentOpen, err)
 	}
 
 	ctx, actor := c.doctor("review.triage")
@@ -842,20 +878,22 @@ func reviewTriageFacts(t *testing.T, open OpenFunc) {
 	}
 	got := map[string]hep.TriageFacts{}
 	for _, f := range facts {
-		f.OldestOpenAlert, f.OldestUrgent = norm(f.OldestOpenAlert), norm(f.OldestUrgent)
+		for i := range f.Open {
+			f.Open[i].CreateTime, f.Open[i].LatestTime = norm(f.Open[i].CreateTime), norm(f.Open[i].LatestTime)
+		}
 		sort.Slice(f.Pain.Recent, func(i, j int) bool { return f.Pain.Recent[i] < f.Pain.Recent[j] })
 		sort.Slice(f.Pain.Previous, func(i, j int) bool { return f.Pain.Previous[i] < f.Pain.Previous[j] })
 		got[f.PatientID] = f
 	}
 	today := day0.AddDays(8)
 	want := map[string]hep.TriageFacts{
-		p1.ID: {PatientID: p1.ID, DisplayName: p1.DisplayName, OpenAlerts: len(open1), OldestOpenAlert: norm(oldest),
-			OpenKinds: []hep.AlertKind{hep.AlertPainSevere, hep.AlertPainWorsening},
+		p1.ID: {PatientID: p1.ID, DisplayName: p1.DisplayName, Open: wantOpen,
 			Pain:      hep.WorseningWindow{End: today, Recent: []int32{6, 8}, Previous: []int32{2, 3}},
 			Adherence: hep.Adherence{Prescribed: 5, Completed: 3, Logged: 3, Percent: 60}, DaysSinceSession: 5},
 		idle.ID: {PatientID: idle.ID, DisplayName: idle.DisplayName, Pain: hep.WorseningWindow{End: today}, DaysSinceSession: -1},
-		urgent.ID: {PatientID: urgent.ID, DisplayName: urgent.DisplayName, OpenUrgent: 1, OpenAlerts: 1, OldestOpenAlert: flagged,
-			OldestUrgent: flagged, OpenKinds: []hep.AlertKind{hep.AlertRedFlag}, Pain: hep.WorseningWindow{End: today}, DaysSinceSession: -1},
+		urgent.ID: {PatientID: urgent.ID, DisplayName: urgent.DisplayName, Open: []hep.OpenAlert{{Kind: hep.AlertRedFlag,
+			Subject: urgentOpen[0].Subject, Severity: hep.AlertUrgent, Occurrences: 1, CreateTime: norm(flagged), LatestTime: norm(flagged)}},
+			Pain: hep.WorseningWindow{End: today}, DaysSinceSession: -1},
 	}
 	if len(open1) != 2 {
 		t.Errorf("open alerts of the patient in pain: %+v; want PAIN_SEVERE and PAIN_WORSENING", open1)

@@ -812,21 +812,24 @@ func syncSuspendedItem(t *testing.T, open OpenFunc) {
 			t.Errorf("log of %s:\n got  %+v\n want %+v", tt.l.ExerciseID, got, want)
 		}
 	}
-	// Kept and alerted: one alert for the exercise in this push.
+	// Kept and alerted: one alert for the exercise, an occurrence per log,
+	// each named by its log.
 	alerts := c.alerts()
 	if len(alerts) != alertsBefore+1 {
 		t.Fatalf("%d alerts after logging a suspended item, want %d", len(alerts), alertsBefore+1)
 	}
-	want := hep.SuspendedLogAlert(p, "cat-cow")
-	want.ID, want.CreateTime = alerts[0].ID, received
+	want := firstOccurrence(hep.SuspendedLogAlert(storedLog(x, c.device, received, true)), alerts[0], received)
+	want.Occurrences = 2
 	if got := normAlert(alerts[0]); got != want {
 		t.Errorf("alert:\n got  %+v\n want %+v", got, want)
 	}
+	wantOccurrences(t, c, alerts[0], []hep.Alert{hep.SuspendedLogAlert(storedLog(y, c.device, received, true)),
+		hep.SuspendedLogAlert(storedLog(x, c.device, received, true))}, []time.Time{received, received})
 	for range 3 {
 		ph.push(muts)
 	}
-	if n := len(c.alerts()); n != alertsBefore+1 {
-		t.Errorf("replays raised %d more alerts", n-alertsBefore-1)
+	if got := c.alerts(); len(got) != alertsBefore+1 || got[0].Occurrences != 2 {
+		t.Errorf("replays raised more: %d alerts, %+v", len(got)-alertsBefore, got[0])
 	}
 	changes := ph.pull(100)
 	for _, ch := range changes {
@@ -837,11 +840,13 @@ func syncSuspendedItem(t *testing.T, open OpenFunc) {
 	if len(changes) != 3 {
 		t.Errorf("Pull = %v, want the 3 logs", keys(changes))
 	}
-	// A later push alerts again; a log of an item not in the plan does not.
+	// A later push adds an occurrence to the open alert; a log of an item
+	// not in the plan raises nothing.
 	c.clock.Advance(time.Hour)
-	ph.push(ph.batch(mLog(c.newLog("cat-cow")), mLog(c.newLog("bar-hang"))))
-	if n := len(c.alerts()); n != alertsBefore+2 {
-		t.Errorf("%d alerts after a second push, want %d", n, alertsBefore+2)
+	later := c.newLog("cat-cow")
+	ph.push(ph.batch(mLog(later), mLog(c.newLog("bar-hang"))))
+	if got := c.alerts(); len(got) != alertsBefore+1 || got[0].Occurrences != 3 || !got[0].LatestTime.Equal(c.clock.Now()) {
+		t.Errorf("after a second push: %d alerts, %+v; want one of 3 occurrences", len(got)-alertsBefore, got[0])
 	}
 }
 
@@ -874,11 +879,10 @@ func syncRedFlagCheckin(t *testing.T, open OpenFunc) {
 		}
 	}
 	alerts := c.alerts()
-	want := hep.RedFlagAlert(p, ci.RedFlags)
 	if len(alerts) != 1 {
 		t.Fatalf("alerts = %+v, want the red-flag alert", alerts)
 	}
-	want.ID, want.CreateTime = alerts[0].ID, now
+	want := firstOccurrence(hep.RedFlagAlert(p, "", ci.RedFlags), alerts[0], now)
 	if got := normAlert(alerts[0]); got != want {
 		t.Errorf("alert:\n got  %+v\n want %+v", got, want)
 	}
@@ -1111,14 +1115,14 @@ func syncClinicalWrites(t *testing.T, open OpenFunc) {
 		}
 	})
 	step("AcknowledgeAlert (one still open)", func() {
-		if _, _, err := c.store.AcknowledgeAlert(c.ctx(), p, alert.ID, "seen"); err != nil {
+		if _, _, err := c.store.AcknowledgeAlert(c.ctx(), p, alert.ID, "seen", 0); err != nil {
 			t.Fatal(err)
 		}
 	})
 	step("AcknowledgeAlert (the last)", func() {
 		for _, a := range c.alerts() {
 			if a.Status == hep.AlertOpen && a.Kind == hep.AlertRedFlag {
-				if _, _, err := c.store.AcknowledgeAlert(c.ctx(), p, a.ID, "seen"); err != nil {
+				if _, _, err := c.store.AcknowledgeAlert(c.ctx(), p, a.ID, "seen", 0); err != nil {
 					t.Fatal(err)
 				}
 			}

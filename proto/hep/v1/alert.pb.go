@@ -209,7 +209,12 @@ func (AlertStatus) EnumDescriptor() ([]byte, []int) {
 	return file_hep_v1_alert_proto_rawDescGZIP(), []int{2}
 }
 
-// Alert is something about a patient that a clinician should see.
+// Alert is something about a patient that a clinician should see: one
+// episode of a kind of event about one subject. A patient has at most one
+// open alert per kind and subject; while it is open, the event happening
+// again adds an occurrence (occurrence_count, latest_occurrence_time and
+// summary follow the latest) instead of a new alert. After an
+// acknowledgement the next occurrence opens a new alert.
 type Alert struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// id is the server-assigned alert id.
@@ -222,9 +227,10 @@ type Alert struct {
 	Severity AlertSeverity `protobuf:"varint,4,opt,name=severity,proto3,enum=hep.v1.AlertSeverity" json:"severity,omitempty"`
 	// status is OPEN or ACKNOWLEDGED.
 	Status AlertStatus `protobuf:"varint,5,opt,name=status,proto3,enum=hep.v1.AlertStatus" json:"status,omitempty"`
-	// summary says what happened, without free text from the patient.
+	// summary says what happened the latest time, without free text from
+	// the patient.
 	Summary string `protobuf:"bytes,6,opt,name=summary,proto3" json:"summary,omitempty"`
-	// create_time is when it was raised.
+	// create_time is when it was raised: its first occurrence.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// acknowledged_by is the clinician who acknowledged it.
 	AcknowledgedBy string `protobuf:"bytes,8,opt,name=acknowledged_by,json=acknowledgedBy,proto3" json:"acknowledged_by,omitempty"`
@@ -232,13 +238,26 @@ type Alert struct {
 	AcknowledgeNote string `protobuf:"bytes,9,opt,name=acknowledge_note,json=acknowledgeNote,proto3" json:"acknowledge_note,omitempty"`
 	// acknowledge_time is when it was acknowledged.
 	AcknowledgeTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=acknowledge_time,json=acknowledgeTime,proto3" json:"acknowledge_time,omitempty"`
-	// trigger names what raised the alert, so the same data never raises it
-	// twice: "exercise_logs/ID" or "pain_checkins/ID" for a record,
+	// trigger names what raised the first occurrence, so the same data
+	// never raises anything twice: "exercise_logs/ID" or "pain_checkins/ID"
+	// for a record (LOGGED_WHILE_SUSPENDED, PAIN_SEVERE, PAIN_FLARE),
 	// "window/YYYY-MM-DD" (the last day of the 7-day window) for
-	// PAIN_WORSENING and NON_ADHERENCE; empty for the clinical-core kinds.
-	Trigger       string `protobuf:"bytes,11,opt,name=trigger,proto3" json:"trigger,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// PAIN_WORSENING and NON_ADHERENCE; empty for RED_FLAG and
+	// SCREENING_CHANGED. Each occurrence has its own.
+	Trigger string `protobuf:"bytes,11,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// subject is what the alert is about within its kind: an exercise id for
+	// the alerts a session raises (PAIN_SEVERE, PAIN_FLARE,
+	// LOGGED_WHILE_SUSPENDED), "checkin/LOCATION" for a check-in's
+	// PAIN_SEVERE, "red_flag_reports/ID" for RED_FLAG (every report is its
+	// own alert), empty for the patient as a whole (PAIN_WORSENING,
+	// NON_ADHERENCE, SCREENING_CHANGED).
+	Subject string `protobuf:"bytes,12,opt,name=subject,proto3" json:"subject,omitempty"`
+	// occurrence_count is how many occurrences the alert holds (at least 1).
+	OccurrenceCount int32 `protobuf:"varint,13,opt,name=occurrence_count,json=occurrenceCount,proto3" json:"occurrence_count,omitempty"`
+	// latest_occurrence_time is when the latest occurrence was raised.
+	LatestOccurrenceTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=latest_occurrence_time,json=latestOccurrenceTime,proto3" json:"latest_occurrence_time,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Alert) Reset() {
@@ -348,6 +367,110 @@ func (x *Alert) GetTrigger() string {
 	return ""
 }
 
+func (x *Alert) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Alert) GetOccurrenceCount() int32 {
+	if x != nil {
+		return x.OccurrenceCount
+	}
+	return 0
+}
+
+func (x *Alert) GetLatestOccurrenceTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LatestOccurrenceTime
+	}
+	return nil
+}
+
+// AlertOccurrence is one time an alert's event happened, kept for good.
+type AlertOccurrence struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the server-assigned occurrence id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// alert_id is the alert it belongs to.
+	AlertId string `protobuf:"bytes,2,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
+	// trigger names the data that raised it (as Alert.trigger); empty for
+	// RED_FLAG and SCREENING_CHANGED.
+	Trigger string `protobuf:"bytes,3,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// occur_time is when it was raised.
+	OccurTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=occur_time,json=occurTime,proto3" json:"occur_time,omitempty"`
+	// summary says what happened, without free text from the patient.
+	Summary       string `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertOccurrence) Reset() {
+	*x = AlertOccurrence{}
+	mi := &file_hep_v1_alert_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertOccurrence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertOccurrence) ProtoMessage() {}
+
+func (x *AlertOccurrence) ProtoReflect() protoreflect.Message {
+	mi := &file_hep_v1_alert_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertOccurrence.ProtoReflect.Descriptor instead.
+func (*AlertOccurrence) Descriptor() ([]byte, []int) {
+	return file_hep_v1_alert_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AlertOccurrence) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AlertOccurrence) GetAlertId() string {
+	if x != nil {
+		return x.AlertId
+	}
+	return ""
+}
+
+func (x *AlertOccurrence) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *AlertOccurrence) GetOccurTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurTime
+	}
+	return nil
+}
+
+func (x *AlertOccurrence) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
 // ListAlertsRequest is the input of AlertService.ListAlerts.
 type ListAlertsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -370,7 +493,7 @@ type ListAlertsRequest struct {
 
 func (x *ListAlertsRequest) Reset() {
 	*x = ListAlertsRequest{}
-	mi := &file_hep_v1_alert_proto_msgTypes[1]
+	mi := &file_hep_v1_alert_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -382,7 +505,7 @@ func (x *ListAlertsRequest) String() string {
 func (*ListAlertsRequest) ProtoMessage() {}
 
 func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_alert_proto_msgTypes[1]
+	mi := &file_hep_v1_alert_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -395,7 +518,7 @@ func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsRequest.ProtoReflect.Descriptor instead.
 func (*ListAlertsRequest) Descriptor() ([]byte, []int) {
-	return file_hep_v1_alert_proto_rawDescGZIP(), []int{1}
+	return file_hep_v1_alert_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListAlertsRequest) GetPatientId() string {
@@ -453,7 +576,7 @@ type ListAlertsResponse struct {
 
 func (x *ListAlertsResponse) Reset() {
 	*x = ListAlertsResponse{}
-	mi := &file_hep_v1_alert_proto_msgTypes[2]
+	mi := &file_hep_v1_alert_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -465,7 +588,7 @@ func (x *ListAlertsResponse) String() string {
 func (*ListAlertsResponse) ProtoMessage() {}
 
 func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_alert_proto_msgTypes[2]
+	mi := &file_hep_v1_alert_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -478,7 +601,7 @@ func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsResponse.ProtoReflect.Descriptor instead.
 func (*ListAlertsResponse) Descriptor() ([]byte, []int) {
-	return file_hep_v1_alert_proto_rawDescGZIP(), []int{2}
+	return file_hep_v1_alert_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListAlertsResponse) GetAlerts() []*Alert {
@@ -503,14 +626,19 @@ type AcknowledgeAlertRequest struct {
 	// alert_id is the open alert.
 	AlertId string `protobuf:"bytes,2,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
 	// note says what was done, 1-2000 characters.
-	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// expected_occurrence_count, when set (> 0), is the occurrence_count the
+	// clinician saw: if more occurrences arrived since, the call fails
+	// ABORTED with reason ALERT_CHANGED and nothing changes, so an
+	// acknowledgement never covers an occurrence its author did not see.
+	ExpectedOccurrenceCount int32 `protobuf:"varint,4,opt,name=expected_occurrence_count,json=expectedOccurrenceCount,proto3" json:"expected_occurrence_count,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *AcknowledgeAlertRequest) Reset() {
 	*x = AcknowledgeAlertRequest{}
-	mi := &file_hep_v1_alert_proto_msgTypes[3]
+	mi := &file_hep_v1_alert_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -522,7 +650,7 @@ func (x *AcknowledgeAlertRequest) String() string {
 func (*AcknowledgeAlertRequest) ProtoMessage() {}
 
 func (x *AcknowledgeAlertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_alert_proto_msgTypes[3]
+	mi := &file_hep_v1_alert_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -535,7 +663,7 @@ func (x *AcknowledgeAlertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeAlertRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeAlertRequest) Descriptor() ([]byte, []int) {
-	return file_hep_v1_alert_proto_rawDescGZIP(), []int{3}
+	return file_hep_v1_alert_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AcknowledgeAlertRequest) GetPatientId() string {
@@ -559,6 +687,13 @@ func (x *AcknowledgeAlertRequest) GetNote() string {
 	return ""
 }
 
+func (x *AcknowledgeAlertRequest) GetExpectedOccurrenceCount() int32 {
+	if x != nil {
+		return x.ExpectedOccurrenceCount
+	}
+	return 0
+}
+
 // AcknowledgeAlertResponse is the output of AlertService.AcknowledgeAlert.
 type AcknowledgeAlertResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -573,7 +708,7 @@ type AcknowledgeAlertResponse struct {
 
 func (x *AcknowledgeAlertResponse) Reset() {
 	*x = AcknowledgeAlertResponse{}
-	mi := &file_hep_v1_alert_proto_msgTypes[4]
+	mi := &file_hep_v1_alert_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -585,7 +720,7 @@ func (x *AcknowledgeAlertResponse) String() string {
 func (*AcknowledgeAlertResponse) ProtoMessage() {}
 
 func (x *AcknowledgeAlertResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_alert_proto_msgTypes[4]
+	mi := &file_hep_v1_alert_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -598,7 +733,7 @@ func (x *AcknowledgeAlertResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeAlertResponse.ProtoReflect.Descriptor instead.
 func (*AcknowledgeAlertResponse) Descriptor() ([]byte, []int) {
-	return file_hep_v1_alert_proto_rawDescGZIP(), []int{4}
+	return file_hep_v1_alert_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AcknowledgeAlertResponse) GetAlert() *Alert {
@@ -615,11 +750,141 @@ func (x *AcknowledgeAlertResponse) GetChangedItems() []string {
 	return nil
 }
 
+// ListAlertOccurrencesRequest is the input of
+// AlertService.ListAlertOccurrences.
+type ListAlertOccurrencesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// patient_id is the patient.
+	PatientId string `protobuf:"bytes,1,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	// alert_id is the patient's alert.
+	AlertId string `protobuf:"bytes,2,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
+	// page_size is the most occurrences to return, 0-500; 0 means 100.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is the next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAlertOccurrencesRequest) Reset() {
+	*x = ListAlertOccurrencesRequest{}
+	mi := &file_hep_v1_alert_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAlertOccurrencesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAlertOccurrencesRequest) ProtoMessage() {}
+
+func (x *ListAlertOccurrencesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hep_v1_alert_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAlertOccurrencesRequest.ProtoReflect.Descriptor instead.
+func (*ListAlertOccurrencesRequest) Descriptor() ([]byte, []int) {
+	return file_hep_v1_alert_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListAlertOccurrencesRequest) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+func (x *ListAlertOccurrencesRequest) GetAlertId() string {
+	if x != nil {
+		return x.AlertId
+	}
+	return ""
+}
+
+func (x *ListAlertOccurrencesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAlertOccurrencesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAlertOccurrencesResponse is the output of
+// AlertService.ListAlertOccurrences.
+type ListAlertOccurrencesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// occurrences is one page, newest first.
+	Occurrences []*AlertOccurrence `protobuf:"bytes,1,rep,name=occurrences,proto3" json:"occurrences,omitempty"`
+	// next_page_token fetches the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAlertOccurrencesResponse) Reset() {
+	*x = ListAlertOccurrencesResponse{}
+	mi := &file_hep_v1_alert_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAlertOccurrencesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAlertOccurrencesResponse) ProtoMessage() {}
+
+func (x *ListAlertOccurrencesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hep_v1_alert_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAlertOccurrencesResponse.ProtoReflect.Descriptor instead.
+func (*ListAlertOccurrencesResponse) Descriptor() ([]byte, []int) {
+	return file_hep_v1_alert_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListAlertOccurrencesResponse) GetOccurrences() []*AlertOccurrence {
+	if x != nil {
+		return x.Occurrences
+	}
+	return nil
+}
+
+func (x *ListAlertOccurrencesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_hep_v1_alert_proto protoreflect.FileDescriptor
 
 const file_hep_v1_alert_proto_rawDesc = "" +
 	"\n" +
-	"\x12hep/v1/alert.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x03\n" +
+	"\x12hep/v1/alert.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe0\x04\n" +
 	"\x05Alert\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -634,7 +899,17 @@ const file_hep_v1_alert_proto_rawDesc = "" +
 	"\x10acknowledge_note\x18\t \x01(\tR\x0facknowledgeNote\x12E\n" +
 	"\x10acknowledge_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\x0facknowledgeTime\x12\x18\n" +
-	"\atrigger\x18\v \x01(\tR\atrigger\"\xf7\x01\n" +
+	"\atrigger\x18\v \x01(\tR\atrigger\x12\x18\n" +
+	"\asubject\x18\f \x01(\tR\asubject\x12)\n" +
+	"\x10occurrence_count\x18\r \x01(\x05R\x0foccurrenceCount\x12P\n" +
+	"\x16latest_occurrence_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\x14latestOccurrenceTime\"\xab\x01\n" +
+	"\x0fAlertOccurrence\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
+	"\balert_id\x18\x02 \x01(\tR\aalertId\x12\x18\n" +
+	"\atrigger\x18\x03 \x01(\tR\atrigger\x129\n" +
+	"\n" +
+	"occur_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\toccurTime\x12\x18\n" +
+	"\asummary\x18\x05 \x01(\tR\asummary\"\xf7\x01\n" +
 	"\x11ListAlertsRequest\x12\x1d\n" +
 	"\n" +
 	"patient_id\x18\x01 \x01(\tR\tpatientId\x12+\n" +
@@ -646,15 +921,26 @@ const file_hep_v1_alert_proto_rawDesc = "" +
 	"\bseverity\x18\x06 \x01(\x0e2\x15.hep.v1.AlertSeverityR\bseverity\"c\n" +
 	"\x12ListAlertsResponse\x12%\n" +
 	"\x06alerts\x18\x01 \x03(\v2\r.hep.v1.AlertR\x06alerts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"g\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa3\x01\n" +
 	"\x17AcknowledgeAlertRequest\x12\x1d\n" +
 	"\n" +
 	"patient_id\x18\x01 \x01(\tR\tpatientId\x12\x19\n" +
 	"\balert_id\x18\x02 \x01(\tR\aalertId\x12\x12\n" +
-	"\x04note\x18\x03 \x01(\tR\x04note\"d\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x12:\n" +
+	"\x19expected_occurrence_count\x18\x04 \x01(\x05R\x17expectedOccurrenceCount\"d\n" +
 	"\x18AcknowledgeAlertResponse\x12#\n" +
 	"\x05alert\x18\x01 \x01(\v2\r.hep.v1.AlertR\x05alert\x12#\n" +
-	"\rchanged_items\x18\x02 \x03(\tR\fchangedItems*\xfd\x01\n" +
+	"\rchanged_items\x18\x02 \x03(\tR\fchangedItems\"\x93\x01\n" +
+	"\x1bListAlertOccurrencesRequest\x12\x1d\n" +
+	"\n" +
+	"patient_id\x18\x01 \x01(\tR\tpatientId\x12\x19\n" +
+	"\balert_id\x18\x02 \x01(\tR\aalertId\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\x81\x01\n" +
+	"\x1cListAlertOccurrencesResponse\x129\n" +
+	"\voccurrences\x18\x01 \x03(\v2\x17.hep.v1.AlertOccurrenceR\voccurrences\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xfd\x01\n" +
 	"\tAlertKind\x12\x1a\n" +
 	"\x16ALERT_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ALERT_KIND_RED_FLAG\x10\x01\x12 \n" +
@@ -671,11 +957,12 @@ const file_hep_v1_alert_proto_rawDesc = "" +
 	"\vAlertStatus\x12\x1c\n" +
 	"\x18ALERT_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ALERT_STATUS_OPEN\x10\x01\x12\x1d\n" +
-	"\x19ALERT_STATUS_ACKNOWLEDGED\x10\x022\xaa\x01\n" +
+	"\x19ALERT_STATUS_ACKNOWLEDGED\x10\x022\x8d\x02\n" +
 	"\fAlertService\x12C\n" +
 	"\n" +
 	"ListAlerts\x12\x19.hep.v1.ListAlertsRequest\x1a\x1a.hep.v1.ListAlertsResponse\x12U\n" +
-	"\x10AcknowledgeAlert\x12\x1f.hep.v1.AcknowledgeAlertRequest\x1a .hep.v1.AcknowledgeAlertResponseB-Z+github.com/hepclinic/hep/proto/hep/v1;hepv1b\x06proto3"
+	"\x10AcknowledgeAlert\x12\x1f.hep.v1.AcknowledgeAlertRequest\x1a .hep.v1.AcknowledgeAlertResponse\x12a\n" +
+	"\x14ListAlertOccurrences\x12#.hep.v1.ListAlertOccurrencesRequest\x1a$.hep.v1.ListAlertOccurrencesResponseB-Z+github.com/hepclinic/hep/proto/hep/v1;hepv1b\x06proto3"
 
 var (
 	file_hep_v1_alert_proto_rawDescOnce sync.Once
@@ -690,38 +977,46 @@ func file_hep_v1_alert_proto_rawDescGZIP() []byte {
 }
 
 var file_hep_v1_alert_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_hep_v1_alert_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_hep_v1_alert_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_hep_v1_alert_proto_goTypes = []any{
-	(AlertKind)(0),                   // 0: hep.v1.AlertKind
-	(AlertSeverity)(0),               // 1: hep.v1.AlertSeverity
-	(AlertStatus)(0),                 // 2: hep.v1.AlertStatus
-	(*Alert)(nil),                    // 3: hep.v1.Alert
-	(*ListAlertsRequest)(nil),        // 4: hep.v1.ListAlertsRequest
-	(*ListAlertsResponse)(nil),       // 5: hep.v1.ListAlertsResponse
-	(*AcknowledgeAlertRequest)(nil),  // 6: hep.v1.AcknowledgeAlertRequest
-	(*AcknowledgeAlertResponse)(nil), // 7: hep.v1.AcknowledgeAlertResponse
-	(*timestamppb.Timestamp)(nil),    // 8: google.protobuf.Timestamp
+	(AlertKind)(0),                       // 0: hep.v1.AlertKind
+	(AlertSeverity)(0),                   // 1: hep.v1.AlertSeverity
+	(AlertStatus)(0),                     // 2: hep.v1.AlertStatus
+	(*Alert)(nil),                        // 3: hep.v1.Alert
+	(*AlertOccurrence)(nil),              // 4: hep.v1.AlertOccurrence
+	(*ListAlertsRequest)(nil),            // 5: hep.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),           // 6: hep.v1.ListAlertsResponse
+	(*AcknowledgeAlertRequest)(nil),      // 7: hep.v1.AcknowledgeAlertRequest
+	(*AcknowledgeAlertResponse)(nil),     // 8: hep.v1.AcknowledgeAlertResponse
+	(*ListAlertOccurrencesRequest)(nil),  // 9: hep.v1.ListAlertOccurrencesRequest
+	(*ListAlertOccurrencesResponse)(nil), // 10: hep.v1.ListAlertOccurrencesResponse
+	(*timestamppb.Timestamp)(nil),        // 11: google.protobuf.Timestamp
 }
 var file_hep_v1_alert_proto_depIdxs = []int32{
 	0,  // 0: hep.v1.Alert.kind:type_name -> hep.v1.AlertKind
 	1,  // 1: hep.v1.Alert.severity:type_name -> hep.v1.AlertSeverity
 	2,  // 2: hep.v1.Alert.status:type_name -> hep.v1.AlertStatus
-	8,  // 3: hep.v1.Alert.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 4: hep.v1.Alert.acknowledge_time:type_name -> google.protobuf.Timestamp
-	2,  // 5: hep.v1.ListAlertsRequest.status:type_name -> hep.v1.AlertStatus
-	0,  // 6: hep.v1.ListAlertsRequest.kinds:type_name -> hep.v1.AlertKind
-	1,  // 7: hep.v1.ListAlertsRequest.severity:type_name -> hep.v1.AlertSeverity
-	3,  // 8: hep.v1.ListAlertsResponse.alerts:type_name -> hep.v1.Alert
-	3,  // 9: hep.v1.AcknowledgeAlertResponse.alert:type_name -> hep.v1.Alert
-	4,  // 10: hep.v1.AlertService.ListAlerts:input_type -> hep.v1.ListAlertsRequest
-	6,  // 11: hep.v1.AlertService.AcknowledgeAlert:input_type -> hep.v1.AcknowledgeAlertRequest
-	5,  // 12: hep.v1.AlertService.ListAlerts:output_type -> hep.v1.ListAlertsResponse
-	7,  // 13: hep.v1.AlertService.AcknowledgeAlert:output_type -> hep.v1.AcknowledgeAlertResponse
-	12, // [12:14] is the sub-list for method output_type
-	10, // [10:12] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	11, // 3: hep.v1.Alert.create_time:type_name -> google.protobuf.Timestamp
+	11, // 4: hep.v1.Alert.acknowledge_time:type_name -> google.protobuf.Timestamp
+	11, // 5: hep.v1.Alert.latest_occurrence_time:type_name -> google.protobuf.Timestamp
+	11, // 6: hep.v1.AlertOccurrence.occur_time:type_name -> google.protobuf.Timestamp
+	2,  // 7: hep.v1.ListAlertsRequest.status:type_name -> hep.v1.AlertStatus
+	0,  // 8: hep.v1.ListAlertsRequest.kinds:type_name -> hep.v1.AlertKind
+	1,  // 9: hep.v1.ListAlertsRequest.severity:type_name -> hep.v1.AlertSeverity
+	3,  // 10: hep.v1.ListAlertsResponse.alerts:type_name -> hep.v1.Alert
+	3,  // 11: hep.v1.AcknowledgeAlertResponse.alert:type_name -> hep.v1.Alert
+	4,  // 12: hep.v1.ListAlertOccurrencesResponse.occurrences:type_name -> hep.v1.AlertOccurrence
+	5,  // 13: hep.v1.AlertService.ListAlerts:input_type -> hep.v1.ListAlertsRequest
+	7,  // 14: hep.v1.AlertService.AcknowledgeAlert:input_type -> hep.v1.AcknowledgeAlertRequest
+	9,  // 15: hep.v1.AlertService.ListAlertOccurrences:input_type -> hep.v1.ListAlertOccurrencesRequest
+	6,  // 16: hep.v1.AlertService.ListAlerts:output_type -> hep.v1.ListAlertsResponse
+	8,  // 17: hep.v1.AlertService.AcknowledgeAlert:output_type -> hep.v1.AcknowledgeAlertResponse
+	10, // 18: hep.v1.AlertService.ListAlertOccurrences:output_type -> hep.v1.ListAlertOccurrencesResponse
+	16, // [16:19] is the sub-list for method output_type
+	13, // [13:16] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_hep_v1_alert_proto_init() }
@@ -735,7 +1030,7 @@ func file_hep_v1_alert_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hep_v1_alert_proto_rawDesc), len(file_hep_v1_alert_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   5,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

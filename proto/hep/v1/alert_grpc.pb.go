@@ -19,8 +19,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AlertService_ListAlerts_FullMethodName       = "/hep.v1.AlertService/ListAlerts"
-	AlertService_AcknowledgeAlert_FullMethodName = "/hep.v1.AlertService/AcknowledgeAlert"
+	AlertService_ListAlerts_FullMethodName           = "/hep.v1.AlertService/ListAlerts"
+	AlertService_AcknowledgeAlert_FullMethodName     = "/hep.v1.AlertService/AcknowledgeAlert"
+	AlertService_ListAlertOccurrences_FullMethodName = "/hep.v1.AlertService/ListAlertOccurrences"
 )
 
 // AlertServiceClient is the client API for AlertService service.
@@ -36,8 +37,12 @@ type AlertServiceClient interface {
 	ListAlerts(ctx context.Context, in *ListAlertsRequest, opts ...grpc.CallOption) (*ListAlertsResponse, error)
 	// AcknowledgeAlert marks an open alert handled, with a note. Acknowledging
 	// the last open RED_FLAG alert lifts the plan's red-flag hold; items then
-	// take the state the gate gives them.
+	// take the state the gate gives them. The next occurrence of the same
+	// kind and subject opens a new alert.
 	AcknowledgeAlert(ctx context.Context, in *AcknowledgeAlertRequest, opts ...grpc.CallOption) (*AcknowledgeAlertResponse, error)
+	// ListAlertOccurrences lists the occurrences of one alert of a patient,
+	// newest first: every time its event happened, with what raised it.
+	ListAlertOccurrences(ctx context.Context, in *ListAlertOccurrencesRequest, opts ...grpc.CallOption) (*ListAlertOccurrencesResponse, error)
 }
 
 type alertServiceClient struct {
@@ -68,6 +73,16 @@ func (c *alertServiceClient) AcknowledgeAlert(ctx context.Context, in *Acknowled
 	return out, nil
 }
 
+func (c *alertServiceClient) ListAlertOccurrences(ctx context.Context, in *ListAlertOccurrencesRequest, opts ...grpc.CallOption) (*ListAlertOccurrencesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAlertOccurrencesResponse)
+	err := c.cc.Invoke(ctx, AlertService_ListAlertOccurrences_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AlertServiceServer is the server API for AlertService service.
 // All implementations must embed UnimplementedAlertServiceServer
 // for forward compatibility.
@@ -81,8 +96,12 @@ type AlertServiceServer interface {
 	ListAlerts(context.Context, *ListAlertsRequest) (*ListAlertsResponse, error)
 	// AcknowledgeAlert marks an open alert handled, with a note. Acknowledging
 	// the last open RED_FLAG alert lifts the plan's red-flag hold; items then
-	// take the state the gate gives them.
+	// take the state the gate gives them. The next occurrence of the same
+	// kind and subject opens a new alert.
 	AcknowledgeAlert(context.Context, *AcknowledgeAlertRequest) (*AcknowledgeAlertResponse, error)
+	// ListAlertOccurrences lists the occurrences of one alert of a patient,
+	// newest first: every time its event happened, with what raised it.
+	ListAlertOccurrences(context.Context, *ListAlertOccurrencesRequest) (*ListAlertOccurrencesResponse, error)
 	mustEmbedUnimplementedAlertServiceServer()
 }
 
@@ -98,6 +117,9 @@ func (UnimplementedAlertServiceServer) ListAlerts(context.Context, *ListAlertsRe
 }
 func (UnimplementedAlertServiceServer) AcknowledgeAlert(context.Context, *AcknowledgeAlertRequest) (*AcknowledgeAlertResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AcknowledgeAlert not implemented")
+}
+func (UnimplementedAlertServiceServer) ListAlertOccurrences(context.Context, *ListAlertOccurrencesRequest) (*ListAlertOccurrencesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAlertOccurrences not implemented")
 }
 func (UnimplementedAlertServiceServer) mustEmbedUnimplementedAlertServiceServer() {}
 func (UnimplementedAlertServiceServer) testEmbeddedByValue()                      {}
@@ -156,6 +178,24 @@ func _AlertService_AcknowledgeAlert_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AlertService_ListAlertOccurrences_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAlertOccurrencesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).ListAlertOccurrences(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_ListAlertOccurrences_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).ListAlertOccurrences(ctx, req.(*ListAlertOccurrencesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AlertService_ServiceDesc is the grpc.ServiceDesc for AlertService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -170,6 +210,10 @@ var AlertService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AcknowledgeAlert",
 			Handler:    _AlertService_AcknowledgeAlert_Handler,
+		},
+		{
+			MethodName: "ListAlertOccurrences",
+			Handler:    _AlertService_ListAlertOccurrences_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -138,6 +138,11 @@ const (
 	// retention; push the outbox, then pull again from an empty cursor
 	// (FAILED_PRECONDITION).
 	ErrorReason_ERROR_REASON_CURSOR_EXPIRED ErrorReason = 17
+	// ERROR_REASON_ALERT_CHANGED: an acknowledgement named the occurrence
+	// count its author saw, and more occurrences have arrived since; the
+	// ErrorInfo metadata "occurrences" holds the count now. List the alert
+	// again (ABORTED).
+	ErrorReason_ERROR_REASON_ALERT_CHANGED ErrorReason = 18
 )
 
 // Enum value maps for ErrorReason.
@@ -161,6 +166,7 @@ var (
 		15: "ERROR_REASON_VERSION_MISMATCH",
 		16: "ERROR_REASON_SEQUENCE_GAP",
 		17: "ERROR_REASON_CURSOR_EXPIRED",
+		18: "ERROR_REASON_ALERT_CHANGED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":             0,
@@ -181,6 +187,7 @@ var (
 		"ERROR_REASON_VERSION_MISMATCH":        15,
 		"ERROR_REASON_SEQUENCE_GAP":            16,
 		"ERROR_REASON_CURSOR_EXPIRED":          17,
+		"ERROR_REASON_ALERT_CHANGED":           18,
 	}
 )
 
@@ -221,7 +228,7 @@ const file_hep_v1_common_proto_rawDesc = "" +
 	"\n" +
 	"ROLE_ADMIN\x10\x01\x12\x12\n" +
 	"\x0eROLE_CLINICIAN\x10\x02\x12\x10\n" +
-	"\fROLE_PATIENT\x10\x03*\xe8\x04\n" +
+	"\fROLE_PATIENT\x10\x03*\x88\x05\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12\x1a\n" +
@@ -241,7 +248,8 @@ const file_hep_v1_common_proto_rawDesc = "" +
 	"\x19ERROR_REASON_GATE_BLOCKED\x10\x0e\x12!\n" +
 	"\x1dERROR_REASON_VERSION_MISMATCH\x10\x0f\x12\x1d\n" +
 	"\x19ERROR_REASON_SEQUENCE_GAP\x10\x10\x12\x1f\n" +
-	"\x1bERROR_REASON_CURSOR_EXPIRED\x10\x11B-Z+github.com/hepclinic/hep/proto/hep/v1;hepv1b\x06proto3"
+	"\x1bERROR_REASON_CURSOR_EXPIRED\x10\x11\x12\x1e\n" +
+	"\x1aERROR_REASON_ALERT_CHANGED\x10\x12B-Z+github.com/hepclinic/hep/proto/hep/v1;hepv1b\x06proto3"
 
 var (
 	file_hep_v1_common_proto_rawDescOnce sync.Once

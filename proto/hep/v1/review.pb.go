@@ -395,11 +395,17 @@ type Adherence struct {
 	Percent float64 `protobuf:"fixed64,3,opt,name=percent,proto3" json:"percent,omitempty"`
 	// adherent: percent reaches the clinic's adherent line (default 80%).
 	Adherent bool `protobuf:"varint,4,opt,name=adherent,proto3" json:"adherent,omitempty"`
-	// logged is every live session logged, before capping (sessions logged
-	// while the item was suspended are not counted).
-	Logged        int32 `protobuf:"varint,5,opt,name=logged,proto3" json:"logged,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// logged is the live sessions that count toward adherence, before
+	// capping: every live session except those logged while their plan item
+	// was suspended, which are in logged_while_suspended instead.
+	Logged int32 `protobuf:"varint,5,opt,name=logged,proto3" json:"logged,omitempty"`
+	// logged_while_suspended is the live sessions logged while their plan
+	// item was suspended: done (and counted in the pain response and
+	// activity) but never toward adherence. logged + logged_while_suspended
+	// is every live session, as the exports list them.
+	LoggedWhileSuspended int32 `protobuf:"varint,6,opt,name=logged_while_suspended,json=loggedWhileSuspended,proto3" json:"logged_while_suspended,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Adherence) Reset() {
@@ -463,6 +469,13 @@ func (x *Adherence) GetAdherent() bool {
 func (x *Adherence) GetLogged() int32 {
 	if x != nil {
 		return x.Logged
+	}
+	return 0
+}
+
+func (x *Adherence) GetLoggedWhileSuspended() int32 {
+	if x != nil {
+		return x.LoggedWhileSuspended
 	}
 	return 0
 }
@@ -591,7 +604,8 @@ type ItemProgress struct {
 	Adherence *Adherence `protobuf:"bytes,3,opt,name=adherence,proto3" json:"adherence,omitempty"`
 	// weekly is the adherence per week, in the order of Progress.weeks.
 	Weekly []*Adherence `protobuf:"bytes,4,rep,name=weekly,proto3" json:"weekly,omitempty"`
-	// scored_sessions is how many sessions have both pain before and after.
+	// scored_sessions is how many sessions have both pain before and after,
+	// sessions logged while the item was suspended included.
 	ScoredSessions int32 `protobuf:"varint,5,opt,name=scored_sessions,json=scoredSessions,proto3" json:"scored_sessions,omitempty"`
 	// mean_pain_response is the mean of (after - before) over those sessions.
 	MeanPainResponse float64 `protobuf:"fixed64,6,opt,name=mean_pain_response,json=meanPainResponse,proto3" json:"mean_pain_response,omitempty"`
@@ -1026,11 +1040,15 @@ type TriageEntry struct {
 	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// tier is the most pressing need.
 	Tier TriageTier `protobuf:"varint,4,opt,name=tier,proto3,enum=hep.v1.TriageTier" json:"tier,omitempty"`
-	// reason is the one-line reason for the position.
+	// reason is the one-line reason for the position; for open alerts it
+	// names them with their counts ("3 pain flares with cat-cow; 1 severe
+	// pain check-in (leg), open since 2026-06-05 10:00 UTC").
 	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
 	// open_urgent_alerts is the number of open urgent alerts.
 	OpenUrgentAlerts int32 `protobuf:"varint,6,opt,name=open_urgent_alerts,json=openUrgentAlerts,proto3" json:"open_urgent_alerts,omitempty"`
-	// open_alerts is the number of open alerts (urgent included).
+	// open_alerts is the number of open alerts (urgent included). Alerts are
+	// coalesced: one open alert per kind and subject, with a count of
+	// occurrences (see open_occurrences).
 	OpenAlerts int32 `protobuf:"varint,7,opt,name=open_alerts,json=openAlerts,proto3" json:"open_alerts,omitempty"`
 	// pain_delta is the last 7 days' mean check-in score minus the previous
 	// 7 days' (meaningful when has_pain_delta).
@@ -1043,10 +1061,13 @@ type TriageEntry struct {
 	// days_since_activity is the days since the last logged session (-1 if
 	// none ever).
 	DaysSinceActivity int32 `protobuf:"varint,11,opt,name=days_since_activity,json=daysSinceActivity,proto3" json:"days_since_activity,omitempty"`
-	// oldest_open_alert_time is the creation time of the oldest open alert.
+	// oldest_open_alert_time is the creation time (first occurrence) of the
+	// oldest open alert.
 	OldestOpenAlertTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=oldest_open_alert_time,json=oldestOpenAlertTime,proto3" json:"oldest_open_alert_time,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// open_occurrences is the number of occurrences the open alerts hold.
+	OpenOccurrences int32 `protobuf:"varint,13,opt,name=open_occurrences,json=openOccurrences,proto3" json:"open_occurrences,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *TriageEntry) Reset() {
@@ -1161,6 +1182,13 @@ func (x *TriageEntry) GetOldestOpenAlertTime() *timestamppb.Timestamp {
 		return x.OldestOpenAlertTime
 	}
 	return nil
+}
+
+func (x *TriageEntry) GetOpenOccurrences() int32 {
+	if x != nil {
+		return x.OpenOccurrences
+	}
+	return 0
 }
 
 // ListTriageResponse is the output of ReviewService.ListTriage.
@@ -1428,7 +1456,7 @@ const file_hep_v1_review_proto_rawDesc = "" +
 	"\x04from\x18\x02 \x01(\v2\f.hep.v1.DateR\x04from\x12\x1c\n" +
 	"\x02to\x18\x03 \x01(\v2\f.hep.v1.DateR\x02to\"C\n" +
 	"\x13GetProgressResponse\x12,\n" +
-	"\bprogress\x18\x01 \x01(\v2\x10.hep.v1.ProgressR\bprogress\"\x97\x01\n" +
+	"\bprogress\x18\x01 \x01(\v2\x10.hep.v1.ProgressR\bprogress\"\xcd\x01\n" +
 	"\tAdherence\x12\x1e\n" +
 	"\n" +
 	"prescribed\x18\x01 \x01(\x05R\n" +
@@ -1436,7 +1464,8 @@ const file_hep_v1_review_proto_rawDesc = "" +
 	"\tcompleted\x18\x02 \x01(\x05R\tcompleted\x12\x18\n" +
 	"\apercent\x18\x03 \x01(\x01R\apercent\x12\x1a\n" +
 	"\badherent\x18\x04 \x01(\bR\badherent\x12\x16\n" +
-	"\x06logged\x18\x05 \x01(\x05R\x06logged\"\xbb\x02\n" +
+	"\x06logged\x18\x05 \x01(\x05R\x06logged\x124\n" +
+	"\x16logged_while_suspended\x18\x06 \x01(\x05R\x14loggedWhileSuspended\"\xbb\x02\n" +
 	"\fProgressWeek\x12\"\n" +
 	"\x05start\x18\x01 \x01(\v2\f.hep.v1.DateR\x05start\x12\x1e\n" +
 	"\x03end\x18\x02 \x01(\v2\f.hep.v1.DateR\x03end\x12/\n" +
@@ -1490,7 +1519,7 @@ const file_hep_v1_review_proto_rawDesc = "" +
 	"\x11ListTriageRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"\xe5\x03\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x90\x04\n" +
 	"\vTriageEntry\x12\x12\n" +
 	"\x04rank\x18\x01 \x01(\x05R\x04rank\x12\x1d\n" +
 	"\n" +
@@ -1507,7 +1536,8 @@ const file_hep_v1_review_proto_rawDesc = "" +
 	"\x11adherence_percent\x18\n" +
 	" \x01(\x01R\x10adherencePercent\x12.\n" +
 	"\x13days_since_activity\x18\v \x01(\x05R\x11daysSinceActivity\x12O\n" +
-	"\x16oldest_open_alert_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x13oldestOpenAlertTime\"\x81\x01\n" +
+	"\x16oldest_open_alert_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x13oldestOpenAlertTime\x12)\n" +
+	"\x10open_occurrences\x18\r \x01(\x05R\x0fopenOccurrences\"\x81\x01\n" +
 	"\x12ListTriageResponse\x12-\n" +
 	"\aentries\x18\x01 \x03(\v2\x13.hep.v1.TriageEntryR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x14\n" +
