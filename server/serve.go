@@ -11,9 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-
 	"github.com/hepclinic/hep/internal/rpc"
 	"github.com/hepclinic/hep/internal/sqlite"
 )
@@ -59,13 +56,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !useTLS && !*insecure && !isLoopback(*listen) {
 		return fmt.Errorf("%w: refusing plaintext on non-loopback address %q: give --tls-cert/--tls-key, or --insecure-plaintext behind a TLS proxy", errUsage, *listen)
 	}
-	var extra []grpc.ServerOption
+	var tlsConfig *tls.Config
 	if useTLS {
 		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
 		if err != nil {
 			return fmt.Errorf("loading TLS key pair: %w", err)
 		}
-		extra = append(extra, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})))
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
 	// Metrics and tracing (metrics.go); spans are flushed last.
@@ -106,7 +103,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			"(type the password on standard input; it is never taken from the command line)\n", *db)
 	}
 
-	srv, err := rpc.New(ctx, rpc.Config{Store: store, Logger: log, Telemetry: tel}, extra...)
+	srv, err := rpc.New(ctx, rpc.Config{Store: store, Logger: log, Telemetry: tel})
+	if err != nil {
+		return err
+	}
+	front, err := newFront(srv, log, tlsConfig)
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopAdherence()
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.GRPC.Serve(lis) }()
+	go func() { serveErr <- front.serve(lis) }()
 	select {
 	case err := <-serveErr:
 		return err
@@ -144,15 +145,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("shutting down")
 	srv.Drain()
 	stopAdherence()
-	done := make(chan struct{})
-	go func() { srv.GRPC.GracefulStop(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(*drain):
-		log.Warn("drain timeout: cancelling remaining calls")
-		srv.GRPC.Stop()
-		<-done
-	}
+	front.shutdown(log, *drain)
 	return nil
 }
 

@@ -53,7 +53,7 @@ func TestAuthzTableCoversEveryMethod(t *testing.T) {
 
 // call invokes any unary method by its full name, or a server stream
 // (serverStreams) to its end.
-func call(ctx context.Context, conn *grpc.ClientConn, method string, req proto.Message) error {
+func call(ctx context.Context, conn grpc.ClientConnInterface, method string, req proto.Message) error {
 	if serverStreams[method] {
 		return callStream(ctx, conn, method, req)
 	}
@@ -318,7 +318,9 @@ var matrixOrder = []string{callerNone, callerExpired, callerRevokedDv, callerPat
 // TestAccessMatrix: every RPC x every caller -> the expected code; a refused
 // call changes no domain row, and adds an audit row only when the caller was
 // authenticated.
-func TestAccessMatrix(t *testing.T) {
+func TestAccessMatrix(t *testing.T) { overProtocols(t, testAccessMatrix) }
+
+func testAccessMatrix(t *testing.T, p protocol) {
 	if len(matrixOrder) != len(allCallers) {
 		t.Fatal("matrixOrder must list every caller")
 	}
@@ -329,7 +331,7 @@ func TestAccessMatrix(t *testing.T) {
 	for _, method := range methods {
 		r := authzTable[method]
 		t.Run(strings.TrimPrefix(method, "/hep.v1."), func(t *testing.T) {
-			e := newEnv(t)
+			e := newEnv(t, withProtocol(p))
 			reqs := matrixRequests(e)
 			mk, ok := reqs[method]
 			if !ok {
@@ -376,8 +378,10 @@ func TestAccessMatrix(t *testing.T) {
 
 // TestNotFoundIsIndistinguishable: a patient that exists but is not on the
 // clinician's team and one that does not exist give identical errors.
-func TestNotFoundIsIndistinguishable(t *testing.T) {
-	e := newEnv(t)
+func TestNotFoundIsIndistinguishable(t *testing.T) { overProtocols(t, testNotFoundIsIndistinguishable) }
+
+func testNotFoundIsIndistinguishable(t *testing.T, p protocol) {
+	e := newEnv(t, withProtocol(p))
 	_, errOther := e.patients.GetPatient(e.as(callerClinB), &hepv1.GetPatientRequest{PatientId: e.patientA})
 	_, errNone := e.patients.GetPatient(e.as(callerClinB), &hepv1.GetPatientRequest{PatientId: "0190a5a0-0000-7000-8000-000000000000"})
 	if status.Code(errOther) != codes.NotFound || status.Convert(errOther).Message() != status.Convert(errNone).Message() ||

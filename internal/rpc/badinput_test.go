@@ -19,8 +19,10 @@ import (
 
 // TestBadInput: malformed requests get INVALID_ARGUMENT naming the field (or
 // the right code) and change no domain row.
-func TestBadInput(t *testing.T) {
-	e := newEnv(t)
+func TestBadInput(t *testing.T) { overProtocols(t, testBadInput) }
+
+func testBadInput(t *testing.T, p protocol) {
+	e := newEnv(t, withProtocol(p))
 	long := func(n int) string { return strings.Repeat("x", n) }
 	now := time.Now()
 	unknownID := "0190a5a0-0000-7000-8000-000000000000"

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,6 +29,7 @@ import (
 	"github.com/hepclinic/hep/internal/hep"
 	"github.com/hepclinic/hep/internal/sqlite"
 	"github.com/hepclinic/hep/internal/telemetry"
+	"github.com/hepclinic/hep/internal/web"
 	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
 )
 
@@ -83,7 +85,13 @@ func (discardSpans) Shutdown(context.Context) error                             
 
 // newBenchServer starts a server and enrolls n devices, each for a patient
 // of its own, each with its own connection.
-func newBenchServer(b *testing.B, n int) *benchServer {
+func newBenchServer(b *testing.B, n int) *benchServer { return newBenchServerVia(b, n, false) }
+
+// newBenchServerVia is newBenchServer; with front, gRPC reaches the server
+// the way hepd serves it: Go's HTTP server (h2c) in front of
+// internal/web's handler, which hands gRPC to grpc-go's ServeHTTP (and
+// Connect/gRPC-Web to vanguard), instead of grpc-go's own transport.
+func newBenchServerVia(b *testing.B, n int, front bool) *benchServer {
 	b.Helper()
 	ctx := context.Background()
 	bs := &benchServer{path: filepath.Join(b.TempDir(), "hep.db")}
@@ -105,10 +113,26 @@ func newBenchServer(b *testing.B, n int) *benchServer {
 		b.Fatal(err)
 	}
 	bs.addr = lis.Addr().String()
-	go bs.srv.GRPC.Serve(lis)
+	var hs *http.Server
+	if front {
+		h, err := web.New(web.Config{GRPC: bs.srv.GRPC, MaxRequestBytes: int64(lim.MaxRecvMsgSize)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var protocols http.Protocols
+		protocols.SetHTTP1(true)
+		protocols.SetUnencryptedHTTP2(true)
+		hs = &http.Server{Handler: h, Protocols: &protocols, HTTP2: &http.HTTP2Config{MaxConcurrentStreams: int(lim.MaxConcurrentStreams)}}
+		go hs.Serve(lis)
+	} else {
+		go bs.srv.GRPC.Serve(lis)
+	}
 	b.Cleanup(func() {
 		for _, d := range bs.devs {
 			d.conn.Close()
+		}
+		if hs != nil {
+			hs.Close()
 		}
 		bs.srv.GRPC.Stop()
 		st.Close()
@@ -466,4 +490,80 @@ func BenchmarkPull(b *testing.B) {
 	b.ReportMetric(rate, "pull_rec/s")
 	b.ReportMetric(rate/base, "ratio")
 	b.ReportMetric(percentile(pageLat, 50), "page_ms")
+}
+
+// BenchmarkTransport compares Push through hepd's HTTP front (gRPC via
+// grpc-go's ServeHTTP behind Go's HTTP/2 server, which lets Connect and
+// gRPC-Web share the listener) with grpc-go's own transport, in the same
+// run: rounds alternate between the two, each into a fresh database, and
+// the figure to read is ratio = front rate / native rate.
+func BenchmarkTransport(b *testing.B) {
+	const size, devices, rounds = 500, 8, 3
+	for _, tc := range []struct{ size, devices int }{{100, 8}, {size, devices}} {
+		b.Run(fmt.Sprintf("batch=%d/devices=%d", tc.size, tc.devices), func(b *testing.B) {
+			perDevice := max(1, (b.N*benchRecords+tc.size*tc.devices-1)/(tc.size*tc.devices))
+			var rates [2][]float64
+			var lats [2][]time.Duration
+			for r := 0; r < rounds; r++ {
+				for via := range 2 {
+					batches := benchBatches(tc.devices, perDevice, tc.size, time.Now())
+					bs := newBenchServerVia(b, tc.devices, via == 1)
+					rate, lat := pushAll(b, bs, batches)
+					rates[via] = append(rates[via], rate)
+					lats[via] = append(lats[via], lat...)
+				}
+			}
+			native, front := median(rates[0]), median(rates[1])
+			b.ReportMetric(native, "native_rec/s")
+			b.ReportMetric(front, "front_rec/s")
+			b.ReportMetric(front/native, "ratio")
+			b.ReportMetric(percentile(lats[0], 50), "native_p50_ms")
+			b.ReportMetric(percentile(lats[1], 50), "front_p50_ms")
+			b.ReportMetric(percentile(lats[0], 99), "native_p99_ms")
+			b.ReportMetric(percentile(lats[1], 99), "front_p99_ms")
+		})
+	}
+}
+
+// pushAll pushes every device's batches concurrently and returns the rate
+// in records per second and each Push's latency.
+func pushAll(b *testing.B, bs *benchServer, batches [][][]*hepv1.Mutation) (float64, []time.Duration) {
+	b.Helper()
+	lat := make([][]time.Duration, len(bs.devs))
+	errs := make(chan error, len(bs.devs))
+	var wg sync.WaitGroup
+	records := 0
+	for d := range bs.devs {
+		for _, batch := range batches[d] {
+			records += len(batch)
+		}
+	}
+	start := time.Now()
+	for d, dev := range bs.devs {
+		wg.Go(func() {
+			cl := hepv1.NewSyncServiceClient(dev.conn)
+			ctx := benchCtx(dev.token)
+			for _, batch := range batches[d] {
+				t0 := time.Now()
+				if _, err := cl.Push(ctx, &hepv1.PushRequest{DeviceId: dev.deviceID, DeviceTime: timestamppb.Now(), Mutations: batch}); err != nil {
+					errs <- err
+					return
+				}
+				lat[d] = append(lat[d], time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	return float64(records) / elapsed.Seconds(), slices.Concat(lat...)
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

@@ -14,7 +14,9 @@ import (
 // patient's own device may screen itself and read its plan; everything
 // else is for the care team's clinicians. Admins get no clinical access
 // (they set the clinic's alert thresholds, which are no patient's data).
-func TestClinicalAuthzRows(t *testing.T) {
+func TestClinicalAuthzRows(t *testing.T) { overProtocols(t, testClinicalAuthzRows) }
+
+func testClinicalAuthzRows(t *testing.T, p protocol) {
 	const (
 		A = hep.RoleAdmin
 		C = hep.RoleClinician

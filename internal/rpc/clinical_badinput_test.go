@@ -13,8 +13,10 @@ import (
 
 // TestClinicalBadInput: malformed or impossible clinical requests get the
 // right code and field violation, and change no domain row.
-func TestClinicalBadInput(t *testing.T) {
-	e := newEnv(t)
+func TestClinicalBadInput(t *testing.T) { overProtocols(t, testClinicalBadInput) }
+
+func testClinicalBadInput(t *testing.T, p protocol) {
+	e := newEnv(t, withProtocol(p))
 	unknownID := "0190a5a0-0000-7000-8000-000000000000"
 
 	// Patient A is screened (all ABSENT); patient B has an open red-flag

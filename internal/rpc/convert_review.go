@@ -74,6 +74,10 @@ func progressToProto(p hep.Progress) *hepv1.Progress {
 		LastActivityTime: ts(p.LastActivity), StreakDays: int32(p.StreakDays), PlanVersions: p.PlanVersions,
 		RedFlagHold: p.RedFlagHold, Thresholds: thresholdsToProto(p.Thresholds),
 	}
+	if p.BaselineWeek >= 0 && p.BaselineWeek < len(p.Weeks) {
+		// The band the dashboard draws is the rule's own (hep.MCIDBounds).
+		out.McidFall, out.McidRise = hep.MCIDBounds(p.Weeks[p.BaselineWeek].PainMean, p.Thresholds)
+	}
 	for _, w := range p.Weeks {
 		out.Weeks = append(out.Weeks, progressWeekToProto(w))
 	}

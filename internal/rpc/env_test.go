@@ -36,7 +36,7 @@ type env struct {
 	srv    *Server
 	store  *sqlite.Store
 	dbPath string
-	conn   *grpc.ClientConn
+	conn   grpc.ClientConnInterface // gRPC, or Connect/gRPC-Web (withProtocol)
 
 	auth     hepv1.AuthServiceClient
 	accounts hepv1.AccountServiceClient
@@ -83,6 +83,8 @@ type envOption func(*envOptions)
 type envOptions struct {
 	clock hep.Clock // the server's and the store's clock (time.Now when nil)
 	tel   *telemetry.Telemetry
+	// protocol the env's clients speak (gRPC when empty).
+	protocol protocol
 }
 
 // withClock gives the server and the store one clock the test moves.
@@ -120,15 +122,19 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	go e.srv.GRPC.Serve(lis)
-	e.conn, err = grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	gconn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		e.conn.Close()
+		gconn.Close()
 		e.srv.GRPC.Stop()
 		st.Close()
 	})
+	e.conn = gconn
+	if o.protocol != "" && o.protocol != protoGRPC {
+		e.conn = serveWeb(t, e.srv, o.protocol)
+	}
 	e.auth = hepv1.NewAuthServiceClient(e.conn)
 	e.accounts = hepv1.NewAccountServiceClient(e.conn)
 	e.patients = hepv1.NewPatientServiceClient(e.conn)

@@ -34,7 +34,7 @@ var serverStreams = map[string]bool{hepv1.ExportService_Export_FullMethodName: t
 
 // callStream runs a server stream to its end, discarding its messages. A
 // *rawRequest goes out as its wire bytes.
-func callStream(ctx context.Context, conn *grpc.ClientConn, method string, req proto.Message) error {
+func callStream(ctx context.Context, conn grpc.ClientConnInterface, method string, req proto.Message) error {
 	var opts []grpc.CallOption
 	var msg any = req
 	if r, ok := req.(*rawRequest); ok {

@@ -14,8 +14,10 @@ import (
 // TestReviewBadInput: malformed review requests, and the new alert filters,
 // get INVALID_ARGUMENT naming the field (or the right code) and change no
 // domain row.
-func TestReviewBadInput(t *testing.T) {
-	e := newEnv(t)
+func TestReviewBadInput(t *testing.T) { overProtocols(t, testReviewBadInput) }
+
+func testReviewBadInput(t *testing.T, p protocol) {
+	e := newEnv(t, withProtocol(p))
 	unknownID := "0190a5a0-0000-7000-8000-000000000000"
 	const (
 		mProgress = hepv1.ReviewService_GetProgress_FullMethodName

@@ -61,6 +61,11 @@ func TestGetProgress(t *testing.T) {
 	if p.BaselineWeek != int32(len(p.Weeks)-1) || p.PainChange != hepv1.PainChange_PAIN_CHANGE_UNSPECIFIED {
 		t.Errorf("baseline week %d, change %v; want the last week and no change yet", p.BaselineWeek, p.PainChange)
 	}
+	// The MCID band around a baseline of 3: a fall of 0.9 (30%) and a rise
+	// of 2 points (the default thresholds).
+	if p.McidFall != 0.9 || p.McidRise != 2 {
+		t.Errorf("MCID band %v/%v, want 0.9/2", p.McidFall, p.McidRise)
+	}
 	if len(p.Items) != 1 {
 		t.Fatalf("items = %v", p.Items)
 	}
@@ -83,7 +88,7 @@ func TestGetProgress(t *testing.T) {
 	yesterday := today.AddDays(-1)
 	p = get(hep.Date{}, yesterday)
 	if !proto.Equal(p.From, dateToProto(yesterday.AddDays(-27))) || p.Adherence.Prescribed != 0 || p.Adherence.Percent != 0 ||
-		p.Adherence.Adherent || p.DaysSinceActivity != -1 || p.BaselineWeek != -1 || len(p.PlanVersions) != 0 {
+		p.Adherence.Adherent || p.DaysSinceActivity != -1 || p.BaselineWeek != -1 || len(p.PlanVersions) != 0 || p.McidFall != 0 || p.McidRise != 0 {
 		t.Errorf("to only (yesterday): %v", p)
 	}
 	// One day.

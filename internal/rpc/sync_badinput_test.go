@@ -45,8 +45,10 @@ func rawPushNote(deviceID string, changeField protowire.Number, inner proto.Mess
 // TestSyncBadInput: requests refused as a whole get INVALID_ARGUMENT naming
 // the field (or the right code) and store nothing, not even the device's
 // sequence: the valid mutations of such a push are not applied either.
-func TestSyncBadInput(t *testing.T) {
-	e := newEnv(t)
+func TestSyncBadInput(t *testing.T) { overProtocols(t, testSyncBadInput) }
+
+func testSyncBadInput(t *testing.T, p protocol) {
+	e := newEnv(t, withProtocol(p))
 	now := time.Now()
 	hourAgo := now.Add(-time.Hour)
 	const (

@@ -806,7 +806,14 @@ type Progress struct {
 	// red_flag_hold: the whole plan is on hold after a red-flag report.
 	RedFlagHold bool `protobuf:"varint,15,opt,name=red_flag_hold,json=redFlagHold,proto3" json:"red_flag_hold,omitempty"`
 	// thresholds are the clinic's thresholds used.
-	Thresholds    *AlertThresholds `protobuf:"bytes,16,opt,name=thresholds,proto3" json:"thresholds,omitempty"`
+	Thresholds *AlertThresholds `protobuf:"bytes,16,opt,name=thresholds,proto3" json:"thresholds,omitempty"`
+	// mcid_fall is how many NRS points below the baseline week's mean a
+	// week's mean must be to count as improved (the smaller of mcid_points
+	// and mcid_percent of the baseline); 0 when no week has check-ins.
+	McidFall float64 `protobuf:"fixed64,17,opt,name=mcid_fall,json=mcidFall,proto3" json:"mcid_fall,omitempty"`
+	// mcid_rise is how many NRS points above the baseline week's mean a
+	// week's mean must be to count as worsened; 0 when no week has check-ins.
+	McidRise      float64 `protobuf:"fixed64,18,opt,name=mcid_rise,json=mcidRise,proto3" json:"mcid_rise,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -951,6 +958,20 @@ func (x *Progress) GetThresholds() *AlertThresholds {
 		return x.Thresholds
 	}
 	return nil
+}
+
+func (x *Progress) GetMcidFall() float64 {
+	if x != nil {
+		return x.McidFall
+	}
+	return 0
+}
+
+func (x *Progress) GetMcidRise() float64 {
+	if x != nil {
+		return x.McidRise
+	}
+	return 0
 }
 
 // ListTriageRequest is the input of ReviewService.ListTriage.
@@ -1469,7 +1490,7 @@ const file_hep_v1_review_proto_rawDesc = "" +
 	"\vexercise_id\x18\x01 \x01(\tR\n" +
 	"exerciseId\x12,\n" +
 	"\areasons\x18\x02 \x03(\v2\x12.hep.v1.GateReasonR\areasons\x120\n" +
-	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\xc6\x05\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\x80\x06\n" +
 	"\bProgress\x12\x1d\n" +
 	"\n" +
 	"patient_id\x18\x01 \x01(\tR\tpatientId\x12\x1b\n" +
@@ -1492,7 +1513,9 @@ const file_hep_v1_review_proto_rawDesc = "" +
 	"\rred_flag_hold\x18\x0f \x01(\bR\vredFlagHold\x127\n" +
 	"\n" +
 	"thresholds\x18\x10 \x01(\v2\x17.hep.v1.AlertThresholdsR\n" +
-	"thresholds\"O\n" +
+	"thresholds\x12\x1b\n" +
+	"\tmcid_fall\x18\x11 \x01(\x01R\bmcidFall\x12\x1b\n" +
+	"\tmcid_rise\x18\x12 \x01(\x01R\bmcidRise\"O\n" +
 	"\x11ListTriageRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
