@@ -8,9 +8,10 @@ import (
 	"strings"
 )
 
-// dist is the dashboard as built by clients/web (npm run build), committed
-// so that hepd serves it with no Node installed; .ci/web.sh rebuilds it and
-// fails when the committed copy is stale.
+// dist is what hepd serves at /: the dashboard's built files once
+// clients/web builds them (issue 12; committed, so that hepd serves them
+// with no Node installed, and checked fresh by CI), and until then a page
+// saying the dashboard is not in this build.
 //
 //go:embed all:dist
 var dist embed.FS
