@@ -342,10 +342,11 @@ func scanOccurrence(sc interface{ Scan(...any) error }) (hep.AlertOccurrence, er
 // alert_occurrences_alert.
 const occurrencesQuery = "SELECT " + occurrenceColumns + " FROM alert_occurrences WHERE alert_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
 
-// ListAlertOccurrences implements hep.Store.
+// ListAlertOccurrences implements hep.Store: a read, audited in the reads
+// chain like every other.
 func (s *Store) ListAlertOccurrences(ctx context.Context, f hep.AlertOccurrenceFilter) ([]hep.AlertOccurrence, error) {
 	var out []hep.AlertOccurrence
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, f.PatientID, resAlertOccurrences(f.PatientID, f.AlertID), func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, "SELECT 1 FROM alerts WHERE id = ? AND patient_id = ?", f.AlertID, f.PatientID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -359,7 +360,7 @@ func (s *Store) ListAlertOccurrences(ctx context.Context, f hep.AlertOccurrenceF
 			return err
 		}
 		out = append(out[:0], got...)
-		return s.appendAudit(ctx, tx, f.PatientID, resAlertOccurrences(f.PatientID, f.AlertID), hep.OutcomeOK)
+		return nil
 	})
 	if err != nil {
 		return nil, err
