@@ -195,7 +195,6 @@ func TestChangeOfMCID(t *testing.T) {
 	}
 }
 
-
 func TestDueSlots(t *testing.T) {
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
