@@ -420,7 +420,7 @@ func ValidateResponseShape(r QuestionnaireResponse, now time.Time) error {
 		v.Add("response.assignment_id", "must be the id of one of the patient's questionnaire assignments")
 	}
 	if !r.Slot.Valid() {
-		v.Add("response.slot", "must be a valid day: the due slot answered")
+		v.Add("response.slot_date", "must be a valid day: the due slot answered")
 	}
 	checkCorrected(&v, "response.authored_time", r.CorrectedAuthoredTime, now)
 	if len(r.Answers) == 0 || len(r.Answers) > MaxAnswers {
@@ -846,4 +846,51 @@ func SeriesOf(in Instrument, assignmentID string, responses []QuestionnaireRespo
 		s.Change = ChangeOf(in, *s.Baseline, *s.Latest)
 	}
 	return s
+}
+
+// AssignmentResponses is an assignment with its live responses.
+type AssignmentResponses struct {
+	Assignment Assignment
+	Responses  []QuestionnaireResponse
+}
+
+// AssignmentStatus is an assignment with the slots its live responses
+// answered.
+type AssignmentStatus struct {
+	Assignment
+	Answered map[Date]bool
+}
+
+// ResponseFilter selects a page of a patient's live responses, newest slot
+// first: after the (slot, id) where the previous page ended.
+type ResponseFilter struct {
+	PatientID    string
+	AssignmentID string // "" for all
+	BeforeSlot   Date
+	BeforeID     string
+	Limit        int
+}
+
+// NextDue returns the first slot due on or after today that has no
+// answer, looking up to a year ahead; ok is false if none.
+func NextDue(a Assignment, loc *time.Location, today Date, answered map[Date]bool) (DueSlot, bool) {
+	for _, s := range DueSlots(a, loc, today.AddDays(-OverdueDays+1), today.AddDays(366)) {
+		if !answered[s.Due] {
+			return s, true
+		}
+	}
+	return DueSlot{}, false
+}
+
+// IsUUID reports whether s is a UUID in canonical lower-case form.
+func IsUUID(s string) bool { return isUUID(s) }
+
+// ParseDate reads a YYYY-MM-DD day.
+func ParseDate(s string) (Date, bool) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, false
+	}
+	d := Date{Year: t.Year(), Month: int(t.Month()), Day: t.Day()}
+	return d, d.Valid()
 }

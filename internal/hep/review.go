@@ -165,6 +165,10 @@ type ProgressFacts struct {
 	ActivityDays []Date
 	Current      Plan              // the current plan (suspended items, hold)
 	Names        map[string]string // exercise id -> name
+	// Outcomes are the patient's questionnaire assignments (ended ones
+	// too), oldest first, each with all its live responses (whatever the
+	// range: a baseline is the first response ever).
+	Outcomes []AssignmentResponses
 }
 
 // PainChange says whether a change of pain is clinically important.
@@ -267,6 +271,7 @@ type Progress struct {
 	SuspendedItems    []SuspendedItem
 	RedFlagHold       bool
 	Thresholds        Thresholds
+	Outcomes          []OutcomeSeries
 }
 
 // ValidateRange checks a progress or export range: both days valid, from
@@ -596,7 +601,28 @@ func computeProgress(f ProgressFacts, t Thresholds, now time.Time, weeks []Progr
 				Reasons: it.StateReasons, Since: it.StateTime})
 		}
 	}
+	p.Outcomes = OutcomesOf(f.Outcomes, loc, today)
 	return p
+}
+
+// OutcomesOf is the outcome series of a patient's assignments, with the
+// slots overdue today.
+func OutcomesOf(as []AssignmentResponses, loc *time.Location, today Date) []OutcomeSeries {
+	var out []OutcomeSeries
+	for _, ar := range as {
+		in, ok := LookupInstrument(ar.Assignment.InstrumentID)
+		if !ok {
+			continue
+		}
+		s := SeriesOf(in, ar.Assignment.ID, ar.Responses)
+		answered := map[Date]bool{}
+		for _, r := range ar.Responses {
+			answered[r.Slot] = true
+		}
+		s.Overdue = OverdueSlots(ar.Assignment, loc, today, answered)
+		out = append(out, s)
+	}
+	return out
 }
 
 // SuspensionIntervals rebuilds when one item of a plan version was

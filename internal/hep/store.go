@@ -236,7 +236,11 @@ type Store interface {
 	// of a SUSPENDED plan item is kept, marked ItemSuspended and alerted
 	// (LogAlerts: one LOGGED_WHILE_SUSPENDED occurrence per log, coalesced per
 	// exercise); a check-in with red flags acts as ReportRedFlags;
-	// screening acts as RecordScreening. Every change bumps the patient's
+	// screening acts as RecordScreening; a questionnaire response must name
+	// one of the patient's assignments (active, or ended after the slot)
+	// and a slot of it due by the patient's today, and pass ValidateAnswers
+	// (else REJECTED); it supersedes the slot's live response, whose
+	// tombstone the phone pulls. Every change bumps the patient's
 	// change sequence in the same transaction. Returns one result per
 	// mutation and the new last sequence.
 	Push(ctx context.Context, deviceID string, muts []Mutation) ([]MutationResult, int64, error)
@@ -262,6 +266,28 @@ type Store interface {
 	// ListPainCheckins returns a page of a patient's live check-ins, newest
 	// corrected record time first.
 	ListPainCheckins(ctx context.Context, f LogFilter) ([]PainCheckin, error)
+
+	// ---- Outcome questionnaires. Every method below is audited. ----
+
+	// AssignQuestionnaire gives a patient an instrument, actor as the
+	// creator, after ValidateAssignment with the patient's today (a zero
+	// Start becomes today): NOT_FOUND for an unknown patient;
+	// FAILED_PRECONDITION if the instrument's text is not licensed to ship
+	// or the patient has an active assignment of it. Bumps the patient's
+	// questionnaires record ("current").
+	AssignQuestionnaire(ctx context.Context, patientID string, in AssignmentInput) (Assignment, error)
+	// EndAssignment ends an active assignment now, by the actor:
+	// NOT_FOUND (also another patient's); FAILED_PRECONDITION if ended.
+	// Bumps the questionnaires record.
+	EndAssignment(ctx context.Context, patientID, assignmentID string) (Assignment, error)
+	// ListAssignments returns a patient's assignments, newest first (ended
+	// ones only if asked), each with the due days of its live responses,
+	// and the patient's time zone. NOT_FOUND for an unknown patient.
+	ListAssignments(ctx context.Context, patientID string, includeEnded bool) ([]AssignmentStatus, string, error)
+	// ListQuestionnaireResponses returns a page of a patient's live
+	// responses, newest slot first (then id), optionally of one
+	// assignment. NOT_FOUND for an unknown patient.
+	ListQuestionnaireResponses(ctx context.Context, f ResponseFilter) ([]QuestionnaireResponse, error)
 
 	// ---- Clinician review. Audited unless noted. ----
 

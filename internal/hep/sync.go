@@ -40,6 +40,10 @@ const (
 	KindPlan      RecordKind = "PLAN"
 	KindCatalog   RecordKind = "EXERCISE"
 	KindScreening RecordKind = "SCREENING"
+	// KindQuestionnaires is the patient's active questionnaire assignments
+	// (id "current"); KindResponse a questionnaire response.
+	KindQuestionnaires RecordKind = "QUESTIONNAIRES"
+	KindResponse       RecordKind = "QUESTIONNAIRE_RESPONSE"
 )
 
 // CurrentID is the id of the single plan and screening records.
@@ -92,13 +96,14 @@ type DeleteRecord struct {
 }
 
 // Mutation is one numbered change a phone made offline. Exactly one of Log,
-// Checkin, Delete and Screening is set.
+// Checkin, Delete, Screening and Response is set.
 type Mutation struct {
 	Seq       int64
 	Log       *ExerciseLog
 	Checkin   *PainCheckin
 	Delete    *DeleteRecord
 	Screening []ScreeningInput
+	Response  *QuestionnaireResponse
 }
 
 // MutationStatus is what became of a mutation.
@@ -234,14 +239,14 @@ func ValidateCheckin(c PainCheckin, now time.Time) error {
 // permanent: the mutation is recorded as rejected and never retried.
 func ValidateMutation(m Mutation, now time.Time) error {
 	n := 0
-	for _, set := range []bool{m.Log != nil, m.Checkin != nil, m.Delete != nil, m.Screening != nil} {
+	for _, set := range []bool{m.Log != nil, m.Checkin != nil, m.Delete != nil, m.Screening != nil, m.Response != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
 		var v Violations
-		v.Add("change", "exactly one of log, checkin, delete, screening must be set")
+		v.Add("change", "exactly one of log, checkin, delete, screening, response must be set")
 		return v.Err()
 	}
 	switch {
@@ -249,6 +254,10 @@ func ValidateMutation(m Mutation, now time.Time) error {
 		return ValidateLog(*m.Log, now)
 	case m.Checkin != nil:
 		return ValidateCheckin(*m.Checkin, now)
+	case m.Response != nil:
+		// The answers are checked against the assignment's instrument
+		// when the store applies the mutation.
+		return ValidateResponseShape(*m.Response, now)
 	case m.Delete != nil:
 		var v Violations
 		if m.Delete.Kind != KindLog && m.Delete.Kind != KindCheckin {
@@ -395,6 +404,17 @@ type Change struct {
 	Plan      *Plan
 	Exercise  *Exercise
 	Screening Screening
+	// Questionnaires is the active assignments (KindQuestionnaires).
+	Questionnaires *QuestionnairesSnapshot
+	Response       *QuestionnaireResponse
+}
+
+// QuestionnairesSnapshot is what a phone needs to ask its questionnaires:
+// the active assignments, oldest first, and the patient's time zone their
+// schedules are in.
+type QuestionnairesSnapshot struct {
+	Assignments []Assignment
+	TimeZone    string
 }
 
 // PullPage is one page of a pull.

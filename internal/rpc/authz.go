@@ -127,6 +127,14 @@ var authzTable = map[string]rule{
 	hepv1.ReviewService_GetAlertThresholds_FullMethodName:    {roles: []hep.Role{hep.RoleAdmin, hep.RoleClinician}, action: "review.get_thresholds"},
 	hepv1.ReviewService_UpdateAlertThresholds_FullMethodName: {roles: admin, action: "review.update_thresholds"},
 
+	// Outcome questionnaires: assigned and read by the care team; the
+	// phone answers through Push. The instruments are no patient's data.
+	hepv1.OutcomeService_ListInstruments_FullMethodName:            {roles: clinician, action: "outcome.list_instruments"},
+	hepv1.OutcomeService_AssignQuestionnaire_FullMethodName:        {roles: clinician, scope: scopePatient, action: "outcome.assign"},
+	hepv1.OutcomeService_EndAssignment_FullMethodName:              {roles: clinician, scope: scopePatient, action: "outcome.end_assignment"},
+	hepv1.OutcomeService_ListAssignments_FullMethodName:            {roles: clinician, scope: scopePatient, action: "outcome.list_assignments"},
+	hepv1.OutcomeService_ListQuestionnaireResponses_FullMethodName: {roles: clinician, scope: scopePatient, action: "outcome.list_responses"},
+
 	// Export: a read of the whole record, for the care team only (a
 	// server stream; the stream interceptor applies the same row).
 	hepv1.ExportService_Export_FullMethodName: {roles: clinician, scope: scopePatient, action: "export.export"},

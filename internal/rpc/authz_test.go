@@ -92,6 +92,8 @@ func init() {
 		&hepv1.ListAlertsResponse{}, &hepv1.AcknowledgeAlertResponse{}, &hepv1.ListAlertOccurrencesResponse{},
 		&hepv1.PushResponse{}, &hepv1.PullResponse{}, &hepv1.ListExerciseLogsResponse{}, &hepv1.ListPainCheckinsResponse{},
 		&hepv1.GetProgressResponse{}, &hepv1.ListTriageResponse{}, &hepv1.GetAlertThresholdsResponse{}, &hepv1.UpdateAlertThresholdsResponse{},
+		&hepv1.ListInstrumentsResponse{}, &hepv1.AssignQuestionnaireResponse{}, &hepv1.EndAssignmentResponse{},
+		&hepv1.ListAssignmentsResponse{}, &hepv1.ListQuestionnaireResponsesResponse{},
 	} {
 		m := m
 		responseTypes[string(m.ProtoReflect().Descriptor().Name())] = func() proto.Message { return proto.Clone(m) }
@@ -115,6 +117,20 @@ func matrixRequests(e *env) map[string]func(n int) proto.Message {
 				e.screenAll(callerClinA, e.patientA, absent)
 				screened = true
 			}
+		}
+		// assignmentOfA is a PSFS assignment of patient A, made the first
+		// time it is needed.
+		assignment    string
+		assignmentOfA = func() string {
+			if assignment == "" {
+				r, err := hepv1.NewOutcomeServiceClient(e.conn).AssignQuestionnaire(e.as(callerClinA),
+					&hepv1.AssignQuestionnaireRequest{PatientId: e.patientA, InstrumentId: "psfs"})
+				if err != nil {
+					e.t.Fatalf("AssignQuestionnaire: %v", err)
+				}
+				assignment = r.Assignment.Id
+			}
+			return assignment
 		}
 		// alertOfA is an alert of patient A, raised by a red-flag report
 		// the first time it is needed.
@@ -198,6 +214,22 @@ func matrixRequests(e *env) map[string]func(n int) proto.Message {
 		// Export.
 		hepv1.ExportService_Export_FullMethodName: func(int) proto.Message {
 			return &hepv1.ExportRequest{PatientId: e.patientA, Format: hepv1.ExportFormat_EXPORT_FORMAT_FHIR}
+		},
+
+		// Outcome questionnaires.
+		hepv1.OutcomeService_ListInstruments_FullMethodName: func(int) proto.Message { return &hepv1.ListInstrumentsRequest{} },
+		hepv1.OutcomeService_AssignQuestionnaire_FullMethodName: func(int) proto.Message {
+			return &hepv1.AssignQuestionnaireRequest{PatientId: e.patientA, InstrumentId: "psfs", EveryWeeks: 2}
+		},
+		hepv1.OutcomeService_EndAssignment_FullMethodName: func(int) proto.Message {
+			return &hepv1.EndAssignmentRequest{PatientId: e.patientA, AssignmentId: assignmentOfA()}
+		},
+		hepv1.OutcomeService_ListAssignments_FullMethodName: func(int) proto.Message {
+			assignmentOfA()
+			return &hepv1.ListAssignmentsRequest{PatientId: e.patientA}
+		},
+		hepv1.OutcomeService_ListQuestionnaireResponses_FullMethodName: func(int) proto.Message {
+			return &hepv1.ListQuestionnaireResponsesRequest{PatientId: e.patientA, AssignmentId: assignmentOfA()}
 		},
 
 		// Clinician review.

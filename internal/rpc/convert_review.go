@@ -89,6 +89,9 @@ func progressToProto(p hep.Progress) *hepv1.Progress {
 			ExerciseId: s.ExerciseID, Reasons: reasonsToProto(s.Reasons), Since: ts(s.Since),
 		})
 	}
+	for _, s := range p.Outcomes {
+		out.Outcomes = append(out.Outcomes, seriesToProto(s))
+	}
 	return out
 }
 

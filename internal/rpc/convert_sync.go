@@ -28,11 +28,13 @@ var painLocationToProto = map[hep.PainLocation]hepv1.PainLocation{
 }
 
 var recordKindToProto = map[hep.RecordKind]hepv1.RecordKind{
-	hep.KindLog:       hepv1.RecordKind_RECORD_KIND_EXERCISE_LOG,
-	hep.KindCheckin:   hepv1.RecordKind_RECORD_KIND_PAIN_CHECKIN,
-	hep.KindPlan:      hepv1.RecordKind_RECORD_KIND_PLAN,
-	hep.KindCatalog:   hepv1.RecordKind_RECORD_KIND_EXERCISE,
-	hep.KindScreening: hepv1.RecordKind_RECORD_KIND_SCREENING,
+	hep.KindLog:            hepv1.RecordKind_RECORD_KIND_EXERCISE_LOG,
+	hep.KindCheckin:        hepv1.RecordKind_RECORD_KIND_PAIN_CHECKIN,
+	hep.KindPlan:           hepv1.RecordKind_RECORD_KIND_PLAN,
+	hep.KindCatalog:        hepv1.RecordKind_RECORD_KIND_EXERCISE,
+	hep.KindScreening:      hepv1.RecordKind_RECORD_KIND_SCREENING,
+	hep.KindQuestionnaires: hepv1.RecordKind_RECORD_KIND_QUESTIONNAIRES,
+	hep.KindResponse:       hepv1.RecordKind_RECORD_KIND_QUESTIONNAIRE_RESPONSE,
 }
 
 var (
@@ -102,6 +104,18 @@ func mutationFromProto(m *hepv1.Mutation, a hep.Actor, c pushClock) hep.Mutation
 		out.Delete = &hep.DeleteRecord{
 			Kind: fromProto(recordKindFromProto, ch.Delete.GetKind(), badRecordKind), ID: ch.Delete.GetId(),
 		}
+	case *hepv1.Mutation_Response:
+		r := ch.Response
+		resp := &hep.QuestionnaireResponse{ID: r.GetId(), PatientID: a.PatientID, DeviceID: a.ID, AssignmentID: r.GetAssignmentId(),
+			ReceiveTime: c.now}
+		if r.GetSlotDate() != nil {
+			resp.Slot = dateFromProto(r.GetSlotDate())
+		}
+		resp.AuthoredTime, resp.CorrectedAuthoredTime = c.phoneTime(r.GetAuthoredTime())
+		for _, x := range r.GetAnswers() {
+			resp.Answers = append(resp.Answers, hep.Answer{LinkID: x.GetLinkId(), Value: optInt32(x.Value), Text: x.GetText(), Skipped: x.GetSkipped()})
+		}
+		out.Response = resp
 	case *hepv1.Mutation_Screening:
 		// Never nil, even without answers: the mutation is a screening
 		// report, and an empty one is rejected as such.
@@ -174,6 +188,19 @@ func changeToProto(patientID string, c hep.Change, now time.Time) *hepv1.Change 
 		r.Value = &hepv1.Record_Plan{Plan: planToProto(*c.Plan, now)}
 	case c.Exercise != nil:
 		r.Value = &hepv1.Record_Exercise{Exercise: exerciseToProto(*c.Exercise)}
+	case c.Questionnaires != nil:
+		q := &hepv1.QuestionnairesSnapshot{TimeZone: c.Questionnaires.TimeZone}
+		seen := map[hep.InstrumentID]bool{}
+		for _, a := range c.Questionnaires.Assignments {
+			q.Assignments = append(q.Assignments, assignmentToProto(a))
+			if in, ok := hep.LookupInstrument(a.InstrumentID); ok && !seen[a.InstrumentID] {
+				seen[a.InstrumentID] = true
+				q.Instruments = append(q.Instruments, instrumentToProto(in))
+			}
+		}
+		r.Value = &hepv1.Record_Questionnaires{Questionnaires: q}
+	case c.Response != nil:
+		r.Value = &hepv1.Record_Response{Response: responseToProto(*c.Response)}
 	case c.Kind == hep.KindScreening:
 		r.Value = &hepv1.Record_Screening{Screening: &hepv1.ScreeningSnapshot{Current: screeningToProto(patientID, c.Screening)}}
 	}

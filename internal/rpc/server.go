@@ -151,6 +151,7 @@ func New(ctx context.Context, cfg Config, extra ...grpc.ServerOption) (*Server, 
 	hepv1.RegisterExerciseLogServiceServer(s.GRPC, &exerciseLogService{s: s})
 	hepv1.RegisterReviewServiceServer(s.GRPC, &reviewService{s: s})
 	hepv1.RegisterExportServiceServer(s.GRPC, &exportService{s: s})
+	hepv1.RegisterOutcomeServiceServer(s.GRPC, &outcomeService{s: s})
 	s.Health = health.NewServer()
 	healthpb.RegisterHealthServer(s.GRPC, s.Health)
 	for name := range s.GRPC.GetServiceInfo() {

@@ -275,6 +275,8 @@ func (p *push) apply(m hep.Mutation) (hep.MutationResult, error) {
 		return p.checkin(m.Seq, *m.Checkin)
 	case m.Delete != nil:
 		return p.delete(m.Seq, *m.Delete)
+	case m.Response != nil:
+		return p.response(m.Seq, *m.Response)
 	}
 	return p.screening(m.Seq, m.Screening)
 }

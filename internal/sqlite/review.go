@@ -668,6 +668,9 @@ func (s *Store) ProgressFacts(ctx context.Context, patientID string, from, to he
 		if f, err = readFacts(ctx, tx, patientID, tz, from, to, factsWant{checkins: true, activity: true, asOf: today, current: true}); err != nil {
 			return err
 		}
+		if f.Outcomes, err = outcomeFacts(ctx, tx, patientID); err != nil {
+			return err
+		}
 		t, err = loadThresholds(ctx, tx)
 		return err
 	})

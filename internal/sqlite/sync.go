@@ -401,6 +401,17 @@ func (l *loader) change(e hep.SyncEntry) (hep.Change, error) {
 		sc, err := loadScreening(l.ctx, l.tx, l.patientID)
 		c.Screening = sc
 		return c, err
+	case hep.KindQuestionnaires:
+		q, err := loadQuestionnaires(l.ctx, l.tx, l.patientID)
+		c.Questionnaires = q
+		return c, err
+	case hep.KindResponse:
+		r, err := scanResponse(l.tx.QueryRowContext(l.ctx, responseByIDQuery, e.ID, l.patientID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return c, missing()
+		}
+		c.Response = &r
+		return c, err
 	case hep.KindCatalog:
 		if l.cat == nil {
 			cat, err := loadCatalog(l.ctx, l.tx)

@@ -813,7 +813,10 @@ type Progress struct {
 	McidFall float64 `protobuf:"fixed64,17,opt,name=mcid_fall,json=mcidFall,proto3" json:"mcid_fall,omitempty"`
 	// mcid_rise is how many NRS points above the baseline week's mean a
 	// week's mean must be to count as worsened; 0 when no week has check-ins.
-	McidRise      float64 `protobuf:"fixed64,18,opt,name=mcid_rise,json=mcidRise,proto3" json:"mcid_rise,omitempty"`
+	McidRise float64 `protobuf:"fixed64,18,opt,name=mcid_rise,json=mcidRise,proto3" json:"mcid_rise,omitempty"`
+	// outcomes are the patient's questionnaire scores over time, one series
+	// per assignment (ended ones too), oldest assignment first.
+	Outcomes      []*OutcomeSeries `protobuf:"bytes,19,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -972,6 +975,13 @@ func (x *Progress) GetMcidRise() float64 {
 		return x.McidRise
 	}
 	return 0
+}
+
+func (x *Progress) GetOutcomes() []*OutcomeSeries {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
 }
 
 // ListTriageRequest is the input of ReviewService.ListTriage.
@@ -1438,7 +1448,7 @@ var File_hep_v1_review_proto protoreflect.FileDescriptor
 
 const file_hep_v1_review_proto_rawDesc = "" +
 	"\n" +
-	"\x13hep/v1/review.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x11hep/v1/plan.proto\"\xd0\x02\n" +
+	"\x13hep/v1/review.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14hep/v1/outcome.proto\x1a\x11hep/v1/plan.proto\"\xd0\x02\n" +
 	"\x0fAlertThresholds\x12\x1f\n" +
 	"\vsevere_pain\x18\x01 \x01(\x05R\n" +
 	"severePain\x12%\n" +
@@ -1490,7 +1500,7 @@ const file_hep_v1_review_proto_rawDesc = "" +
 	"\vexercise_id\x18\x01 \x01(\tR\n" +
 	"exerciseId\x12,\n" +
 	"\areasons\x18\x02 \x03(\v2\x12.hep.v1.GateReasonR\areasons\x120\n" +
-	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\x80\x06\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\xb3\x06\n" +
 	"\bProgress\x12\x1d\n" +
 	"\n" +
 	"patient_id\x18\x01 \x01(\tR\tpatientId\x12\x1b\n" +
@@ -1515,7 +1525,8 @@ const file_hep_v1_review_proto_rawDesc = "" +
 	"thresholds\x18\x10 \x01(\v2\x17.hep.v1.AlertThresholdsR\n" +
 	"thresholds\x12\x1b\n" +
 	"\tmcid_fall\x18\x11 \x01(\x01R\bmcidFall\x12\x1b\n" +
-	"\tmcid_rise\x18\x12 \x01(\x01R\bmcidRise\"O\n" +
+	"\tmcid_rise\x18\x12 \x01(\x01R\bmcidRise\x121\n" +
+	"\boutcomes\x18\x13 \x03(\v2\x15.hep.v1.OutcomeSeriesR\boutcomes\"O\n" +
 	"\x11ListTriageRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -1612,6 +1623,7 @@ var file_hep_v1_review_proto_goTypes = []any{
 	(*Date)(nil),                          // 17: hep.v1.Date
 	(*GateReason)(nil),                    // 18: hep.v1.GateReason
 	(*timestamppb.Timestamp)(nil),         // 19: google.protobuf.Timestamp
+	(*OutcomeSeries)(nil),                 // 20: hep.v1.OutcomeSeries
 }
 var file_hep_v1_review_proto_depIdxs = []int32{
 	17, // 0: hep.v1.GetProgressRequest.from:type_name -> hep.v1.Date
@@ -1634,25 +1646,26 @@ var file_hep_v1_review_proto_depIdxs = []int32{
 	19, // 17: hep.v1.Progress.last_activity_time:type_name -> google.protobuf.Timestamp
 	8,  // 18: hep.v1.Progress.suspended_items:type_name -> hep.v1.SuspendedItem
 	2,  // 19: hep.v1.Progress.thresholds:type_name -> hep.v1.AlertThresholds
-	1,  // 20: hep.v1.TriageEntry.tier:type_name -> hep.v1.TriageTier
-	19, // 21: hep.v1.TriageEntry.oldest_open_alert_time:type_name -> google.protobuf.Timestamp
-	11, // 22: hep.v1.ListTriageResponse.entries:type_name -> hep.v1.TriageEntry
-	2,  // 23: hep.v1.GetAlertThresholdsResponse.thresholds:type_name -> hep.v1.AlertThresholds
-	2,  // 24: hep.v1.UpdateAlertThresholdsRequest.thresholds:type_name -> hep.v1.AlertThresholds
-	2,  // 25: hep.v1.UpdateAlertThresholdsResponse.thresholds:type_name -> hep.v1.AlertThresholds
-	3,  // 26: hep.v1.ReviewService.GetProgress:input_type -> hep.v1.GetProgressRequest
-	10, // 27: hep.v1.ReviewService.ListTriage:input_type -> hep.v1.ListTriageRequest
-	13, // 28: hep.v1.ReviewService.GetAlertThresholds:input_type -> hep.v1.GetAlertThresholdsRequest
-	15, // 29: hep.v1.ReviewService.UpdateAlertThresholds:input_type -> hep.v1.UpdateAlertThresholdsRequest
-	4,  // 30: hep.v1.ReviewService.GetProgress:output_type -> hep.v1.GetProgressResponse
-	12, // 31: hep.v1.ReviewService.ListTriage:output_type -> hep.v1.ListTriageResponse
-	14, // 32: hep.v1.ReviewService.GetAlertThresholds:output_type -> hep.v1.GetAlertThresholdsResponse
-	16, // 33: hep.v1.ReviewService.UpdateAlertThresholds:output_type -> hep.v1.UpdateAlertThresholdsResponse
-	30, // [30:34] is the sub-list for method output_type
-	26, // [26:30] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	20, // 20: hep.v1.Progress.outcomes:type_name -> hep.v1.OutcomeSeries
+	1,  // 21: hep.v1.TriageEntry.tier:type_name -> hep.v1.TriageTier
+	19, // 22: hep.v1.TriageEntry.oldest_open_alert_time:type_name -> google.protobuf.Timestamp
+	11, // 23: hep.v1.ListTriageResponse.entries:type_name -> hep.v1.TriageEntry
+	2,  // 24: hep.v1.GetAlertThresholdsResponse.thresholds:type_name -> hep.v1.AlertThresholds
+	2,  // 25: hep.v1.UpdateAlertThresholdsRequest.thresholds:type_name -> hep.v1.AlertThresholds
+	2,  // 26: hep.v1.UpdateAlertThresholdsResponse.thresholds:type_name -> hep.v1.AlertThresholds
+	3,  // 27: hep.v1.ReviewService.GetProgress:input_type -> hep.v1.GetProgressRequest
+	10, // 28: hep.v1.ReviewService.ListTriage:input_type -> hep.v1.ListTriageRequest
+	13, // 29: hep.v1.ReviewService.GetAlertThresholds:input_type -> hep.v1.GetAlertThresholdsRequest
+	15, // 30: hep.v1.ReviewService.UpdateAlertThresholds:input_type -> hep.v1.UpdateAlertThresholdsRequest
+	4,  // 31: hep.v1.ReviewService.GetProgress:output_type -> hep.v1.GetProgressResponse
+	12, // 32: hep.v1.ReviewService.ListTriage:output_type -> hep.v1.ListTriageResponse
+	14, // 33: hep.v1.ReviewService.GetAlertThresholds:output_type -> hep.v1.GetAlertThresholdsResponse
+	16, // 34: hep.v1.ReviewService.UpdateAlertThresholds:output_type -> hep.v1.UpdateAlertThresholdsResponse
+	31, // [31:35] is the sub-list for method output_type
+	27, // [27:31] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_hep_v1_review_proto_init() }
@@ -1660,6 +1673,7 @@ func file_hep_v1_review_proto_init() {
 	if File_hep_v1_review_proto != nil {
 		return
 	}
+	file_hep_v1_outcome_proto_init()
 	file_hep_v1_plan_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -157,6 +157,11 @@ const (
 	// RECORD_KIND_SCREENING is the patient's current screening (id
 	// "current").
 	RecordKind_RECORD_KIND_SCREENING RecordKind = 5
+	// RECORD_KIND_QUESTIONNAIRES is the patient's active questionnaire
+	// assignments with their instruments (id "current").
+	RecordKind_RECORD_KIND_QUESTIONNAIRES RecordKind = 6
+	// RECORD_KIND_QUESTIONNAIRE_RESPONSE is a QuestionnaireResponse.
+	RecordKind_RECORD_KIND_QUESTIONNAIRE_RESPONSE RecordKind = 7
 )
 
 // Enum value maps for RecordKind.
@@ -168,14 +173,18 @@ var (
 		3: "RECORD_KIND_PLAN",
 		4: "RECORD_KIND_EXERCISE",
 		5: "RECORD_KIND_SCREENING",
+		6: "RECORD_KIND_QUESTIONNAIRES",
+		7: "RECORD_KIND_QUESTIONNAIRE_RESPONSE",
 	}
 	RecordKind_value = map[string]int32{
-		"RECORD_KIND_UNSPECIFIED":  0,
-		"RECORD_KIND_EXERCISE_LOG": 1,
-		"RECORD_KIND_PAIN_CHECKIN": 2,
-		"RECORD_KIND_PLAN":         3,
-		"RECORD_KIND_EXERCISE":     4,
-		"RECORD_KIND_SCREENING":    5,
+		"RECORD_KIND_UNSPECIFIED":            0,
+		"RECORD_KIND_EXERCISE_LOG":           1,
+		"RECORD_KIND_PAIN_CHECKIN":           2,
+		"RECORD_KIND_PLAN":                   3,
+		"RECORD_KIND_EXERCISE":               4,
+		"RECORD_KIND_SCREENING":              5,
+		"RECORD_KIND_QUESTIONNAIRES":         6,
+		"RECORD_KIND_QUESTIONNAIRE_RESPONSE": 7,
 	}
 )
 
@@ -701,6 +710,7 @@ type Mutation struct {
 	//	*Mutation_Checkin
 	//	*Mutation_Delete
 	//	*Mutation_Screening
+	//	*Mutation_Response
 	Change        isMutation_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -786,6 +796,15 @@ func (x *Mutation) GetScreening() *ReportScreening {
 	return nil
 }
 
+func (x *Mutation) GetResponse() *QuestionnaireResponse {
+	if x != nil {
+		if x, ok := x.Change.(*Mutation_Response); ok {
+			return x.Response
+		}
+	}
+	return nil
+}
+
 type isMutation_Change interface {
 	isMutation_Change()
 }
@@ -810,6 +829,12 @@ type Mutation_Screening struct {
 	Screening *ReportScreening `protobuf:"bytes,5,opt,name=screening,proto3,oneof"`
 }
 
+type Mutation_Response struct {
+	// response answers a due questionnaire (superseding an earlier
+	// response for the same slot).
+	Response *QuestionnaireResponse `protobuf:"bytes,6,opt,name=response,proto3,oneof"`
+}
+
 func (*Mutation_Log) isMutation_Change() {}
 
 func (*Mutation_Checkin) isMutation_Change() {}
@@ -817,6 +842,8 @@ func (*Mutation_Checkin) isMutation_Change() {}
 func (*Mutation_Delete) isMutation_Change() {}
 
 func (*Mutation_Screening) isMutation_Change() {}
+
+func (*Mutation_Response) isMutation_Change() {}
 
 // MutationResult is the outcome of one mutation.
 type MutationResult struct {
@@ -1040,6 +1067,8 @@ type Record struct {
 	//	*Record_Plan
 	//	*Record_Exercise
 	//	*Record_Screening
+	//	*Record_Questionnaires
+	//	*Record_Response
 	Value         isRecord_Value `protobuf_oneof:"value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1148,6 +1177,24 @@ func (x *Record) GetScreening() *ScreeningSnapshot {
 	return nil
 }
 
+func (x *Record) GetQuestionnaires() *QuestionnairesSnapshot {
+	if x != nil {
+		if x, ok := x.Value.(*Record_Questionnaires); ok {
+			return x.Questionnaires
+		}
+	}
+	return nil
+}
+
+func (x *Record) GetResponse() *QuestionnaireResponse {
+	if x != nil {
+		if x, ok := x.Value.(*Record_Response); ok {
+			return x.Response
+		}
+	}
+	return nil
+}
+
 type isRecord_Value interface {
 	isRecord_Value()
 }
@@ -1177,6 +1224,16 @@ type Record_Screening struct {
 	Screening *ScreeningSnapshot `protobuf:"bytes,8,opt,name=screening,proto3,oneof"`
 }
 
+type Record_Questionnaires struct {
+	// questionnaires are the active questionnaire assignments.
+	Questionnaires *QuestionnairesSnapshot `protobuf:"bytes,9,opt,name=questionnaires,proto3,oneof"`
+}
+
+type Record_Response struct {
+	// response is a questionnaire response.
+	Response *QuestionnaireResponse `protobuf:"bytes,10,opt,name=response,proto3,oneof"`
+}
+
 func (*Record_Log) isRecord_Value() {}
 
 func (*Record_Checkin) isRecord_Value() {}
@@ -1186,6 +1243,10 @@ func (*Record_Plan) isRecord_Value() {}
 func (*Record_Exercise) isRecord_Value() {}
 
 func (*Record_Screening) isRecord_Value() {}
+
+func (*Record_Questionnaires) isRecord_Value() {}
+
+func (*Record_Response) isRecord_Value() {}
 
 // ScreeningSnapshot is the patient's current screening.
 type ScreeningSnapshot struct {
@@ -1781,7 +1842,7 @@ var File_hep_v1_sync_proto protoreflect.FileDescriptor
 
 const file_hep_v1_sync_proto_rawDesc = "" +
 	"\n" +
-	"\x11hep/v1/sync.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14hep/v1/catalog.proto\x1a\x11hep/v1/plan.proto\x1a\x16hep/v1/screening.proto\"\xe0\x05\n" +
+	"\x11hep/v1/sync.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14hep/v1/catalog.proto\x1a\x14hep/v1/outcome.proto\x1a\x11hep/v1/plan.proto\x1a\x16hep/v1/screening.proto\"\xe0\x05\n" +
 	"\vExerciseLog\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vexercise_id\x18\x02 \x01(\tR\n" +
@@ -1829,13 +1890,14 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\x0e2\x12.hep.v1.RecordKindR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"I\n" +
 	"\x0fReportScreening\x126\n" +
-	"\aanswers\x18\x01 \x03(\v2\x1c.hep.v1.ScreeningAnswerInputR\aanswers\"\xf3\x01\n" +
+	"\aanswers\x18\x01 \x03(\v2\x1c.hep.v1.ScreeningAnswerInputR\aanswers\"\xb0\x02\n" +
 	"\bMutation\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12'\n" +
 	"\x03log\x18\x02 \x01(\v2\x13.hep.v1.ExerciseLogH\x00R\x03log\x12/\n" +
 	"\acheckin\x18\x03 \x01(\v2\x13.hep.v1.PainCheckinH\x00R\acheckin\x12.\n" +
 	"\x06delete\x18\x04 \x01(\v2\x14.hep.v1.DeleteRecordH\x00R\x06delete\x127\n" +
-	"\tscreening\x18\x05 \x01(\v2\x17.hep.v1.ReportScreeningH\x00R\tscreeningB\b\n" +
+	"\tscreening\x18\x05 \x01(\v2\x17.hep.v1.ReportScreeningH\x00R\tscreening\x12;\n" +
+	"\bresponse\x18\x06 \x01(\v2\x1d.hep.v1.QuestionnaireResponseH\x00R\bresponseB\b\n" +
 	"\x06change\"\xa6\x01\n" +
 	"\x0eMutationResult\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12.\n" +
@@ -1850,7 +1912,7 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"deviceTime\"e\n" +
 	"\fPushResponse\x120\n" +
 	"\aresults\x18\x01 \x03(\v2\x16.hep.v1.MutationResultR\aresults\x12#\n" +
-	"\rlast_sequence\x18\x02 \x01(\x03R\flastSequence\"\xce\x02\n" +
+	"\rlast_sequence\x18\x02 \x01(\x03R\flastSequence\"\xd5\x03\n" +
 	"\x06Record\x12&\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x12.hep.v1.RecordKindR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1a\n" +
@@ -1859,7 +1921,10 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\acheckin\x18\x05 \x01(\v2\x13.hep.v1.PainCheckinH\x00R\acheckin\x12\"\n" +
 	"\x04plan\x18\x06 \x01(\v2\f.hep.v1.PlanH\x00R\x04plan\x12.\n" +
 	"\bexercise\x18\a \x01(\v2\x10.hep.v1.ExerciseH\x00R\bexercise\x129\n" +
-	"\tscreening\x18\b \x01(\v2\x19.hep.v1.ScreeningSnapshotH\x00R\tscreeningB\a\n" +
+	"\tscreening\x18\b \x01(\v2\x19.hep.v1.ScreeningSnapshotH\x00R\tscreening\x12H\n" +
+	"\x0equestionnaires\x18\t \x01(\v2\x1e.hep.v1.QuestionnairesSnapshotH\x00R\x0equestionnaires\x12;\n" +
+	"\bresponse\x18\n" +
+	" \x01(\v2\x1d.hep.v1.QuestionnaireResponseH\x00R\bresponseB\a\n" +
 	"\x05value\"F\n" +
 	"\x11ScreeningSnapshot\x121\n" +
 	"\acurrent\x18\x01 \x03(\v2\x17.hep.v1.ScreeningAnswerR\acurrent\"_\n" +
@@ -1911,7 +1976,7 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\x16PAIN_LOCATION_LOW_BACK\x10\x01\x12\x16\n" +
 	"\x12PAIN_LOCATION_NECK\x10\x02\x12\x15\n" +
 	"\x11PAIN_LOCATION_LEG\x10\x03\x12\x17\n" +
-	"\x13PAIN_LOCATION_OTHER\x10\x04*\xb0\x01\n" +
+	"\x13PAIN_LOCATION_OTHER\x10\x04*\xf8\x01\n" +
 	"\n" +
 	"RecordKind\x12\x1b\n" +
 	"\x17RECORD_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
@@ -1919,7 +1984,9 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\x18RECORD_KIND_PAIN_CHECKIN\x10\x02\x12\x14\n" +
 	"\x10RECORD_KIND_PLAN\x10\x03\x12\x18\n" +
 	"\x14RECORD_KIND_EXERCISE\x10\x04\x12\x19\n" +
-	"\x15RECORD_KIND_SCREENING\x10\x05*l\n" +
+	"\x15RECORD_KIND_SCREENING\x10\x05\x12\x1e\n" +
+	"\x1aRECORD_KIND_QUESTIONNAIRES\x10\x06\x12&\n" +
+	"\"RECORD_KIND_QUESTIONNAIRE_RESPONSE\x10\a*l\n" +
 	"\x0eMutationStatus\x12\x1f\n" +
 	"\x1bMUTATION_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17MUTATION_STATUS_APPLIED\x10\x01\x12\x1c\n" +
@@ -1971,9 +2038,11 @@ var file_hep_v1_sync_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
 	(RedFlagSymptom)(0),              // 23: hep.v1.RedFlagSymptom
 	(*ScreeningAnswerInput)(nil),     // 24: hep.v1.ScreeningAnswerInput
-	(*Plan)(nil),                     // 25: hep.v1.Plan
-	(*Exercise)(nil),                 // 26: hep.v1.Exercise
-	(*ScreeningAnswer)(nil),          // 27: hep.v1.ScreeningAnswer
+	(*QuestionnaireResponse)(nil),    // 25: hep.v1.QuestionnaireResponse
+	(*Plan)(nil),                     // 26: hep.v1.Plan
+	(*Exercise)(nil),                 // 27: hep.v1.Exercise
+	(*QuestionnairesSnapshot)(nil),   // 28: hep.v1.QuestionnairesSnapshot
+	(*ScreeningAnswer)(nil),          // 29: hep.v1.ScreeningAnswer
 }
 var file_hep_v1_sync_proto_depIdxs = []int32{
 	22, // 0: hep.v1.ExerciseLog.perform_time:type_name -> google.protobuf.Timestamp
@@ -1991,36 +2060,39 @@ var file_hep_v1_sync_proto_depIdxs = []int32{
 	5,  // 12: hep.v1.Mutation.checkin:type_name -> hep.v1.PainCheckin
 	6,  // 13: hep.v1.Mutation.delete:type_name -> hep.v1.DeleteRecord
 	7,  // 14: hep.v1.Mutation.screening:type_name -> hep.v1.ReportScreening
-	3,  // 15: hep.v1.MutationResult.status:type_name -> hep.v1.MutationStatus
-	8,  // 16: hep.v1.PushRequest.mutations:type_name -> hep.v1.Mutation
-	22, // 17: hep.v1.PushRequest.device_time:type_name -> google.protobuf.Timestamp
-	9,  // 18: hep.v1.PushResponse.results:type_name -> hep.v1.MutationResult
-	2,  // 19: hep.v1.Record.kind:type_name -> hep.v1.RecordKind
-	4,  // 20: hep.v1.Record.log:type_name -> hep.v1.ExerciseLog
-	5,  // 21: hep.v1.Record.checkin:type_name -> hep.v1.PainCheckin
-	25, // 22: hep.v1.Record.plan:type_name -> hep.v1.Plan
-	26, // 23: hep.v1.Record.exercise:type_name -> hep.v1.Exercise
-	13, // 24: hep.v1.Record.screening:type_name -> hep.v1.ScreeningSnapshot
-	27, // 25: hep.v1.ScreeningSnapshot.current:type_name -> hep.v1.ScreeningAnswer
-	2,  // 26: hep.v1.Tombstone.kind:type_name -> hep.v1.RecordKind
-	12, // 27: hep.v1.Change.upsert:type_name -> hep.v1.Record
-	14, // 28: hep.v1.Change.tombstone:type_name -> hep.v1.Tombstone
-	15, // 29: hep.v1.PullResponse.changes:type_name -> hep.v1.Change
-	4,  // 30: hep.v1.ListExerciseLogsResponse.logs:type_name -> hep.v1.ExerciseLog
-	5,  // 31: hep.v1.ListPainCheckinsResponse.checkins:type_name -> hep.v1.PainCheckin
-	10, // 32: hep.v1.SyncService.Push:input_type -> hep.v1.PushRequest
-	16, // 33: hep.v1.SyncService.Pull:input_type -> hep.v1.PullRequest
-	18, // 34: hep.v1.ExerciseLogService.ListExerciseLogs:input_type -> hep.v1.ListExerciseLogsRequest
-	20, // 35: hep.v1.ExerciseLogService.ListPainCheckins:input_type -> hep.v1.ListPainCheckinsRequest
-	11, // 36: hep.v1.SyncService.Push:output_type -> hep.v1.PushResponse
-	17, // 37: hep.v1.SyncService.Pull:output_type -> hep.v1.PullResponse
-	19, // 38: hep.v1.ExerciseLogService.ListExerciseLogs:output_type -> hep.v1.ListExerciseLogsResponse
-	21, // 39: hep.v1.ExerciseLogService.ListPainCheckins:output_type -> hep.v1.ListPainCheckinsResponse
-	36, // [36:40] is the sub-list for method output_type
-	32, // [32:36] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	25, // 15: hep.v1.Mutation.response:type_name -> hep.v1.QuestionnaireResponse
+	3,  // 16: hep.v1.MutationResult.status:type_name -> hep.v1.MutationStatus
+	8,  // 17: hep.v1.PushRequest.mutations:type_name -> hep.v1.Mutation
+	22, // 18: hep.v1.PushRequest.device_time:type_name -> google.protobuf.Timestamp
+	9,  // 19: hep.v1.PushResponse.results:type_name -> hep.v1.MutationResult
+	2,  // 20: hep.v1.Record.kind:type_name -> hep.v1.RecordKind
+	4,  // 21: hep.v1.Record.log:type_name -> hep.v1.ExerciseLog
+	5,  // 22: hep.v1.Record.checkin:type_name -> hep.v1.PainCheckin
+	26, // 23: hep.v1.Record.plan:type_name -> hep.v1.Plan
+	27, // 24: hep.v1.Record.exercise:type_name -> hep.v1.Exercise
+	13, // 25: hep.v1.Record.screening:type_name -> hep.v1.ScreeningSnapshot
+	28, // 26: hep.v1.Record.questionnaires:type_name -> hep.v1.QuestionnairesSnapshot
+	25, // 27: hep.v1.Record.response:type_name -> hep.v1.QuestionnaireResponse
+	29, // 28: hep.v1.ScreeningSnapshot.current:type_name -> hep.v1.ScreeningAnswer
+	2,  // 29: hep.v1.Tombstone.kind:type_name -> hep.v1.RecordKind
+	12, // 30: hep.v1.Change.upsert:type_name -> hep.v1.Record
+	14, // 31: hep.v1.Change.tombstone:type_name -> hep.v1.Tombstone
+	15, // 32: hep.v1.PullResponse.changes:type_name -> hep.v1.Change
+	4,  // 33: hep.v1.ListExerciseLogsResponse.logs:type_name -> hep.v1.ExerciseLog
+	5,  // 34: hep.v1.ListPainCheckinsResponse.checkins:type_name -> hep.v1.PainCheckin
+	10, // 35: hep.v1.SyncService.Push:input_type -> hep.v1.PushRequest
+	16, // 36: hep.v1.SyncService.Pull:input_type -> hep.v1.PullRequest
+	18, // 37: hep.v1.ExerciseLogService.ListExerciseLogs:input_type -> hep.v1.ListExerciseLogsRequest
+	20, // 38: hep.v1.ExerciseLogService.ListPainCheckins:input_type -> hep.v1.ListPainCheckinsRequest
+	11, // 39: hep.v1.SyncService.Push:output_type -> hep.v1.PushResponse
+	17, // 40: hep.v1.SyncService.Pull:output_type -> hep.v1.PullResponse
+	19, // 41: hep.v1.ExerciseLogService.ListExerciseLogs:output_type -> hep.v1.ListExerciseLogsResponse
+	21, // 42: hep.v1.ExerciseLogService.ListPainCheckins:output_type -> hep.v1.ListPainCheckinsResponse
+	39, // [39:43] is the sub-list for method output_type
+	35, // [35:39] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_hep_v1_sync_proto_init() }
@@ -2029,6 +2101,7 @@ func file_hep_v1_sync_proto_init() {
 		return
 	}
 	file_hep_v1_catalog_proto_init()
+	file_hep_v1_outcome_proto_init()
 	file_hep_v1_plan_proto_init()
 	file_hep_v1_screening_proto_init()
 	file_hep_v1_sync_proto_msgTypes[0].OneofWrappers = []any{}
@@ -2037,6 +2110,7 @@ func file_hep_v1_sync_proto_init() {
 		(*Mutation_Checkin)(nil),
 		(*Mutation_Delete)(nil),
 		(*Mutation_Screening)(nil),
+		(*Mutation_Response)(nil),
 	}
 	file_hep_v1_sync_proto_msgTypes[8].OneofWrappers = []any{
 		(*Record_Log)(nil),
@@ -2044,6 +2118,8 @@ func file_hep_v1_sync_proto_init() {
 		(*Record_Plan)(nil),
 		(*Record_Exercise)(nil),
 		(*Record_Screening)(nil),
+		(*Record_Questionnaires)(nil),
+		(*Record_Response)(nil),
 	}
 	file_hep_v1_sync_proto_msgTypes[11].OneofWrappers = []any{
 		(*Change_Upsert)(nil),
