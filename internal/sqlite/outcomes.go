@@ -18,7 +18,9 @@ func resQuestionnaires(patientID string) string { return "patients/" + patientID
 
 func resAssignment(patientID, id string) string { return resQuestionnaires(patientID) + "/" + id }
 
-func resResponses(patientID string) string { return "patients/" + patientID + "/questionnaire-responses" }
+func resResponses(patientID string) string {
+	return "patients/" + patientID + "/questionnaire-responses"
+}
 
 const assignmentColumns = `id, patient_id, instrument_id, start_date, every_weeks, visit_dates, end_date, created_by,
 	create_time, end_time, ended_by`
