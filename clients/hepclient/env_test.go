@@ -135,6 +135,52 @@ func (s *server) newPatient() string {
 	return r.Patient.Id
 }
 
+// assignPSFS assigns the patient a weekly PSFS that started weeksAgo weeks
+// ago (in the patient's zone) and returns it with its due slots so far.
+func (s *server) assignPSFS(patientID string, weeksAgo int) (string, []*hepv1.Date) {
+	s.t.Helper()
+	lisbon, err := time.LoadLocation("Europe/Lisbon")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	today := time.Now().In(lisbon)
+	day := func(w int) *hepv1.Date {
+		d := time.Date(today.Year(), today.Month(), today.Day()-7*w, 12, 0, 0, 0, time.UTC)
+		return &hepv1.Date{Year: int32(d.Year()), Month: int32(d.Month()), Day: int32(d.Day())}
+	}
+	r, err := hepv1.NewOutcomeServiceClient(s.conn).AssignQuestionnaire(s.clin(), &hepv1.AssignQuestionnaireRequest{
+		PatientId: patientID, InstrumentId: "psfs", EveryWeeks: 1, StartDate: day(weeksAgo)})
+	if err != nil {
+		s.t.Fatalf("AssignQuestionnaire: %v", err)
+	}
+	var slots []*hepv1.Date
+	for w := weeksAgo; w >= 0; w-- {
+		slots = append(slots, day(w))
+	}
+	return r.Assignment.Id, slots
+}
+
+// responses is every live questionnaire response of the patient, as the
+// clinician sees them.
+func (s *server) responses(patientID string) map[string]*hepv1.QuestionnaireResponse {
+	s.t.Helper()
+	out := map[string]*hepv1.QuestionnaireResponse{}
+	c := hepv1.NewOutcomeServiceClient(s.conn)
+	tok := ""
+	for {
+		r, err := c.ListQuestionnaireResponses(s.clin(), &hepv1.ListQuestionnaireResponsesRequest{PatientId: patientID, PageSize: 500, PageToken: tok})
+		if err != nil {
+			s.t.Fatalf("ListQuestionnaireResponses: %v", err)
+		}
+		for _, x := range r.Responses {
+			out[x.Id] = x
+		}
+		if tok = r.NextPageToken; tok == "" {
+			return out
+		}
+	}
+}
+
 func (s *server) code(patientID string) string {
 	s.t.Helper()
 	r, err := hepv1.NewDeviceServiceClient(s.conn).CreateEnrollmentCode(s.clin(), &hepv1.CreateEnrollmentCodeRequest{PatientId: patientID})

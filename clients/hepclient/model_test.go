@@ -95,6 +95,8 @@ func runModel(t *testing.T, s *server, seed uint64) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 1))
 	patient := s.newPatient()
+	// A weekly PSFS that started three weeks ago: four slots are due.
+	assignment, slots := s.assignPSFS(patient, 3)
 	f := newFaults(seed, 0.3)
 	m := newModel()
 	f.observe = m.observe
@@ -154,6 +156,32 @@ func runModel(t *testing.T, s *server, seed uint64) {
 			t.Fatal(err)
 		}
 		record(p, &hepv1.Mutation{Change: &hepv1.Mutation_Checkin{Checkin: c}})
+	}
+	// answer answers a random slot, or (invalid on purpose) a slot not
+	// due or a rating out of range.
+	answer := func(p *phone) {
+		r := &hepv1.QuestionnaireResponse{Id: hepclient.NewID(), AssignmentId: assignment,
+			SlotDate: slots[rng.IntN(len(slots))], AuthoredTime: timestamppb.New(p.now().Add(-time.Duration(rng.IntN(60)) * time.Minute))}
+		for i := range 3 + rng.IntN(3) {
+			n := string(rune('1' + i))
+			v := int32(rng.IntN(11))
+			r.Answers = append(r.Answers, &hepv1.QuestionnaireAnswer{LinkId: "activity-" + n + "-name", Text: fmt.Sprintf("activity %d", rng.IntN(100))},
+				&hepv1.QuestionnaireAnswer{LinkId: "activity-" + n + "-rating", Value: &v})
+		}
+		switch rng.IntN(10) {
+		case 0:
+			v := int32(11)
+			r.Answers[1].Value = &v
+			m.invalid[r.Id] = true
+		case 1:
+			last := slots[len(slots)-1]
+			r.SlotDate = &hepv1.Date{Year: last.Year + 1, Month: last.Month, Day: 1}
+			m.invalid[r.Id] = true
+		}
+		if _, err := p.c.AnswerQuestionnaire(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		record(p, &hepv1.Mutation{Change: &hepv1.Mutation_Response{Response: r}})
 	}
 	syncOnce := func(p *phone, faulty bool) {
 		res, err := p.c.Sync(ctx)
@@ -230,6 +258,8 @@ func runModel(t *testing.T, s *server, seed uint64) {
 				t.Fatal(err)
 			}
 			record(p, &hepv1.Mutation{Change: &hepv1.Mutation_Screening{Screening: &hepv1.ReportScreening{Answers: answers}}})
+		case op < 81:
+			answer(p)
 		case op < 97:
 			syncOnce(p, true)
 		default:
@@ -253,7 +283,7 @@ func runModel(t *testing.T, s *server, seed uint64) {
 			syncOnce(p, false)
 		}
 	}
-	t.Logf("%d phones, %d steps, faults %s", len(phones), steps, f)
+	t.Logf("%d phones, %d steps, %d live questionnaire responses, faults %s", len(phones), steps, len(m.liveResponses()), f)
 	for _, e := range m.errs {
 		t.Error(e)
 	}
@@ -294,11 +324,14 @@ func runModel(t *testing.T, s *server, seed uint64) {
 	gotLogs, gotCheckins := s.logs(patient), s.checkins(patient)
 	compareLogs(t, "clinician's list", gotLogs, wantLogs)
 	compareCheckins(t, "clinician's list", gotCheckins, wantCheckins)
+	gotResponses := s.responses(patient)
 	for id := range m.dead() {
-		if gotLogs[id] != nil || gotCheckins[id] != nil {
+		if gotLogs[id] != nil || gotCheckins[id] != nil || gotResponses[id] != nil {
 			t.Errorf("deleted or superseded record %s is live again", id)
 		}
 	}
+	// ... its questionnaire responses, one live per slot ...
+	compareResponses(t, "clinician's list", s.responses(patient), m.liveResponses())
 	// ... and a new device's pull.
 	fresh := s.enrolledPhone(t, patient, hepclient.Options{})
 	res, err := fresh.Sync(ctx)
@@ -316,6 +349,12 @@ func runModel(t *testing.T, s *server, seed uint64) {
 	}
 	compareLogs(t, "new device's pull", pulledLogs, wantLogs)
 	compareCheckins(t, "new device's pull", pulledCheckins, wantCheckins)
+	fr, _ := fresh.Responses(ctx)
+	pulledResponses := map[string]*hepv1.QuestionnaireResponse{}
+	for _, r := range fr {
+		pulledResponses[r.Id] = r.QuestionnaireResponse
+	}
+	compareResponses(t, "new device's pull", pulledResponses, m.liveResponses())
 
 	// Every phone converged on the server's view.
 	want := recordKeys(t, fresh)
@@ -345,6 +384,41 @@ func checkinFields(c *hepv1.PainCheckin) *hepv1.PainCheckin {
 	c = proto.Clone(c).(*hepv1.PainCheckin)
 	c.CorrectedRecordTime, c.ReceiveTime, c.DeviceId = nil, nil, ""
 	return c
+}
+
+// liveResponses is the model's live questionnaire responses, by id.
+func (m *model) liveResponses() map[string]*hepv1.QuestionnaireResponse {
+	out := map[string]*hepv1.QuestionnaireResponse{}
+	for _, r := range m.records {
+		if r.response != nil && r.live {
+			out[r.response.Id] = r.response
+		}
+	}
+	return out
+}
+
+func responseFields(r *hepv1.QuestionnaireResponse) *hepv1.QuestionnaireResponse {
+	r = proto.Clone(r).(*hepv1.QuestionnaireResponse)
+	r.InstrumentId, r.CorrectedAuthoredTime, r.ReceiveTime, r.DeviceId, r.Supersedes, r.Score = "", nil, nil, "", "", nil
+	return r
+}
+
+func compareResponses(t *testing.T, where string, got, want map[string]*hepv1.QuestionnaireResponse) {
+	t.Helper()
+	if g, w := sortedKeys(got), sortedKeys(want); !slices.Equal(g, w) {
+		t.Errorf("%s: responses %v, want %v", where, g, w)
+		return
+	}
+	slotsSeen := map[string]bool{}
+	for id, w := range want {
+		if slotsSeen[slotKey(w)] {
+			t.Errorf("%s: two live responses for slot %s", where, slotKey(w))
+		}
+		slotsSeen[slotKey(w)] = true
+		if g := responseFields(got[id]); !proto.Equal(g, w) {
+			t.Errorf("%s: response %s = %v, want %v", where, id, g, w)
+		}
+	}
 }
 
 func compareLogs(t *testing.T, where string, got, want map[string]*hepv1.ExerciseLog) {
@@ -386,9 +460,16 @@ type model struct {
 }
 
 type modelRecord struct {
-	log     *hepv1.ExerciseLog
-	checkin *hepv1.PainCheckin
-	live    bool
+	log      *hepv1.ExerciseLog
+	checkin  *hepv1.PainCheckin
+	response *hepv1.QuestionnaireResponse
+	live     bool
+}
+
+// slotKey names a questionnaire slot: one live response each.
+func slotKey(r *hepv1.QuestionnaireResponse) string {
+	d := r.GetSlotDate()
+	return fmt.Sprintf("%s/%04d-%02d-%02d", r.GetAssignmentId(), d.GetYear(), d.GetMonth(), d.GetDay())
 }
 
 func newModel() *model {
@@ -513,6 +594,24 @@ func (m *model) apply(mut *hepv1.Mutation) hepv1.MutationStatus {
 		}
 		m.records["PAIN_CHECKIN:"+c.Id] = &modelRecord{checkin: c, live: true}
 		return applied
+	case *hepv1.Mutation_Response:
+		r := x.Response
+		if m.invalid[r.Id] {
+			return rejected
+		}
+		if old := m.records["QUESTIONNAIRE_RESPONSE:"+r.Id]; old != nil { // a replay by id
+			if proto.Equal(old.response, r) {
+				return applied
+			}
+			return rejected
+		}
+		for _, old := range m.records { // the slot's live response is superseded
+			if old.response != nil && old.live && slotKey(old.response) == slotKey(r) {
+				old.live = false
+			}
+		}
+		m.records["QUESTIONNAIRE_RESPONSE:"+r.Id] = &modelRecord{response: r, live: true}
+		return applied
 	case *hepv1.Mutation_Delete:
 		kind := "EXERCISE_LOG:"
 		if x.Delete.Kind == hepv1.RecordKind_RECORD_KIND_PAIN_CHECKIN {
@@ -537,7 +636,7 @@ func (m *model) live() (map[string]*hepv1.ExerciseLog, map[string]*hepv1.PainChe
 		case !r.live:
 		case r.log != nil:
 			logs[r.log.Id] = r.log
-		default:
+		case r.checkin != nil:
 			cs[r.checkin.Id] = r.checkin
 		}
 	}
@@ -549,10 +648,13 @@ func (m *model) dead() map[string]bool {
 	out := map[string]bool{}
 	for _, r := range m.records {
 		if !r.live {
-			if r.log != nil {
+			switch {
+			case r.log != nil:
 				out[r.log.Id] = true
-			} else {
+			case r.checkin != nil:
 				out[r.checkin.Id] = true
+			default:
+				out[r.response.Id] = true
 			}
 		}
 	}

@@ -73,6 +73,25 @@ func (c *Client) ReportScreening(ctx context.Context, answers []*hepv1.Screening
 	return err
 }
 
+// AnswerQuestionnaire records the patient's answers to a due slot of a
+// questionnaire assignment (from the QUESTIONNAIRES record: see
+// Questionnaires) like LogExercise records a session, and returns the
+// response's id. Answering the same slot again supersedes the earlier
+// answer once the server applies it. AuthoredTime is now by the phone's
+// clock when unset.
+func (c *Client) AnswerQuestionnaire(ctx context.Context, r *hepv1.QuestionnaireResponse) (string, error) {
+	r = proto.Clone(r).(*hepv1.QuestionnaireResponse)
+	if r.Id == "" {
+		r.Id = NewID()
+	}
+	if r.AuthoredTime == nil {
+		r.AuthoredTime = timestamppb.New(c.now())
+	}
+	r.InstrumentId, r.CorrectedAuthoredTime, r.ReceiveTime, r.DeviceId, r.Supersedes, r.Score = "", nil, nil, "", "", nil
+	_, err := c.appendMutation(ctx, &hepv1.Mutation{Change: &hepv1.Mutation_Response{Response: r}})
+	return r.Id, err
+}
+
 // appendMutation gives m the next sequence number and stores it in the
 // outbox, in one local transaction: when it returns, the mutation survives a
 // crash and will be pushed.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sort"
 
 	"google.golang.org/protobuf/proto"
@@ -28,6 +29,48 @@ type Log struct {
 type Checkin struct {
 	*hepv1.PainCheckin
 	Pending bool
+}
+
+// Response is a questionnaire response as the phone sees it.
+type Response struct {
+	*hepv1.QuestionnaireResponse
+	Pending bool
+}
+
+// Questionnaires returns the patient's active questionnaire assignments
+// and their instruments as last pulled (nil before the first pull that
+// carried them). The due slots follow from each assignment's schedule in
+// the snapshot's time zone (docs/sync.md).
+func (c *Client) Questionnaires(ctx context.Context) (*hepv1.QuestionnairesSnapshot, error) {
+	var out *hepv1.QuestionnairesSnapshot
+	err := c.overlay(ctx, hepv1.RecordKind_RECORD_KIND_QUESTIONNAIRES, func(r *hepv1.Record) {
+		out = r.GetQuestionnaires()
+	}, func(*hepv1.Mutation) {})
+	return out, err
+}
+
+// Responses returns the live questionnaire responses, pulled and pending,
+// one per answered slot (a pending answer hides the pulled one of its
+// slot), newest slot first.
+func (c *Client) Responses(ctx context.Context) ([]Response, error) {
+	bySlot := map[string]Response{}
+	key := func(r *hepv1.QuestionnaireResponse) string {
+		d := r.GetSlotDate()
+		return fmt.Sprintf("%s/%04d-%02d-%02d", r.GetAssignmentId(), d.GetYear(), d.GetMonth(), d.GetDay())
+	}
+	err := c.overlay(ctx, hepv1.RecordKind_RECORD_KIND_QUESTIONNAIRE_RESPONSE, func(r *hepv1.Record) {
+		bySlot[key(r.GetResponse())] = Response{QuestionnaireResponse: r.GetResponse()}
+	}, func(m *hepv1.Mutation) {
+		if x, ok := m.GetChange().(*hepv1.Mutation_Response); ok {
+			bySlot[key(x.Response)] = Response{QuestionnaireResponse: x.Response, Pending: true}
+		}
+	})
+	out := make([]Response, 0, len(bySlot))
+	for _, r := range bySlot {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return key(out[i].QuestionnaireResponse) > key(out[j].QuestionnaireResponse) })
+	return out, err
 }
 
 // Records returns the pulled records (every kind) in kind and id order:

@@ -69,6 +69,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"SyncConcurrency", testSyncConcurrency},
 		{"Review", testReview},
 		{"Coalescing", testCoalescing},
+		{"Outcomes", testOutcomes},
 		{"Close", testClose},
 	}
 	for _, g := range groups {

@@ -180,13 +180,14 @@ func (ph *phone) hash() string {
 // checkChange checks that a change carries exactly what its kind says.
 func checkChange(c hep.Change) error {
 	set := 0
-	for _, ok := range []bool{c.Log != nil, c.Checkin != nil, c.Plan != nil, c.Exercise != nil, c.Screening != nil} {
+	for _, ok := range []bool{c.Log != nil, c.Checkin != nil, c.Plan != nil, c.Exercise != nil, c.Screening != nil,
+		c.Questionnaires != nil, c.Response != nil} {
 		if ok {
 			set++
 		}
 	}
 	if c.Deleted {
-		if set != 0 || (c.Kind != hep.KindLog && c.Kind != hep.KindCheckin) {
+		if set != 0 || (c.Kind != hep.KindLog && c.Kind != hep.KindCheckin && c.Kind != hep.KindResponse) {
 			return fmt.Errorf("tombstone %s %s carries a record or is of a kind never deleted: %+v", c.Kind, c.ID, c)
 		}
 		return nil
@@ -203,6 +204,10 @@ func checkChange(c hep.Change) error {
 		ok = ok && c.Screening != nil && c.ID == hep.CurrentID
 	case hep.KindCatalog:
 		ok = ok && c.Exercise != nil && c.Exercise.ID == c.ID
+	case hep.KindQuestionnaires:
+		ok = ok && c.Questionnaires != nil && c.ID == hep.CurrentID
+	case hep.KindResponse:
+		ok = ok && c.Response != nil && c.Response.ID == c.ID
 	default:
 		ok = false
 	}
