@@ -218,6 +218,10 @@ func AlertPhrase(kind AlertKind, subject string, n int32) string {
 		return fmt.Sprintf("%d %s", n, plural("screening change", "screening changes"))
 	case AlertRedFlag:
 		return fmt.Sprintf("%d %s", n, plural("red-flag report", "red-flag reports"))
+	case AlertFunctionWorsened:
+		return fmt.Sprintf("%s worse than baseline by the MCID in %d %s", instrumentTitle(subject), n, plural("response", "responses"))
+	case AlertQuestionnaireOverdue:
+		return fmt.Sprintf("%d overdue %s", n, instrumentTitle(subject))
 	}
 	return fmt.Sprintf("%d %s", n, strings.ToLower(strings.ReplaceAll(string(kind), "_", " ")))
 }

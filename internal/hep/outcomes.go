@@ -894,3 +894,77 @@ func ParseDate(s string) (Date, bool) {
 	d := Date{Year: t.Year(), Month: int(t.Month()), Day: t.Day()}
 	return d, d.Valid()
 }
+
+// The alert kinds of outcome questionnaires.
+const (
+	// AlertFunctionWorsened: a response scored worse than the assignment's
+	// baseline by at least the instrument's MCID.
+	AlertFunctionWorsened AlertKind = "FUNCTION_WORSENED"
+	// AlertQuestionnaireOverdue: a due slot unanswered for OverdueDays.
+	AlertQuestionnaireOverdue AlertKind = "QUESTIONNAIRE_OVERDUE"
+)
+
+// ResponseTrigger is the trigger of an alert raised by a response.
+func ResponseTrigger(id string) string { return "questionnaire_responses/" + id }
+
+// SlotTrigger is the trigger of an alert about a due slot.
+func SlotTrigger(s DueSlot) string { return "slot/" + s.SlotID() }
+
+// AssignmentSubject is the subject of an assignment's alerts: its
+// instrument and id, so that an alert phrase can name the instrument.
+func AssignmentSubject(a Assignment) string { return string(a.InstrumentID) + "/" + a.ID }
+
+// instrumentTitle names the instrument of an assignment subject.
+func instrumentTitle(subject string) string {
+	id, _, _ := strings.Cut(subject, "/")
+	if in, ok := LookupInstrument(InstrumentID(id)); ok {
+		return in.Title
+	}
+	return "questionnaire"
+}
+
+// FunctionWorsenedAlert is the FUNCTION_WORSENED alert a new response
+// raises, or nil: responses are the assignment's live responses (the new
+// one among them), and the new one's score is compared with the baseline,
+// the first valid score by slot. The baseline itself raises nothing.
+func FunctionWorsenedAlert(a Assignment, responses []QuestionnaireResponse, newID string) *Alert {
+	in, ok := LookupInstrument(a.InstrumentID)
+	if !ok {
+		return nil
+	}
+	s := SeriesOf(in, a.ID, responses)
+	var base *OutcomePoint
+	var cur *OutcomePoint
+	for i := range s.Points {
+		p := &s.Points[i]
+		if base == nil && p.Score.Valid {
+			base = p
+		}
+		if p.ResponseID == newID {
+			cur = p
+		}
+	}
+	if base == nil || cur == nil || !cur.Score.Valid || cur == base {
+		return nil
+	}
+	if ChangeOf(in, base.Score.Value, cur.Score.Value) != OutcomeWorsened {
+		return nil
+	}
+	diff := math.Abs(round2(cur.Score.Value - base.Score.Value))
+	mcid := fmt.Sprintf("%g points", in.MCIDPoints)
+	if in.MCIDPercent > 0 {
+		mcid += fmt.Sprintf(" or %g%%", in.MCIDPercent)
+	}
+	return &Alert{PatientID: a.PatientID, Kind: AlertFunctionWorsened, Severity: AlertRoutine, Status: AlertOpen,
+		Subject: AssignmentSubject(a), Trigger: ResponseTrigger(newID),
+		Summary: fmt.Sprintf("%s %g on %s, worse than the baseline %g of %s by %g (MCID %s).",
+			in.Title, cur.Score.Value, cur.Slot, base.Score.Value, base.Slot, diff, mcid)}
+}
+
+// QuestionnaireOverdueAlert is the QUESTIONNAIRE_OVERDUE alert of an
+// unanswered slot.
+func QuestionnaireOverdueAlert(a Assignment, s DueSlot) Alert {
+	return Alert{PatientID: a.PatientID, Kind: AlertQuestionnaireOverdue, Severity: AlertRoutine, Status: AlertOpen,
+		Subject: AssignmentSubject(a), Trigger: SlotTrigger(s),
+		Summary: fmt.Sprintf("The %s due %s is not answered (%d days later).", instrumentTitle(AssignmentSubject(a)), s.Due, OverdueDays)}
+}

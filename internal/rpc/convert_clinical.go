@@ -87,6 +87,8 @@ var alertKindToProto = map[hep.AlertKind]hepv1.AlertKind{
 	hep.AlertPainFlare:            hepv1.AlertKind_ALERT_KIND_PAIN_FLARE,
 	hep.AlertPainWorsening:        hepv1.AlertKind_ALERT_KIND_PAIN_WORSENING,
 	hep.AlertNonAdherence:         hepv1.AlertKind_ALERT_KIND_NON_ADHERENCE,
+	hep.AlertFunctionWorsened:     hepv1.AlertKind_ALERT_KIND_FUNCTION_WORSENED,
+	hep.AlertQuestionnaireOverdue: hepv1.AlertKind_ALERT_KIND_QUESTIONNAIRE_OVERDUE,
 }
 
 var alertSeverityToProto = map[hep.AlertSeverity]hepv1.AlertSeverity{

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hepclinic/hep/internal/hep"
 )
@@ -417,5 +418,52 @@ func (p *push) response(seq int64, r hep.QuestionnaireResponse) (hep.MutationRes
 	if err := p.bump(hep.KindResponse, r.ID, false); err != nil {
 		return hep.MutationResult{}, err
 	}
+	if err := p.responseAlerts(a, r.ID); err != nil {
+		return hep.MutationResult{}, err
+	}
 	return applied(seq), nil
+}
+
+// responseAlerts raises FUNCTION_WORSENED if the new response is worse
+// than the assignment's baseline by the MCID.
+func (p *push) responseAlerts(a hep.Assignment, newID string) error {
+	rs, err := queryAll(p.ctx, p.tx, scanResponse, "SELECT "+responseColumns+responseFrom+
+		" WHERE r.assignment_id = ? AND r.superseded_by IS NULL ORDER BY r.slot_date, r.id", a.ID)
+	if err != nil {
+		return err
+	}
+	al := hep.FunctionWorsenedAlert(a, rs, newID)
+	if al == nil {
+		return nil
+	}
+	_, err = p.s.raiseAlert(p.ctx, p.tx, al, p.now)
+	return err
+}
+
+// overdueAlerts raises QUESTIONNAIRE_OVERDUE for every slot of the
+// patient's active assignments overdue today (each once: the trigger names
+// the slot) and returns how many it raised.
+func (s *Store) overdueAlerts(ctx context.Context, tx *sql.Tx, patientID string, loc *time.Location, today hep.Date) ([]hep.Alert, error) {
+	as, err := loadAssignments(ctx, tx, patientID, false)
+	if err != nil || len(as) == 0 {
+		return nil, err
+	}
+	answered, err := answeredSlots(ctx, tx, patientID)
+	if err != nil {
+		return nil, err
+	}
+	var out []hep.Alert
+	for _, a := range as {
+		for _, slot := range hep.OverdueSlots(a, loc, today, answered[a.ID]) {
+			al := hep.QuestionnaireOverdueAlert(a, slot)
+			ok, err := s.raiseAlert(ctx, tx, &al, s.now())
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, al)
+			}
+		}
+	}
+	return out, nil
 }

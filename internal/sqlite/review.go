@@ -1132,7 +1132,8 @@ func (p *push) checkinAlerts(c hep.PainCheckin) error {
 // adherenceCandidatesQuery lists the patients with a plan and how far
 // their evaluation got.
 const adherenceCandidatesQuery = `SELECT id, time_zone, adherence_checked_through FROM patients p
-	WHERE EXISTS (SELECT 1 FROM plans pl WHERE pl.patient_id = p.id)`
+	WHERE EXISTS (SELECT 1 FROM plans pl WHERE pl.patient_id = p.id)
+	OR EXISTS (SELECT 1 FROM questionnaire_assignments q WHERE q.patient_id = p.id AND q.end_time IS NULL)`
 
 // adherenceDays returns the closed days to evaluate, oldest first: those
 // after through up to yesterday (only yesterday if never evaluated), at
@@ -1266,6 +1267,17 @@ func (s *Store) evaluatePatient(ctx context.Context, patientID string, now time.
 				if err := s.appendAudit(ctx, tx, patientID, resAlert(patientID, al.ID), hep.OutcomeOK); err != nil {
 					return err
 				}
+			}
+		}
+		// The questionnaires: a slot becomes overdue as a day closes.
+		over, err := s.overdueAlerts(ctx, tx, patientID, zoneOf(tz), yesterday.AddDays(1))
+		if err != nil {
+			return err
+		}
+		for _, al := range over {
+			raised++
+			if err := s.appendAudit(ctx, tx, patientID, resAlert(patientID, al.ID), hep.OutcomeOK); err != nil {
+				return err
 			}
 		}
 		_, err = tx.ExecContext(ctx, "UPDATE patients SET adherence_checked_through = ? WHERE id = ?", yesterday.String(), patientID)

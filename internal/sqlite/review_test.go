@@ -97,8 +97,10 @@ func TestMigrateReviewOverExistingData(t *testing.T) {
 		did = "00000000-0000-7000-8000-000000000002"
 		lid = "00000000-0000-7000-8000-000000000003"
 		cid = "00000000-0000-7000-8000-000000000004"
-		aid = "00000000-0000-7000-8000-000000000005"
-		now = "2030-01-02T10:00:00.000000000Z"
+		aid  = "00000000-0000-7000-8000-000000000005"
+		rid  = "00000000-0000-7000-8000-000000000006"
+		rfid = "00000000-0000-7000-8000-000000000007"
+		now  = "2030-01-02T10:00:00.000000000Z"
 	)
 	hash := strings.Repeat("ab", 32)
 	for _, q := range []string{createSchemaMigrations, ms[0].sql, ms[1].sql, ms[2].sql,
@@ -113,6 +115,12 @@ func TestMigrateReviewOverExistingData(t *testing.T) {
 			red_flags, content_hash) VALUES ('` + cid + `', '` + pid + `', '` + did + `', '` + now + `', '` + now + `', '` + now + `', 6, 'NECK', '[]', '` + hash + `')`,
 		"INSERT INTO alerts (id, patient_id, kind, severity, status, summary, create_time) VALUES ('" + aid + "', '" + pid +
 			"', 'LOGGED_WHILE_SUSPENDED', 'ROUTINE', 'OPEN', 'x', '" + now + "')",
+		// A red-flag report and its alert: 0007 rebuilds alerts under
+		// the report's reference.
+		"INSERT INTO alerts (id, patient_id, kind, severity, status, summary, create_time) VALUES ('" + rid + "', '" + pid +
+			"', 'RED_FLAG', 'URGENT', 'OPEN', 'Red-flag symptoms reported.', '" + now + "')",
+		"INSERT INTO red_flag_reports (id, patient_id, symptoms, reported_by, report_time, alert_id) VALUES ('" + rfid + "', '" + pid +
+			"', '[\"SADDLE_NUMBNESS\"]', 'local:test', '" + now + "', '" + rid + "')",
 	} {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatalf("%.60s: %v", q, err)
@@ -125,7 +133,7 @@ func TestMigrateReviewOverExistingData(t *testing.T) {
 	if v, err := s.SchemaVersion(ctx); err != nil || v != LatestVersion() {
 		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, LatestVersion())
 	}
-	as, err := s.ListAlerts(ctx, hep.AlertFilter{PatientID: pid})
+	as, err := s.ListAlerts(ctx, hep.AlertFilter{PatientID: pid, Kinds: []hep.AlertKind{hep.AlertLoggedWhileSuspended}})
 	if err != nil || len(as) != 1 || as[0].ID != aid || as[0].Trigger != "" {
 		t.Errorf("ListAlerts after the upgrade = %+v, %v", as, err)
 	}

@@ -245,6 +245,70 @@ func testOutcomes(t *testing.T, open OpenFunc) {
 		}
 	})
 
+	t.Run("Alerts", func(t *testing.T) {
+		c := newClinic(t, open)
+		a := c.assign(hep.AssignmentInput{InstrumentID: hep.InstrumentPSFS, EveryWeeks: 1})
+		ph := c.newPhone(c.device)
+		today := c.today()
+		alerts := func(kind hep.AlertKind) []hep.Alert {
+			t.Helper()
+			list, err := c.store.ListAlerts(c.ctx(), hep.AlertFilter{PatientID: c.patient.ID, Kinds: []hep.AlertKind{kind}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return list
+		}
+		push := func(r hep.QuestionnaireResponse) {
+			t.Helper()
+			if rs := ph.push(ph.batch(mResponse(r))); rs[0].Status != hep.MutationApplied {
+				t.Fatalf("push: %+v", rs)
+			}
+		}
+		push(c.newResponse(a.ID, today, psfs(6, 6, 6)))
+		c.clock.Advance(7 * 24 * time.Hour)
+		push(c.newResponse(a.ID, today.AddDays(7), psfs(5, 5, 5))) // 1 worse: under the MCID
+		if got := alerts(hep.AlertFunctionWorsened); len(got) != 0 {
+			t.Fatalf("a change under the MCID alerted: %+v", got)
+		}
+		c.clock.Advance(7 * 24 * time.Hour)
+		worse := c.newResponse(a.ID, today.AddDays(14), psfs(4, 4, 3)) // 2.33 worse
+		push(worse)
+		got := alerts(hep.AlertFunctionWorsened)
+		if len(got) != 1 || got[0].Subject != "psfs/"+a.ID || got[0].Occurrences != 1 || got[0].Status != hep.AlertOpen ||
+			got[0].Trigger != hep.ResponseTrigger(worse.ID) {
+			t.Fatalf("FUNCTION_WORSENED: %+v", got)
+		}
+		if rs := ph.push(ph.batch(mResponse(worse))); rs[0].Status != hep.MutationApplied {
+			t.Fatal(rs)
+		}
+		c.clock.Advance(7 * 24 * time.Hour)
+		push(c.newResponse(a.ID, today.AddDays(21), psfs(2, 3, 3)))
+		if got := alerts(hep.AlertFunctionWorsened); len(got) != 1 || got[0].Occurrences != 2 {
+			t.Fatalf("a second worse response is an occurrence of the open alert: %+v", got)
+		}
+
+		// Slot 28 is missed; three days later it is overdue.
+		c.clock.Advance(10 * 24 * time.Hour)
+		sys := hep.WithActor(c.t.Context(), hep.Actor{ID: hep.SystemActorID, Role: hep.RoleAdmin, Action: "review.evaluate"})
+		n, err := c.store.EvaluateAdherence(sys, c.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		over := alerts(hep.AlertQuestionnaireOverdue)
+		if n != 1 || len(over) != 1 || over[0].Subject != "psfs/"+a.ID || over[0].Trigger != hep.SlotTrigger(hep.DueSlot{AssignmentID: a.ID, Due: today.AddDays(28)}) {
+			t.Fatalf("EvaluateAdherence raised %d; overdue alerts %+v", n, over)
+		}
+		if n, err := c.store.EvaluateAdherence(sys, c.clock.Now()); err != nil || n != 0 {
+			t.Errorf("evaluating again raised %d (%v)", n, err)
+		}
+		// Answering late does not take the alert back: the clinician
+		// acknowledges it.
+		push(c.newResponse(a.ID, today.AddDays(28), psfs(5, 5, 5)))
+		if over := alerts(hep.AlertQuestionnaireOverdue); len(over) != 1 || over[0].Status != hep.AlertOpen {
+			t.Errorf("after the late answer: %+v", over)
+		}
+	})
+
 	t.Run("AnotherPatientsAssignment", func(t *testing.T) {
 		c := newClinic(t, open)
 		other := c.env.patient(c.clinician.ID)

@@ -50,6 +50,12 @@ const (
 	// day (patient's time zone) fell below the clinic's threshold (default
 	// 50%).
 	AlertKind_ALERT_KIND_NON_ADHERENCE AlertKind = 7
+	// ALERT_KIND_FUNCTION_WORSENED: a questionnaire response scored worse
+	// than the assignment's baseline by at least the instrument's MCID.
+	AlertKind_ALERT_KIND_FUNCTION_WORSENED AlertKind = 8
+	// ALERT_KIND_QUESTIONNAIRE_OVERDUE: a due questionnaire was not answered
+	// within 3 days.
+	AlertKind_ALERT_KIND_QUESTIONNAIRE_OVERDUE AlertKind = 9
 )
 
 // Enum value maps for AlertKind.
@@ -63,6 +69,8 @@ var (
 		5: "ALERT_KIND_PAIN_FLARE",
 		6: "ALERT_KIND_PAIN_WORSENING",
 		7: "ALERT_KIND_NON_ADHERENCE",
+		8: "ALERT_KIND_FUNCTION_WORSENED",
+		9: "ALERT_KIND_QUESTIONNAIRE_OVERDUE",
 	}
 	AlertKind_value = map[string]int32{
 		"ALERT_KIND_UNSPECIFIED":            0,
@@ -73,6 +81,8 @@ var (
 		"ALERT_KIND_PAIN_FLARE":             5,
 		"ALERT_KIND_PAIN_WORSENING":         6,
 		"ALERT_KIND_NON_ADHERENCE":          7,
+		"ALERT_KIND_FUNCTION_WORSENED":      8,
+		"ALERT_KIND_QUESTIONNAIRE_OVERDUE":  9,
 	}
 )
 
@@ -940,7 +950,7 @@ const file_hep_v1_alert_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"\x81\x01\n" +
 	"\x1cListAlertOccurrencesResponse\x129\n" +
 	"\voccurrences\x18\x01 \x03(\v2\x17.hep.v1.AlertOccurrenceR\voccurrences\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xfd\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xc5\x02\n" +
 	"\tAlertKind\x12\x1a\n" +
 	"\x16ALERT_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ALERT_KIND_RED_FLAG\x10\x01\x12 \n" +
@@ -949,7 +959,9 @@ const file_hep_v1_alert_proto_rawDesc = "" +
 	"\x16ALERT_KIND_PAIN_SEVERE\x10\x04\x12\x19\n" +
 	"\x15ALERT_KIND_PAIN_FLARE\x10\x05\x12\x1d\n" +
 	"\x19ALERT_KIND_PAIN_WORSENING\x10\x06\x12\x1c\n" +
-	"\x18ALERT_KIND_NON_ADHERENCE\x10\a*f\n" +
+	"\x18ALERT_KIND_NON_ADHERENCE\x10\a\x12 \n" +
+	"\x1cALERT_KIND_FUNCTION_WORSENED\x10\b\x12$\n" +
+	" ALERT_KIND_QUESTIONNAIRE_OVERDUE\x10\t*f\n" +
 	"\rAlertSeverity\x12\x1e\n" +
 	"\x1aALERT_SEVERITY_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ALERT_SEVERITY_URGENT\x10\x01\x12\x1a\n" +
