@@ -69,6 +69,11 @@ type ExportSnapshot struct {
 	// those outside the range.
 	Alerts           []Alert
 	AlertOccurrences []AlertOccurrence
+	// Outcomes are the questionnaire assignments made before End (ended
+	// ones too), oldest first, each with its live responses authored before
+	// End, oldest slot first: a series keeps its baseline even when the
+	// baseline is older than the range.
+	Outcomes []AssignmentResponses
 	// Exercises are the catalog entries the plans, logs and decisions name.
 	Exercises map[string]Exercise
 	// Names are the display names of the accounts the record names (plan

@@ -166,6 +166,24 @@ func exportSnapshot(ctx context.Context, q querier, patientID string, from, to h
 		return hep.ExportSnapshot{}, err
 	}
 
+	outcomes, err := outcomeFacts(ctx, q, patientID)
+	if err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+	for _, o := range outcomes {
+		if !o.Assignment.CreateTime.Before(snap.End) {
+			continue
+		}
+		var rs []hep.QuestionnaireResponse
+		for _, r := range o.Responses {
+			if r.CorrectedAuthoredTime.Before(snap.End) {
+				rs = append(rs, r)
+			}
+		}
+		o.Responses = rs
+		snap.Outcomes = append(snap.Outcomes, o)
+	}
+
 	// The catalog entries the record names.
 	cat, err := loadCatalog(ctx, q)
 	if err != nil {
