@@ -17,7 +17,8 @@ var alertCommands = []*command{
 		synopsis: "[--status open|acknowledged] [--kind K,...] [--severity urgent|routine] [--page-size N] [--page-token T] [--all]",
 		summary:  "list a patient's alerts, or with no patient those of your whole care team, newest first (care-team clinicians only)",
 		help: `Kinds: red_flag, screening_changed, logged_while_suspended, pain_severe,
-pain_flare, pain_worsening, non_adherence (dashes or capitals also work);
+pain_flare, pain_worsening, non_adherence, function_worsened,
+questionnaire_overdue (dashes or capitals also work);
 --kind takes a comma-separated list and may be repeated.`,
 		define: func(fs *flag.FlagSet) runner {
 			status := fs.String("status", "", "list only open or only acknowledged alerts")

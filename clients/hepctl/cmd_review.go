@@ -406,5 +406,5 @@ func (a *app) printProgress(p *hepv1.Progress) error {
 			return err
 		}
 	}
-	return nil
+	return a.printOutcomes(p)
 }

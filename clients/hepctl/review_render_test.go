@@ -233,7 +233,7 @@ func TestReviewUsage(t *testing.T) {
 		{[]string{"progress"}, 2, "progress: missing PATIENT_ID", ""},
 		{[]string{"triage", "p1"}, 2, `triage: unexpected argument "p1"`, ""},
 		{[]string{"alerts", "list", "p1", "p2"}, 2, `alerts list: unexpected argument "p2"`, ""},
-		{[]string{"alerts", "list", "--kind", "pain-severe,nope"}, 2, `alerts list: --kind: unknown alert kind "nope" (one of: red_flag, screening_changed, logged_while_suspended, pain_severe, pain_flare, pain_worsening, non_adherence)`, ""},
+		{[]string{"alerts", "list", "--kind", "pain-severe,nope"}, 2, `alerts list: --kind: unknown alert kind "nope" (one of: red_flag, screening_changed, logged_while_suspended, pain_severe, pain_flare, pain_worsening, non_adherence, function_worsened, questionnaire_overdue)`, ""},
 		{[]string{"alerts", "list", "--severity", "high"}, 2, `alerts list: --severity: unknown alert severity "high" (one of: urgent, routine)`, ""},
 		{[]string{"alerts", "ack", "p1"}, 2, "alerts ack: missing ALERT_ID", ""},
 		{[]string{"help", "alerts", "list"}, 0, "", "usage: hepctl alerts list [PATIENT_ID] [--status open|acknowledged] [--kind K,...] [--severity urgent|routine]"},
