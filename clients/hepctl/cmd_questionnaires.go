@@ -45,6 +45,37 @@ var questionnaireCommands = []*command{
 		},
 	},
 	{
+		name:    "questionnaires import",
+		args:    []string{"FILE"},
+		summary: "import the clinic's licensed text of an instrument hep does not ship the text of (the ODI), a FHIR Questionnaire; - reads standard input (admins only)",
+		help: `FILE is a FHIR R4 Questionnaire with the built-in instrument's id, url and
+structure (hepctl -o json questionnaires instruments shows it as
+questionnaire_json): only the title, description, copyright, item texts
+and option displays may differ. The newest import applies; the phones of
+patients with the instrument assigned pull it at their next sync.`,
+		define: func(fs *flag.FlagSet) runner {
+			return func(ctx context.Context, a *app, args []string) error {
+				raw, err := a.readInput(args[0])
+				if err != nil {
+					return err
+				}
+				conn, err := a.authed()
+				if err != nil {
+					return err
+				}
+				resp, err := hepv1.NewOutcomeServiceClient(conn).ImportInstrumentText(ctx, &hepv1.ImportInstrumentTextRequest{QuestionnaireJson: string(raw)})
+				if err != nil {
+					return err
+				}
+				if a.json() {
+					return a.printJSON(resp)
+				}
+				in := resp.GetInstrument()
+				return a.printFields([][2]string{{"instrument", in.GetId()}, {"title", in.GetTitle()}, {"text", "the clinic's import"}})
+			}
+		},
+	},
+	{
 		name:     "questionnaires assign",
 		args:     []string{"PATIENT_ID", "INSTRUMENT"},
 		synopsis: "[--start YYYY-MM-DD] [--every-weeks N] [--visit YYYY-MM-DD]... [--end YYYY-MM-DD]",

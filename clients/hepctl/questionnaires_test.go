@@ -34,6 +34,22 @@ func TestQuestionnaireCommands(t *testing.T) {
 	if r := c.hepctl(t, dr, "", "questionnaires", "assign", pid, "odi"); r.code == 0 || !strings.Contains(r.stderr, "licensed") {
 		t.Errorf("assigning the ODI: %+v", r)
 	}
+	// An admin imports the clinic's licensed ODI text (here a stand-in):
+	// the built-in's Questionnaire with other statements.
+	var ins hepv1.ListInstrumentsResponse
+	unmarshal(t, c.ok(t, dr, "", "-o", "json", "questionnaires", "instruments"), &ins)
+	ours := strings.ReplaceAll(ins.GetInstruments()[0].GetQuestionnaireJson(), `"display": "Statement `, `"display": "Our statement `)
+	if r := c.hepctl(t, dr, ours, "questionnaires", "import", "-"); r.code == 0 {
+		t.Errorf("a clinician imported text: %+v", r)
+	}
+	if r := c.hepctl(t, c.adminDir, strings.Replace(ours, `"linkId": "section-3"`, `"linkId": "lifting"`, 1), "questionnaires", "import", "-"); r.code == 0 ||
+		!strings.Contains(r.stderr, "structure") {
+		t.Errorf("an import of another structure: %+v", r)
+	}
+	if out := c.ok(t, c.adminDir, ours, "questionnaires", "import", "-"); !strings.Contains(out, "the clinic's import") {
+		t.Errorf("import:\n%s", out)
+	}
+	c.ok(t, dr, "", "questionnaires", "assign", pid, "odi", "--every-weeks", "4")
 	if r := c.hepctl(t, dr, "", "questionnaires", "assign", pid, "psfs", "--every-weeks", "60"); r.code != 2 {
 		t.Errorf("--every-weeks 60: %+v", r)
 	}
@@ -48,8 +64,8 @@ func TestQuestionnaireCommands(t *testing.T) {
 	// Nothing answered: the baseline (14 days ago) is overdue, today's
 	// slot is next.
 	out = c.ok(t, dr, "", "questionnaires", "list", pid)
-	if !regexp.MustCompile(aid + `\s+psfs\s+baseline ` + day(start) + `, then every 2 weeks, before visits ` + day(today.AddDate(0, 0, 30)) +
-		`\s+active\s+` + day(today) + `\s+` + day(start)).MatchString(out) {
+	if len(nonEmptyLines(out)) != 3 || !regexp.MustCompile(aid+`\s+psfs\s+baseline `+day(start)+`, then every 2 weeks, before visits `+day(today.AddDate(0, 0, 30))+
+		`\s+active\s+`+day(today)+`\s+`+day(start)).MatchString(out) {
 		t.Errorf("list:\n%s", out)
 	}
 
@@ -80,7 +96,7 @@ func TestQuestionnaireCommands(t *testing.T) {
 	if !strings.Contains(out, "ended") {
 		t.Errorf("end:\n%s", out)
 	}
-	if out := c.ok(t, dr, "", "questionnaires", "list", pid); len(nonEmptyLines(out)) != 1 {
+	if out := c.ok(t, dr, "", "questionnaires", "list", pid); len(nonEmptyLines(out)) != 2 || strings.Contains(out, aid) {
 		t.Errorf("list after end:\n%s", out)
 	}
 	if out := c.ok(t, dr, "", "questionnaires", "list", pid, "--ended"); !strings.Contains(out, "ended ") {

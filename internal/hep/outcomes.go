@@ -92,6 +92,7 @@ type Instrument struct {
 	PanelLOINC     string // the instrument's LOINC panel code, if any
 	ScoreLOINC     string // the total score's LOINC code, if any
 	TextLicensed   bool   // the item text ships with hep
+	TextImported   bool   // a clinic imported its own text (WithText)
 	Items          []InstrumentItem
 	Raw            json.RawMessage // the FHIR Questionnaire as defined
 }
@@ -968,3 +969,64 @@ func QuestionnaireOverdueAlert(a Assignment, s DueSlot) Alert {
 		Subject: AssignmentSubject(a), Trigger: SlotTrigger(s),
 		Summary: fmt.Sprintf("The %s due %s is not answered (%d days later).", instrumentTitle(AssignmentSubject(a)), s.Due, OverdueDays)}
 }
+
+// MaxQuestionnaireBytes bounds an imported Questionnaire.
+const MaxQuestionnaireBytes = 256 << 10
+
+// WithText returns the instrument with a clinic's own text for it: raw is
+// a FHIR R4 Questionnaire of the same instrument (its url) with the same
+// structure (every item's linkId, type, required, skippable and scored
+// marks, bounds, and every option's code and ordinal value, in the same
+// order), of which only the texts (titles, item texts, option displays)
+// may differ. Scoring is the built-in's; the result has Raw = raw and
+// TextImported set. The error says what differs.
+func (in Instrument) WithText(raw []byte) (Instrument, error) {
+	if len(raw) > MaxQuestionnaireBytes {
+		return in, fmt.Errorf("the Questionnaire is larger than %d bytes", MaxQuestionnaireBytes)
+	}
+	got, err := ParseInstrument(raw)
+	if err != nil {
+		return in, err
+	}
+	if got.URL != in.URL || got.ID != in.ID {
+		return in, fmt.Errorf("the Questionnaire's id and url must be %s and %s", in.ID, in.URL)
+	}
+	if got.Scoring != in.Scoring || got.ScoreMin != in.ScoreMin || got.ScoreMax != in.ScoreMax || got.HigherIsBetter != in.HigherIsBetter ||
+		got.MCIDPoints != in.MCIDPoints || got.MCIDPercent != in.MCIDPercent || got.MinScored != in.MinScored {
+		return in, fmt.Errorf("the scoring extensions must be the built-in instrument's")
+	}
+	var same func(path string, a, b []InstrumentItem) error
+	same = func(path string, a, b []InstrumentItem) error {
+		if len(a) != len(b) {
+			return fmt.Errorf("%s: %d items, the instrument has %d", path, len(b), len(a))
+		}
+		for i := range a {
+			x, y := a[i], b[i]
+			where := path + "/" + x.LinkID
+			if x.LinkID != y.LinkID || x.Type != y.Type || x.Required != y.Required || x.Skippable != y.Skippable ||
+				x.Scored != y.Scored || x.Min != y.Min || x.Max != y.Max || len(x.Options) != len(y.Options) {
+				return fmt.Errorf("item %d (%s) differs from the instrument's structure", i+1, where)
+			}
+			for j := range x.Options {
+				if x.Options[j].Code != y.Options[j].Code || x.Options[j].Value != y.Options[j].Value {
+					return fmt.Errorf("option %d of %s differs from the instrument's", j+1, where)
+				}
+			}
+			if err := same(where, x.Items, y.Items); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := same("", in.Items, got.Items); err != nil {
+		return in, err
+	}
+	out := in
+	out.Raw, out.Items, out.Title, out.Description, out.Copyright = got.Raw, got.Items, got.Title, got.Description, got.Copyright
+	out.TextImported = true
+	return out, nil
+}
+
+// TextAvailable reports whether the instrument can be shown to patients:
+// its text ships with hep or a clinic imported it.
+func (in Instrument) TextAvailable() bool { return in.TextLicensed || in.TextImported }

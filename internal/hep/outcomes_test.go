@@ -335,3 +335,30 @@ func TestSeriesOf(t *testing.T) {
 		t.Error("PSFS MCID cites its source")
 	}
 }
+
+func TestWithText(t *testing.T) {
+	o := odi(t)
+	raw := string(o.Raw)
+	ours := strings.ReplaceAll(raw, `"display": "Statement `, `"display": "Clinic text `)
+	in, err := o.WithText([]byte(ours))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !in.TextImported || !in.TextAvailable() || in.Leaves()[0].Options[2].Display != "Clinic text 2" || o.TextAvailable() {
+		t.Errorf("with text: %+v", in.Leaves()[0])
+	}
+	if s := hep.ScoreResponse(in, odiAnswers(2, 1, 2, 2, 2, 2, 2, 1, 1, 1)); s.Value != 32 {
+		t.Errorf("scored %v with the clinic's text", s)
+	}
+	for name, doc := range map[string]string{
+		"an option's code":   strings.Replace(ours, `"code": "3"`, `"code": "three"`, 1),
+		"an option less":     strings.Replace(ours, `"required": true`, `"required": false`, 1),
+		"another url":        strings.Replace(ours, `"url": "urn:hep:questionnaire:odi"`, `"url": "urn:x"`, 1),
+		"another direction":  strings.Replace(ours, `"valueBoolean": false`, `"valueBoolean": true`, 1),
+		"the PSFS as an ODI": string(psfs(t).Raw),
+	} {
+		if _, err := o.WithText([]byte(doc)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -269,12 +269,25 @@ type Store interface {
 
 	// ---- Outcome questionnaires. Every method below is audited. ----
 
+	// ListInstruments returns the built-in instruments (Instruments), each
+	// with the newest text a clinic imported for it applied (WithText).
+	// Audited (resource instruments).
+	ListInstruments(ctx context.Context) ([]Instrument, error)
+	// ImportInstrumentText stores the clinic's own text for a built-in
+	// instrument whose text hep does not ship, as in.Raw (in is the result
+	// of WithText), imported by the actor; the newest import applies from
+	// then on (the patients' questionnaires records of its active
+	// assignments are bumped, so phones pull the new text). NOT_FOUND for
+	// an unknown instrument; FAILED_PRECONDITION if its text ships with hep.
+	// Audited (resource instruments/ID).
+	ImportInstrumentText(ctx context.Context, in Instrument) (Instrument, error)
 	// AssignQuestionnaire gives a patient an instrument, actor as the
 	// creator, after ValidateAssignment with the patient's today (a zero
 	// Start becomes today): NOT_FOUND for an unknown patient;
-	// FAILED_PRECONDITION if the instrument's text is not licensed to ship
-	// or the patient has an active assignment of it. Bumps the patient's
-	// questionnaires record ("current").
+	// FAILED_PRECONDITION if the instrument's text is not available
+	// (TextAvailable, with the clinic's imports) or the patient has an
+	// active assignment of it. Bumps the patient's questionnaires record
+	// ("current").
 	AssignQuestionnaire(ctx context.Context, patientID string, in AssignmentInput) (Assignment, error)
 	// EndAssignment ends an active assignment now, by the actor:
 	// NOT_FOUND (also another patient's); FAILED_PRECONDITION if ended.

@@ -414,6 +414,7 @@ type Change struct {
 // schedules are in.
 type QuestionnairesSnapshot struct {
 	Assignments []Assignment
+	Instruments []Instrument // those the assignments name, with the clinic's text
 	TimeZone    string
 }
 

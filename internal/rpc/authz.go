@@ -129,7 +129,8 @@ var authzTable = map[string]rule{
 
 	// Outcome questionnaires: assigned and read by the care team; the
 	// phone answers through Push. The instruments are no patient's data.
-	hepv1.OutcomeService_ListInstruments_FullMethodName:            {roles: clinician, action: "outcome.list_instruments"},
+	hepv1.OutcomeService_ListInstruments_FullMethodName:            {roles: []hep.Role{hep.RoleAdmin, hep.RoleClinician}, action: "outcome.list_instruments"},
+	hepv1.OutcomeService_ImportInstrumentText_FullMethodName:       {roles: admin, action: "outcome.import_text"},
 	hepv1.OutcomeService_AssignQuestionnaire_FullMethodName:        {roles: clinician, scope: scopePatient, action: "outcome.assign"},
 	hepv1.OutcomeService_EndAssignment_FullMethodName:              {roles: clinician, scope: scopePatient, action: "outcome.end_assignment"},
 	hepv1.OutcomeService_ListAssignments_FullMethodName:            {roles: clinician, scope: scopePatient, action: "outcome.list_assignments"},

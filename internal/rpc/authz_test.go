@@ -92,7 +92,7 @@ func init() {
 		&hepv1.ListAlertsResponse{}, &hepv1.AcknowledgeAlertResponse{}, &hepv1.ListAlertOccurrencesResponse{},
 		&hepv1.PushResponse{}, &hepv1.PullResponse{}, &hepv1.ListExerciseLogsResponse{}, &hepv1.ListPainCheckinsResponse{},
 		&hepv1.GetProgressResponse{}, &hepv1.ListTriageResponse{}, &hepv1.GetAlertThresholdsResponse{}, &hepv1.UpdateAlertThresholdsResponse{},
-		&hepv1.ListInstrumentsResponse{}, &hepv1.AssignQuestionnaireResponse{}, &hepv1.EndAssignmentResponse{},
+		&hepv1.ListInstrumentsResponse{}, &hepv1.ImportInstrumentTextResponse{}, &hepv1.AssignQuestionnaireResponse{}, &hepv1.EndAssignmentResponse{},
 		&hepv1.ListAssignmentsResponse{}, &hepv1.ListQuestionnaireResponsesResponse{},
 	} {
 		m := m
@@ -218,6 +218,9 @@ func matrixRequests(e *env) map[string]func(n int) proto.Message {
 
 		// Outcome questionnaires.
 		hepv1.OutcomeService_ListInstruments_FullMethodName: func(int) proto.Message { return &hepv1.ListInstrumentsRequest{} },
+		hepv1.OutcomeService_ImportInstrumentText_FullMethodName: func(n int) proto.Message {
+			return &hepv1.ImportInstrumentTextRequest{QuestionnaireJson: odiText(fmt.Sprintf("Clinic statement %d.", n))}
+		},
 		hepv1.OutcomeService_AssignQuestionnaire_FullMethodName: func(int) proto.Message {
 			return &hepv1.AssignQuestionnaireRequest{PatientId: e.patientA, InstrumentId: "psfs", EveryWeeks: 2}
 		},

@@ -190,13 +190,11 @@ func changeToProto(patientID string, c hep.Change, now time.Time) *hepv1.Change 
 		r.Value = &hepv1.Record_Exercise{Exercise: exerciseToProto(*c.Exercise)}
 	case c.Questionnaires != nil:
 		q := &hepv1.QuestionnairesSnapshot{TimeZone: c.Questionnaires.TimeZone}
-		seen := map[hep.InstrumentID]bool{}
 		for _, a := range c.Questionnaires.Assignments {
 			q.Assignments = append(q.Assignments, assignmentToProto(a))
-			if in, ok := hep.LookupInstrument(a.InstrumentID); ok && !seen[a.InstrumentID] {
-				seen[a.InstrumentID] = true
-				q.Instruments = append(q.Instruments, instrumentToProto(in))
-			}
+		}
+		for _, in := range c.Questionnaires.Instruments {
+			q.Instruments = append(q.Instruments, instrumentToProto(in))
 		}
 		r.Value = &hepv1.Record_Questionnaires{Questionnaires: q}
 	case c.Response != nil:

@@ -31,7 +31,7 @@ func instrumentToProto(in hep.Instrument) *hepv1.Instrument {
 	return &hepv1.Instrument{Id: string(in.ID), Title: in.Title, Version: in.Version, Scoring: scoringToProto[in.Scoring],
 		ScoreMin: in.ScoreMin, ScoreMax: in.ScoreMax, HigherIsBetter: in.HigherIsBetter, McidPoints: in.MCIDPoints,
 		McidPercent: in.MCIDPercent, McidSource: in.MCIDSource, PanelLoinc: in.PanelLOINC, ScoreLoinc: in.ScoreLOINC,
-		TextLicensed: in.TextLicensed, QuestionnaireJson: string(in.Raw)}
+		TextLicensed: in.TextLicensed, QuestionnaireJson: string(in.Raw), TextImported: in.TextImported}
 }
 
 func tsOrNil(t interface{ IsZero() bool }, f func() *timestamppb.Timestamp) *timestamppb.Timestamp {
@@ -101,11 +101,46 @@ func seriesToProto(s hep.OutcomeSeries) *hepv1.OutcomeSeries {
 }
 
 func (x *outcomeService) ListInstruments(ctx context.Context, _ *hepv1.ListInstrumentsRequest) (*hepv1.ListInstrumentsResponse, error) {
+	list, err := x.s.store.ListInstruments(ctx)
+	if err != nil {
+		return nil, err
+	}
 	resp := &hepv1.ListInstrumentsResponse{}
-	for _, in := range hep.Instruments() {
+	for _, in := range list {
 		resp.Instruments = append(resp.Instruments, instrumentToProto(in))
 	}
 	return resp, nil
+}
+
+func (x *outcomeService) ImportInstrumentText(ctx context.Context, req *hepv1.ImportInstrumentTextRequest) (*hepv1.ImportInstrumentTextResponse, error) {
+	raw := []byte(req.GetQuestionnaireJson())
+	var v hep.Violations
+	if len(raw) == 0 || len(raw) > hep.MaxQuestionnaireBytes {
+		v.Add("questionnaire_json", "must be a FHIR R4 Questionnaire of at most %d bytes", hep.MaxQuestionnaireBytes)
+		return nil, v.Err()
+	}
+	parsed, err := hep.ParseInstrument(raw)
+	if err != nil {
+		v.Add("questionnaire_json", "%v", err)
+		return nil, v.Err()
+	}
+	builtin, ok := hep.LookupInstrument(parsed.ID)
+	if !ok {
+		v.Add("questionnaire_json", "id %q is not an instrument hep scores", parsed.ID)
+		return nil, v.Err()
+	}
+	if !builtin.TextLicensed {
+		if _, err := builtin.WithText(raw); err != nil {
+			v.Add("questionnaire_json", "%v", err)
+			return nil, v.Err()
+		}
+	}
+	parsed.Raw = raw
+	in, err := x.s.store.ImportInstrumentText(ctx, parsed)
+	if err != nil {
+		return nil, err
+	}
+	return &hepv1.ImportInstrumentTextResponse{Instrument: instrumentToProto(in)}, nil
 }
 
 // optionalDate converts a request day: unset is the zero Date; a set but

@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +29,13 @@ func psfsResponse(id, assignment string, slot hep.Date, ratings ...int32) *hepv1
 			&hepv1.QuestionnaireAnswer{LinkId: "activity-" + n + "-rating", Value: &v})
 	}
 	return r
+}
+
+// odiText is the built-in ODI with the option displays replaced by a
+// clinic's (stand-in) licensed statements, prefixed by prefix.
+func odiText(prefix string) string {
+	in, _ := hep.LookupInstrument(hep.InstrumentODI)
+	return strings.ReplaceAll(string(in.Raw), `"display": "Statement `, `"display": "`+prefix+` `)
 }
 
 func responseMutation(r *hepv1.QuestionnaireResponse) *hepv1.Mutation {
@@ -231,4 +240,74 @@ func pullRecord(t *testing.T, e *env, kind hepv1.RecordKind, id string) *hepv1.R
 	}
 	t.Fatalf("no %v %s in the pull", kind, id)
 	return nil
+}
+
+// TestODIImportOverGRPC: the ODI cannot be assigned until an admin imports
+// the clinic's licensed text; the import must keep the built-in structure;
+// then the phone gets the clinic's text and its answers, one section
+// skipped, are scored by the ODI's rule.
+func TestODIImportOverGRPC(t *testing.T) {
+	e := newEnv(t)
+	oc := hepv1.NewOutcomeServiceClient(e.conn)
+	admin, clin := e.as(callerAdmin), e.as(callerClinA)
+	if _, err := oc.AssignQuestionnaire(clin, &hepv1.AssignQuestionnaireRequest{PatientId: e.patientA, InstrumentId: "odi"}); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("ODI before the import: %v", err)
+	}
+	before, _ := e.snapshot()
+	odi, _ := hep.LookupInstrument(hep.InstrumentODI)
+	psfs, _ := hep.LookupInstrument(hep.InstrumentPSFS)
+	for name, c := range map[string]struct {
+		doc  string
+		code codes.Code
+	}{
+		"not JSON":            {"{", codes.InvalidArgument},
+		"an option's value":   {strings.Replace(odiText("Ours"), `"valueDecimal": 5`, `"valueDecimal": 6`, 1), codes.InvalidArgument},
+		"a section less":      {strings.Replace(odiText("Ours"), `"linkId": "section-10"`, `"linkId": "section-11"`, 1), codes.InvalidArgument},
+		"another MCID":        {strings.Replace(odiText("Ours"), `"valueDecimal": 10`, `"valueDecimal": 5`, 1), codes.InvalidArgument},
+		"an unknown id":       {strings.Replace(odiText("Ours"), `"id": "odi"`, `"id": "sf-36"`, 1), codes.InvalidArgument},
+		"the PSFS (ships)":    {string(psfs.Raw), codes.FailedPrecondition},
+		"larger than 256 KiB": {strings.Replace(odiText("Ours"), `"description": "`, `"description": "`+strings.Repeat("x", 300<<10), 1), codes.InvalidArgument},
+	} {
+		_, err := oc.ImportInstrumentText(admin, &hepv1.ImportInstrumentTextRequest{QuestionnaireJson: c.doc})
+		if status.Code(err) != c.code || (c.code == codes.InvalidArgument && !violationMentions(err, "questionnaire_json")) {
+			t.Errorf("%s: %v, want %v", name, err, c.code)
+		}
+	}
+	if after, _ := e.snapshot(); after != before {
+		t.Fatal("a refused import changed data")
+	}
+	if !strings.Contains(string(odi.Raw), `"display": "Statement 0"`) {
+		t.Fatal("the built-in ODI changed")
+	}
+	imp, err := oc.ImportInstrumentText(admin, &hepv1.ImportInstrumentTextRequest{QuestionnaireJson: odiText("Clinic statement")})
+	if err != nil || !imp.Instrument.TextImported || !strings.Contains(imp.Instrument.QuestionnaireJson, "Clinic statement 3") {
+		t.Fatalf("import: %v %v", imp, err)
+	}
+	list, err := oc.ListInstruments(clin, &hepv1.ListInstrumentsRequest{})
+	if err != nil || !list.Instruments[0].TextImported || list.Instruments[1].TextImported {
+		t.Fatalf("instruments after the import: %v %v", list, err)
+	}
+	ar, err := oc.AssignQuestionnaire(clin, &hepv1.AssignQuestionnaireRequest{PatientId: e.patientA, InstrumentId: "odi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := pullRecord(t, e, kindQuestionnaires, hep.CurrentID).GetQuestionnaires()
+	if len(snap.Instruments) != 1 || !strings.Contains(snap.Instruments[0].QuestionnaireJson, "Clinic statement 5") {
+		t.Fatalf("the phone's instrument: %v", snap.Instruments)
+	}
+	r := &hepv1.QuestionnaireResponse{Id: newID(), AssignmentId: ar.Assignment.Id, SlotDate: ar.Assignment.StartDate, AuthoredTime: timestamppb.Now()}
+	for i, v := range []int32{2, 1, 2, 2, 2, 2, 2, -1, 2, 1} {
+		a := &hepv1.QuestionnaireAnswer{LinkId: "section-" + strconv.Itoa(i+1)}
+		if v < 0 {
+			a.Skipped = true
+		} else {
+			a.Value = &v
+		}
+		r.Answers = append(r.Answers, a)
+	}
+	e.phone(callerPatientA, e.deviceA).pushOK(responseMutation(r))
+	got := pullRecord(t, e, kindResponse, r.Id).GetResponse()
+	if got.Score == nil || got.GetScore() != 35.5 {
+		t.Errorf("ODI score %v, want 35.5 (16 of 45)", got.Score)
+	}
 }

@@ -22,6 +22,8 @@ const (
 	kindFlare        = hepv1.AlertKind_ALERT_KIND_PAIN_FLARE
 	kindWorsening    = hepv1.AlertKind_ALERT_KIND_PAIN_WORSENING
 	kindNonAdherence = hepv1.AlertKind_ALERT_KIND_NON_ADHERENCE
+	kindFunction     = hepv1.AlertKind_ALERT_KIND_FUNCTION_WORSENED
+	kindOverdue      = hepv1.AlertKind_ALERT_KIND_QUESTIONNAIRE_OVERDUE
 
 	sevUrgent  = hepv1.AlertSeverity_ALERT_SEVERITY_URGENT
 	sevRoutine = hepv1.AlertSeverity_ALERT_SEVERITY_ROUTINE
@@ -35,7 +37,21 @@ type ruleSide struct {
 	ph                   *phone
 	last                 []*hepv1.Mutation // the last batch pushed
 	batches              [][]*hepv1.Mutation
-	evals                int // adherence evaluations run
+	evals                int    // adherence evaluations run
+	assignment           string // a questionnaire assignment of the patient
+}
+
+// assignPSFS assigns the side's patient the PSFS, its baseline daysAgo
+// days ago (the patient's days), every weeks weeks.
+func assignPSFS(e *env, s *ruleSide, daysAgo int, weeks int32) string {
+	e.t.Helper()
+	start := hep.DateOf(time.Now(), lisbon).AddDays(-daysAgo)
+	r, err := hepv1.NewOutcomeServiceClient(e.conn).AssignQuestionnaire(e.as(s.clinician), &hepv1.AssignQuestionnaireRequest{
+		PatientId: s.patientID, InstrumentId: "psfs", StartDate: dateToProto(start), EveryWeeks: weeks})
+	if err != nil {
+		e.t.Fatalf("AssignQuestionnaire: %v", err)
+	}
+	return r.Assignment.Id
 }
 
 // push numbers and pushes records as one batch at the real clock.
@@ -184,6 +200,26 @@ var alertRules = []alertRule{
 			s.push(checkinMutation(0, c))
 		},
 		again: resend,
+	},
+	{
+		name: "FunctionWorsened", kind: kindFunction, severity: sevRoutine, trigger: "questionnaire_responses/",
+		prepare: func(e *env, s *ruleSide) { s.assignment = assignPSFS(e, s, 7, 1) },
+		fire: func(e *env, s *ruleSide) {
+			today := hep.DateOf(time.Now(), lisbon)
+			s.push(responseMutation(psfsResponse(newID(), s.assignment, today.AddDays(-7), 6, 6, 6)))
+			s.push(responseMutation(psfsResponse(newID(), s.assignment, today, 3, 3, 4)))
+		},
+		again: resend,
+	},
+	{
+		name: "QuestionnaireOverdue", kind: kindOverdue, severity: sevRoutine, trigger: "slot/",
+		prepare: func(e *env, s *ruleSide) { s.assignment = assignPSFS(e, s, 5, 0) },
+		fire:    adherenceEval(0),
+		replay:  adherenceEval(0),
+		again: func(e *env, s *ruleSide) {
+			adherenceEval(0)(e, s) // the same day again
+			adherenceEval(1)(e, s) // the next day: the same slot
+		},
 	},
 	{
 		name: "ScreeningChanged", kind: kindScreening, severity: sevRoutine,

@@ -45,7 +45,7 @@ func testReviewBadInput(t *testing.T, p protocol) {
 	forgedTriage := triageOfA[:len(triageOfA)-4] + "AAAA"
 	alertsOfA := e.srv.encodePage("alerts", pageCursor{After: unknownID, Filter: e.patientA + "|"})
 	teamOfB := e.srv.encodePage("alerts", pageCursor{After: unknownID, Filter: "team:" + e.clinBID + "|"})
-	allKinds := []hepv1.AlertKind{kindRedFlag, kindScreening, kindSuspended, kindSevere, kindFlare, kindWorsening, kindNonAdherence}
+	allKinds := []hepv1.AlertKind{kindRedFlag, kindScreening, kindSuspended, kindSevere, kindFlare, kindWorsening, kindNonAdherence, kindFunction, kindOverdue}
 
 	cases := []badCase{
 		// Progress ranges.

@@ -79,10 +79,14 @@ func (s *Store) AssignQuestionnaire(ctx context.Context, patientID string, in he
 		if err := hep.ValidateAssignment(in, today); err != nil {
 			return err
 		}
-		instrument, _ := hep.LookupInstrument(in.InstrumentID)
-		if !instrument.TextLicensed {
+		all, err := instruments(ctx, tx)
+		if err != nil {
+			return err
+		}
+		instrument := all[in.InstrumentID]
+		if !instrument.TextAvailable() {
 			return hep.Errorf(hep.CodeFailedPrecondition,
-				"the %s's item text is licensed and does not ship with hep; it cannot be assigned until a clinic imports its text", instrument.Title)
+				"the %s's item text is licensed and does not ship with hep; it cannot be assigned until an admin imports the clinic's licensed text (hepctl questionnaires import)", instrument.Title)
 		}
 		var one int
 		err = tx.QueryRowContext(ctx, "SELECT 1 FROM questionnaire_assignments WHERE patient_id = ? AND instrument_id = ? AND end_time IS NULL",
@@ -334,7 +338,22 @@ func loadQuestionnaires(ctx context.Context, q querier, patientID string) (*hep.
 	if err != nil {
 		return nil, err
 	}
-	return &hep.QuestionnairesSnapshot{Assignments: as, TimeZone: tz}, nil
+	snap := &hep.QuestionnairesSnapshot{Assignments: as, TimeZone: tz}
+	if len(as) == 0 {
+		return snap, nil
+	}
+	all, err := instruments(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[hep.InstrumentID]bool{}
+	for _, a := range as {
+		if in, ok := all[a.InstrumentID]; ok && !seen[a.InstrumentID] {
+			seen[a.InstrumentID] = true
+			snap.Instruments = append(snap.Instruments, in)
+		}
+	}
+	return snap, nil
 }
 
 // responseByIDQuery reads a patient's response by id for Pull.
@@ -464,6 +483,99 @@ func (s *Store) overdueAlerts(ctx context.Context, tx *sql.Tx, patientID string,
 				out = append(out, al)
 			}
 		}
+	}
+	return out, nil
+}
+
+func resInstruments() string { return "instruments" }
+
+func resInstrument(id hep.InstrumentID) string { return resInstruments() + "/" + string(id) }
+
+// instruments reads the built-in instruments with the clinic's newest
+// imported text of each applied.
+func instruments(ctx context.Context, q querier) (map[hep.InstrumentID]hep.Instrument, error) {
+	out := map[hep.InstrumentID]hep.Instrument{}
+	for _, in := range hep.Instruments() {
+		out[in.ID] = in
+	}
+	rows, err := q.QueryContext(ctx, `SELECT t.instrument_id, t.questionnaire FROM instrument_texts t
+		WHERE t.seq = (SELECT max(u.seq) FROM instrument_texts u WHERE u.instrument_id = t.instrument_id)`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id, raw string
+		if err := rows.Scan(&id, &raw); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		in, ok := out[hep.InstrumentID(id)]
+		if !ok {
+			continue
+		}
+		if in, err = in.WithText([]byte(raw)); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: stored text of instrument %s: %w", id, err)
+		}
+		out[in.ID] = in
+	}
+	return out, closeRows(rows)
+}
+
+// ListInstruments implements hep.Store.
+func (s *Store) ListInstruments(ctx context.Context) ([]hep.Instrument, error) {
+	var out []hep.Instrument
+	err := s.view(ctx, "", resInstruments(), func(tx *sql.Tx) error {
+		all, err := instruments(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, in := range hep.Instruments() {
+			out = append(out, all[in.ID])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ImportInstrumentText implements hep.Store.
+func (s *Store) ImportInstrumentText(ctx context.Context, in hep.Instrument) (hep.Instrument, error) {
+	builtin, ok := hep.LookupInstrument(in.ID)
+	if !ok {
+		return hep.Instrument{}, hep.NotFound("instrument")
+	}
+	if builtin.TextLicensed {
+		return hep.Instrument{}, hep.Errorf(hep.CodeFailedPrecondition, "the %s's text ships with hep: there is nothing to import", builtin.Title)
+	}
+	out, err := builtin.WithText(in.Raw)
+	if err != nil {
+		return hep.Instrument{}, hep.Errorf(hep.CodeInvalid, "%v", err)
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO instrument_texts (instrument_id, questionnaire, imported_by, import_time) VALUES (?, ?, ?, ?)",
+			string(out.ID), string(out.Raw), hep.ActorFrom(ctx).ID, ts(s.now())); err != nil {
+			return err
+		}
+		// Phones of patients with an active assignment pull the new text.
+		ps, err := queryAll(ctx, tx, func(sc scanner) (string, error) {
+			var p string
+			return p, sc.Scan(&p)
+		}, "SELECT DISTINCT patient_id FROM questionnaire_assignments WHERE instrument_id = ? AND end_time IS NULL ORDER BY patient_id", string(out.ID))
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if _, err := s.bump(ctx, tx, p, hep.KindQuestionnaires, hep.CurrentID, false); err != nil {
+				return err
+			}
+		}
+		return s.appendAudit(ctx, tx, "", resInstrument(out.ID), hep.OutcomeOK)
+	})
+	if err != nil {
+		return hep.Instrument{}, err
 	}
 	return out, nil
 }

@@ -1,6 +1,8 @@
 package heptest
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -306,6 +308,73 @@ func testOutcomes(t *testing.T, open OpenFunc) {
 		push(c.newResponse(a.ID, today.AddDays(28), psfs(5, 5, 5)))
 		if over := alerts(hep.AlertQuestionnaireOverdue); len(over) != 1 || over[0].Status != hep.AlertOpen {
 			t.Errorf("after the late answer: %+v", over)
+		}
+	})
+
+	t.Run("ImportedText", func(t *testing.T) {
+		c := newClinic(t, open)
+		admin := c.account(hep.RoleAdmin)
+		odi, _ := hep.LookupInstrument(hep.InstrumentODI)
+		withText := func(prefix string) hep.Instrument {
+			in, err := odi.WithText([]byte(strings.ReplaceAll(string(odi.Raw), `"display": "Statement `, `"display": "`+prefix+` `)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return in
+		}
+		ictx, iactor := c.as(actorOf(admin), "outcome.import_text")
+		psfs, _ := hep.LookupInstrument(hep.InstrumentPSFS)
+		c.notAudited("PSFS import", func() {
+			if _, err := c.store.ImportInstrumentText(ictx, psfs); hep.ErrorCode(err) != hep.CodeFailedPrecondition {
+				t.Errorf("importing the PSFS: %v", err)
+			}
+		})
+		var got hep.Instrument
+		ev := c.audited(func() {
+			var err error
+			if got, err = c.store.ImportInstrumentText(ictx, withText("Ours")); err != nil {
+				t.Fatal(err)
+			}
+		})
+		c.wantEvent("ImportInstrumentText", ev, iactor, "", "instruments/odi", hep.OutcomeOK)
+		if !got.TextImported || !strings.Contains(string(got.Raw), `"Ours 4"`) {
+			t.Errorf("imported %+v", got)
+		}
+		lctx, lactor := c.doctor("outcome.list_instruments")
+		var list []hep.Instrument
+		ev = c.audited(func() {
+			var err error
+			if list, err = c.store.ListInstruments(lctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+		c.wantEvent("ListInstruments", ev, lactor, "", "instruments", hep.OutcomeOK)
+		if len(list) != 2 || list[0].ID != hep.InstrumentODI || !list[0].TextImported || list[1].TextImported {
+			t.Fatalf("listed %+v", list)
+		}
+		a := c.assign(hep.AssignmentInput{InstrumentID: hep.InstrumentODI})
+		ph := c.newPhone(c.device)
+		ph.pull(100)
+		q := ph.held[entryKey{hep.KindQuestionnaires, hep.CurrentID}].Questionnaires
+		if len(q.Instruments) != 1 || !strings.Contains(string(q.Instruments[0].Raw), `"Ours 2"`) {
+			t.Fatalf("the phone's instruments: %+v", q.Instruments)
+		}
+		// A newer import applies, and the phone pulls it.
+		c.clock.Advance(time.Minute)
+		if _, err := c.store.ImportInstrumentText(ictx, withText("Newer")); err != nil {
+			t.Fatal(err)
+		}
+		changes := ph.pull(100)
+		q = ph.held[entryKey{hep.KindQuestionnaires, hep.CurrentID}].Questionnaires
+		if len(changes) != 1 || !strings.Contains(string(q.Instruments[0].Raw), `"Newer 2"`) {
+			t.Fatalf("after the second import: %v", keys(changes))
+		}
+		var answers []hep.Answer
+		for i := 1; i <= 10; i++ {
+			answers = append(answers, qAns(fmt.Sprintf("section-%d", i), 3))
+		}
+		if rs := ph.push(ph.batch(mResponse(c.newResponse(a.ID, c.today(), answers)))); rs[0].Status != hep.MutationApplied {
+			t.Fatalf("ODI response: %+v", rs)
 		}
 	})
 

@@ -91,6 +91,28 @@ BEGIN
 	SELECT RAISE(ABORT, 'questionnaire_responses is append-only');
 END;
 
+-- A clinic's own text for an instrument whose text hep does not ship (the
+-- ODI's statements are licensed): the whole FHIR Questionnaire as
+-- imported, checked by hep.Instrument.WithText to have the built-in
+-- structure. Every import is kept; the newest applies.
+CREATE TABLE instrument_texts (
+	seq           INTEGER NOT NULL PRIMARY KEY,
+	instrument_id TEXT    NOT NULL CHECK (instrument_id <> ''),
+	questionnaire TEXT    NOT NULL CHECK (json_valid(questionnaire)),
+	imported_by   TEXT    NOT NULL CHECK (imported_by <> ''),
+	import_time   TEXT    NOT NULL CHECK (import_time GLOB '????-??-??T??:??:??.?????????Z')
+) STRICT;
+CREATE INDEX instrument_texts_instrument ON instrument_texts (instrument_id, seq);
+
+CREATE TRIGGER instrument_texts_fixed BEFORE UPDATE ON instrument_texts
+BEGIN
+	SELECT RAISE(ABORT, 'instrument_texts is append-only');
+END;
+CREATE TRIGGER instrument_texts_no_delete BEFORE DELETE ON instrument_texts
+BEGIN
+	SELECT RAISE(ABORT, 'instrument_texts is append-only');
+END;
+
 -- sync_state learns the two new record kinds: SQLite cannot change a
 -- CHECK constraint in place, so the table is rebuilt with its indexes and
 -- triggers (same definitions as 0003, two kinds more).

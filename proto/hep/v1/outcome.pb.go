@@ -166,8 +166,10 @@ type Instrument struct {
 	// questionnaire_json is the instrument's FHIR R4 Questionnaire, the
 	// definition the phone renders.
 	QuestionnaireJson string `protobuf:"bytes,14,opt,name=questionnaire_json,json=questionnaireJson,proto3" json:"questionnaire_json,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// text_imported is true when the text is the clinic's own import.
+	TextImported  bool `protobuf:"varint,15,opt,name=text_imported,json=textImported,proto3" json:"text_imported,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Instrument) Reset() {
@@ -298,6 +300,107 @@ func (x *Instrument) GetQuestionnaireJson() string {
 	return ""
 }
 
+func (x *Instrument) GetTextImported() bool {
+	if x != nil {
+		return x.TextImported
+	}
+	return false
+}
+
+// ImportInstrumentTextRequest is the input of
+// OutcomeService.ImportInstrumentText.
+type ImportInstrumentTextRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// questionnaire_json is the FHIR R4 Questionnaire, at most 256 KiB.
+	QuestionnaireJson string `protobuf:"bytes,1,opt,name=questionnaire_json,json=questionnaireJson,proto3" json:"questionnaire_json,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ImportInstrumentTextRequest) Reset() {
+	*x = ImportInstrumentTextRequest{}
+	mi := &file_hep_v1_outcome_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportInstrumentTextRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportInstrumentTextRequest) ProtoMessage() {}
+
+func (x *ImportInstrumentTextRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hep_v1_outcome_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportInstrumentTextRequest.ProtoReflect.Descriptor instead.
+func (*ImportInstrumentTextRequest) Descriptor() ([]byte, []int) {
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ImportInstrumentTextRequest) GetQuestionnaireJson() string {
+	if x != nil {
+		return x.QuestionnaireJson
+	}
+	return ""
+}
+
+// ImportInstrumentTextResponse is the output of
+// OutcomeService.ImportInstrumentText.
+type ImportInstrumentTextResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// instrument is the instrument with the imported text.
+	Instrument    *Instrument `protobuf:"bytes,1,opt,name=instrument,proto3" json:"instrument,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportInstrumentTextResponse) Reset() {
+	*x = ImportInstrumentTextResponse{}
+	mi := &file_hep_v1_outcome_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportInstrumentTextResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportInstrumentTextResponse) ProtoMessage() {}
+
+func (x *ImportInstrumentTextResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hep_v1_outcome_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportInstrumentTextResponse.ProtoReflect.Descriptor instead.
+func (*ImportInstrumentTextResponse) Descriptor() ([]byte, []int) {
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ImportInstrumentTextResponse) GetInstrument() *Instrument {
+	if x != nil {
+		return x.Instrument
+	}
+	return nil
+}
+
 // ListInstrumentsRequest is the input of OutcomeService.ListInstruments.
 type ListInstrumentsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -307,7 +410,7 @@ type ListInstrumentsRequest struct {
 
 func (x *ListInstrumentsRequest) Reset() {
 	*x = ListInstrumentsRequest{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[1]
+	mi := &file_hep_v1_outcome_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -319,7 +422,7 @@ func (x *ListInstrumentsRequest) String() string {
 func (*ListInstrumentsRequest) ProtoMessage() {}
 
 func (x *ListInstrumentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[1]
+	mi := &file_hep_v1_outcome_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -332,7 +435,7 @@ func (x *ListInstrumentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstrumentsRequest.ProtoReflect.Descriptor instead.
 func (*ListInstrumentsRequest) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{1}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{3}
 }
 
 // ListInstrumentsResponse is the output of OutcomeService.ListInstruments.
@@ -346,7 +449,7 @@ type ListInstrumentsResponse struct {
 
 func (x *ListInstrumentsResponse) Reset() {
 	*x = ListInstrumentsResponse{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[2]
+	mi := &file_hep_v1_outcome_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +461,7 @@ func (x *ListInstrumentsResponse) String() string {
 func (*ListInstrumentsResponse) ProtoMessage() {}
 
 func (x *ListInstrumentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[2]
+	mi := &file_hep_v1_outcome_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +474,7 @@ func (x *ListInstrumentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstrumentsResponse.ProtoReflect.Descriptor instead.
 func (*ListInstrumentsResponse) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{2}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListInstrumentsResponse) GetInstruments() []*Instrument {
@@ -398,7 +501,7 @@ type DueSlot struct {
 
 func (x *DueSlot) Reset() {
 	*x = DueSlot{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[3]
+	mi := &file_hep_v1_outcome_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -410,7 +513,7 @@ func (x *DueSlot) String() string {
 func (*DueSlot) ProtoMessage() {}
 
 func (x *DueSlot) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[3]
+	mi := &file_hep_v1_outcome_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -423,7 +526,7 @@ func (x *DueSlot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DueSlot.ProtoReflect.Descriptor instead.
 func (*DueSlot) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{3}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DueSlot) GetSlotId() string {
@@ -493,7 +596,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[4]
+	mi := &file_hep_v1_outcome_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -505,7 +608,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[4]
+	mi := &file_hep_v1_outcome_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -518,7 +621,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{4}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Assignment) GetId() string {
@@ -634,7 +737,7 @@ type AssignQuestionnaireRequest struct {
 
 func (x *AssignQuestionnaireRequest) Reset() {
 	*x = AssignQuestionnaireRequest{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[5]
+	mi := &file_hep_v1_outcome_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +749,7 @@ func (x *AssignQuestionnaireRequest) String() string {
 func (*AssignQuestionnaireRequest) ProtoMessage() {}
 
 func (x *AssignQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[5]
+	mi := &file_hep_v1_outcome_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +762,7 @@ func (x *AssignQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*AssignQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{5}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AssignQuestionnaireRequest) GetPatientId() string {
@@ -716,7 +819,7 @@ type AssignQuestionnaireResponse struct {
 
 func (x *AssignQuestionnaireResponse) Reset() {
 	*x = AssignQuestionnaireResponse{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[6]
+	mi := &file_hep_v1_outcome_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +831,7 @@ func (x *AssignQuestionnaireResponse) String() string {
 func (*AssignQuestionnaireResponse) ProtoMessage() {}
 
 func (x *AssignQuestionnaireResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[6]
+	mi := &file_hep_v1_outcome_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +844,7 @@ func (x *AssignQuestionnaireResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignQuestionnaireResponse.ProtoReflect.Descriptor instead.
 func (*AssignQuestionnaireResponse) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{6}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AssignQuestionnaireResponse) GetAssignment() *Assignment {
@@ -764,7 +867,7 @@ type EndAssignmentRequest struct {
 
 func (x *EndAssignmentRequest) Reset() {
 	*x = EndAssignmentRequest{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[7]
+	mi := &file_hep_v1_outcome_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -776,7 +879,7 @@ func (x *EndAssignmentRequest) String() string {
 func (*EndAssignmentRequest) ProtoMessage() {}
 
 func (x *EndAssignmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[7]
+	mi := &file_hep_v1_outcome_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -789,7 +892,7 @@ func (x *EndAssignmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndAssignmentRequest.ProtoReflect.Descriptor instead.
 func (*EndAssignmentRequest) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{7}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EndAssignmentRequest) GetPatientId() string {
@@ -817,7 +920,7 @@ type EndAssignmentResponse struct {
 
 func (x *EndAssignmentResponse) Reset() {
 	*x = EndAssignmentResponse{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[8]
+	mi := &file_hep_v1_outcome_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -829,7 +932,7 @@ func (x *EndAssignmentResponse) String() string {
 func (*EndAssignmentResponse) ProtoMessage() {}
 
 func (x *EndAssignmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[8]
+	mi := &file_hep_v1_outcome_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -842,7 +945,7 @@ func (x *EndAssignmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndAssignmentResponse.ProtoReflect.Descriptor instead.
 func (*EndAssignmentResponse) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{8}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EndAssignmentResponse) GetAssignment() *Assignment {
@@ -865,7 +968,7 @@ type ListAssignmentsRequest struct {
 
 func (x *ListAssignmentsRequest) Reset() {
 	*x = ListAssignmentsRequest{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[9]
+	mi := &file_hep_v1_outcome_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -877,7 +980,7 @@ func (x *ListAssignmentsRequest) String() string {
 func (*ListAssignmentsRequest) ProtoMessage() {}
 
 func (x *ListAssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[9]
+	mi := &file_hep_v1_outcome_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -890,7 +993,7 @@ func (x *ListAssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{9}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListAssignmentsRequest) GetPatientId() string {
@@ -918,7 +1021,7 @@ type ListAssignmentsResponse struct {
 
 func (x *ListAssignmentsResponse) Reset() {
 	*x = ListAssignmentsResponse{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[10]
+	mi := &file_hep_v1_outcome_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1033,7 @@ func (x *ListAssignmentsResponse) String() string {
 func (*ListAssignmentsResponse) ProtoMessage() {}
 
 func (x *ListAssignmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[10]
+	mi := &file_hep_v1_outcome_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1046,7 @@ func (x *ListAssignmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssignmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAssignmentsResponse) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{10}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListAssignmentsResponse) GetAssignments() []*Assignment {
@@ -973,7 +1076,7 @@ type QuestionnaireAnswer struct {
 
 func (x *QuestionnaireAnswer) Reset() {
 	*x = QuestionnaireAnswer{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[11]
+	mi := &file_hep_v1_outcome_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -985,7 +1088,7 @@ func (x *QuestionnaireAnswer) String() string {
 func (*QuestionnaireAnswer) ProtoMessage() {}
 
 func (x *QuestionnaireAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[11]
+	mi := &file_hep_v1_outcome_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -998,7 +1101,7 @@ func (x *QuestionnaireAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuestionnaireAnswer.ProtoReflect.Descriptor instead.
 func (*QuestionnaireAnswer) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{11}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *QuestionnaireAnswer) GetLinkId() string {
@@ -1064,7 +1167,7 @@ type QuestionnaireResponse struct {
 
 func (x *QuestionnaireResponse) Reset() {
 	*x = QuestionnaireResponse{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[12]
+	mi := &file_hep_v1_outcome_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1179,7 @@ func (x *QuestionnaireResponse) String() string {
 func (*QuestionnaireResponse) ProtoMessage() {}
 
 func (x *QuestionnaireResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[12]
+	mi := &file_hep_v1_outcome_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1192,7 @@ func (x *QuestionnaireResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuestionnaireResponse.ProtoReflect.Descriptor instead.
 func (*QuestionnaireResponse) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{12}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *QuestionnaireResponse) GetId() string {
@@ -1187,7 +1290,7 @@ type ListQuestionnaireResponsesRequest struct {
 
 func (x *ListQuestionnaireResponsesRequest) Reset() {
 	*x = ListQuestionnaireResponsesRequest{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[13]
+	mi := &file_hep_v1_outcome_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1302,7 @@ func (x *ListQuestionnaireResponsesRequest) String() string {
 func (*ListQuestionnaireResponsesRequest) ProtoMessage() {}
 
 func (x *ListQuestionnaireResponsesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[13]
+	mi := &file_hep_v1_outcome_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1315,7 @@ func (x *ListQuestionnaireResponsesRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ListQuestionnaireResponsesRequest.ProtoReflect.Descriptor instead.
 func (*ListQuestionnaireResponsesRequest) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{13}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListQuestionnaireResponsesRequest) GetPatientId() string {
@@ -1257,7 +1360,7 @@ type ListQuestionnaireResponsesResponse struct {
 
 func (x *ListQuestionnaireResponsesResponse) Reset() {
 	*x = ListQuestionnaireResponsesResponse{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[14]
+	mi := &file_hep_v1_outcome_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1269,7 +1372,7 @@ func (x *ListQuestionnaireResponsesResponse) String() string {
 func (*ListQuestionnaireResponsesResponse) ProtoMessage() {}
 
 func (x *ListQuestionnaireResponsesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[14]
+	mi := &file_hep_v1_outcome_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1282,7 +1385,7 @@ func (x *ListQuestionnaireResponsesResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ListQuestionnaireResponsesResponse.ProtoReflect.Descriptor instead.
 func (*ListQuestionnaireResponsesResponse) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{14}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListQuestionnaireResponsesResponse) GetResponses() []*QuestionnaireResponse {
@@ -1316,7 +1419,7 @@ type QuestionnairesSnapshot struct {
 
 func (x *QuestionnairesSnapshot) Reset() {
 	*x = QuestionnairesSnapshot{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[15]
+	mi := &file_hep_v1_outcome_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1328,7 +1431,7 @@ func (x *QuestionnairesSnapshot) String() string {
 func (*QuestionnairesSnapshot) ProtoMessage() {}
 
 func (x *QuestionnairesSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[15]
+	mi := &file_hep_v1_outcome_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1341,7 +1444,7 @@ func (x *QuestionnairesSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuestionnairesSnapshot.ProtoReflect.Descriptor instead.
 func (*QuestionnairesSnapshot) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{15}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *QuestionnairesSnapshot) GetAssignments() []*Assignment {
@@ -1396,7 +1499,7 @@ type OutcomeSeries struct {
 
 func (x *OutcomeSeries) Reset() {
 	*x = OutcomeSeries{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[16]
+	mi := &file_hep_v1_outcome_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1511,7 @@ func (x *OutcomeSeries) String() string {
 func (*OutcomeSeries) ProtoMessage() {}
 
 func (x *OutcomeSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[16]
+	mi := &file_hep_v1_outcome_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1524,7 @@ func (x *OutcomeSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutcomeSeries.ProtoReflect.Descriptor instead.
 func (*OutcomeSeries) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{16}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *OutcomeSeries) GetAssignmentId() string {
@@ -1522,7 +1625,7 @@ type OutcomePoint struct {
 
 func (x *OutcomePoint) Reset() {
 	*x = OutcomePoint{}
-	mi := &file_hep_v1_outcome_proto_msgTypes[17]
+	mi := &file_hep_v1_outcome_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1637,7 @@ func (x *OutcomePoint) String() string {
 func (*OutcomePoint) ProtoMessage() {}
 
 func (x *OutcomePoint) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_outcome_proto_msgTypes[17]
+	mi := &file_hep_v1_outcome_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1650,7 @@ func (x *OutcomePoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutcomePoint.ProtoReflect.Descriptor instead.
 func (*OutcomePoint) Descriptor() ([]byte, []int) {
-	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{17}
+	return file_hep_v1_outcome_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *OutcomePoint) GetResponseId() string {
@@ -1596,7 +1699,7 @@ var File_hep_v1_outcome_proto protoreflect.FileDescriptor
 
 const file_hep_v1_outcome_proto_rawDesc = "" +
 	"\n" +
-	"\x14hep/v1/outcome.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x11hep/v1/plan.proto\"\xda\x03\n" +
+	"\x14hep/v1/outcome.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x11hep/v1/plan.proto\"\xff\x03\n" +
 	"\n" +
 	"Instrument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
@@ -1617,7 +1720,14 @@ const file_hep_v1_outcome_proto_rawDesc = "" +
 	"\vscore_loinc\x18\f \x01(\tR\n" +
 	"scoreLoinc\x12#\n" +
 	"\rtext_licensed\x18\r \x01(\bR\ftextLicensed\x12-\n" +
-	"\x12questionnaire_json\x18\x0e \x01(\tR\x11questionnaireJson\"\x18\n" +
+	"\x12questionnaire_json\x18\x0e \x01(\tR\x11questionnaireJson\x12#\n" +
+	"\rtext_imported\x18\x0f \x01(\bR\ftextImported\"L\n" +
+	"\x1bImportInstrumentTextRequest\x12-\n" +
+	"\x12questionnaire_json\x18\x01 \x01(\tR\x11questionnaireJson\"R\n" +
+	"\x1cImportInstrumentTextResponse\x122\n" +
+	"\n" +
+	"instrument\x18\x01 \x01(\v2\x12.hep.v1.InstrumentR\n" +
+	"instrument\"\x18\n" +
 	"\x16ListInstrumentsRequest\"O\n" +
 	"\x17ListInstrumentsResponse\x124\n" +
 	"\vinstruments\x18\x01 \x03(\v2\x12.hep.v1.InstrumentR\vinstruments\"\x9d\x01\n" +
@@ -1747,9 +1857,10 @@ const file_hep_v1_outcome_proto_rawDesc = "" +
 	"\x1aOUTCOME_CHANGE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13OUTCOME_CHANGE_NONE\x10\x01\x12\x1b\n" +
 	"\x17OUTCOME_CHANGE_IMPROVED\x10\x02\x12\x1b\n" +
-	"\x17OUTCOME_CHANGE_WORSENED\x10\x032\xdb\x03\n" +
+	"\x17OUTCOME_CHANGE_WORSENED\x10\x032\xbe\x04\n" +
 	"\x0eOutcomeService\x12R\n" +
-	"\x0fListInstruments\x12\x1e.hep.v1.ListInstrumentsRequest\x1a\x1f.hep.v1.ListInstrumentsResponse\x12^\n" +
+	"\x0fListInstruments\x12\x1e.hep.v1.ListInstrumentsRequest\x1a\x1f.hep.v1.ListInstrumentsResponse\x12a\n" +
+	"\x14ImportInstrumentText\x12#.hep.v1.ImportInstrumentTextRequest\x1a$.hep.v1.ImportInstrumentTextResponse\x12^\n" +
 	"\x13AssignQuestionnaire\x12\".hep.v1.AssignQuestionnaireRequest\x1a#.hep.v1.AssignQuestionnaireResponse\x12L\n" +
 	"\rEndAssignment\x12\x1c.hep.v1.EndAssignmentRequest\x1a\x1d.hep.v1.EndAssignmentResponse\x12R\n" +
 	"\x0fListAssignments\x12\x1e.hep.v1.ListAssignmentsRequest\x1a\x1f.hep.v1.ListAssignmentsResponse\x12s\n" +
@@ -1768,77 +1879,82 @@ func file_hep_v1_outcome_proto_rawDescGZIP() []byte {
 }
 
 var file_hep_v1_outcome_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_hep_v1_outcome_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_hep_v1_outcome_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_hep_v1_outcome_proto_goTypes = []any{
 	(ScoringRule)(0),                           // 0: hep.v1.ScoringRule
 	(OutcomeChange)(0),                         // 1: hep.v1.OutcomeChange
 	(*Instrument)(nil),                         // 2: hep.v1.Instrument
-	(*ListInstrumentsRequest)(nil),             // 3: hep.v1.ListInstrumentsRequest
-	(*ListInstrumentsResponse)(nil),            // 4: hep.v1.ListInstrumentsResponse
-	(*DueSlot)(nil),                            // 5: hep.v1.DueSlot
-	(*Assignment)(nil),                         // 6: hep.v1.Assignment
-	(*AssignQuestionnaireRequest)(nil),         // 7: hep.v1.AssignQuestionnaireRequest
-	(*AssignQuestionnaireResponse)(nil),        // 8: hep.v1.AssignQuestionnaireResponse
-	(*EndAssignmentRequest)(nil),               // 9: hep.v1.EndAssignmentRequest
-	(*EndAssignmentResponse)(nil),              // 10: hep.v1.EndAssignmentResponse
-	(*ListAssignmentsRequest)(nil),             // 11: hep.v1.ListAssignmentsRequest
-	(*ListAssignmentsResponse)(nil),            // 12: hep.v1.ListAssignmentsResponse
-	(*QuestionnaireAnswer)(nil),                // 13: hep.v1.QuestionnaireAnswer
-	(*QuestionnaireResponse)(nil),              // 14: hep.v1.QuestionnaireResponse
-	(*ListQuestionnaireResponsesRequest)(nil),  // 15: hep.v1.ListQuestionnaireResponsesRequest
-	(*ListQuestionnaireResponsesResponse)(nil), // 16: hep.v1.ListQuestionnaireResponsesResponse
-	(*QuestionnairesSnapshot)(nil),             // 17: hep.v1.QuestionnairesSnapshot
-	(*OutcomeSeries)(nil),                      // 18: hep.v1.OutcomeSeries
-	(*OutcomePoint)(nil),                       // 19: hep.v1.OutcomePoint
-	(*Date)(nil),                               // 20: hep.v1.Date
-	(*timestamppb.Timestamp)(nil),              // 21: google.protobuf.Timestamp
+	(*ImportInstrumentTextRequest)(nil),        // 3: hep.v1.ImportInstrumentTextRequest
+	(*ImportInstrumentTextResponse)(nil),       // 4: hep.v1.ImportInstrumentTextResponse
+	(*ListInstrumentsRequest)(nil),             // 5: hep.v1.ListInstrumentsRequest
+	(*ListInstrumentsResponse)(nil),            // 6: hep.v1.ListInstrumentsResponse
+	(*DueSlot)(nil),                            // 7: hep.v1.DueSlot
+	(*Assignment)(nil),                         // 8: hep.v1.Assignment
+	(*AssignQuestionnaireRequest)(nil),         // 9: hep.v1.AssignQuestionnaireRequest
+	(*AssignQuestionnaireResponse)(nil),        // 10: hep.v1.AssignQuestionnaireResponse
+	(*EndAssignmentRequest)(nil),               // 11: hep.v1.EndAssignmentRequest
+	(*EndAssignmentResponse)(nil),              // 12: hep.v1.EndAssignmentResponse
+	(*ListAssignmentsRequest)(nil),             // 13: hep.v1.ListAssignmentsRequest
+	(*ListAssignmentsResponse)(nil),            // 14: hep.v1.ListAssignmentsResponse
+	(*QuestionnaireAnswer)(nil),                // 15: hep.v1.QuestionnaireAnswer
+	(*QuestionnaireResponse)(nil),              // 16: hep.v1.QuestionnaireResponse
+	(*ListQuestionnaireResponsesRequest)(nil),  // 17: hep.v1.ListQuestionnaireResponsesRequest
+	(*ListQuestionnaireResponsesResponse)(nil), // 18: hep.v1.ListQuestionnaireResponsesResponse
+	(*QuestionnairesSnapshot)(nil),             // 19: hep.v1.QuestionnairesSnapshot
+	(*OutcomeSeries)(nil),                      // 20: hep.v1.OutcomeSeries
+	(*OutcomePoint)(nil),                       // 21: hep.v1.OutcomePoint
+	(*Date)(nil),                               // 22: hep.v1.Date
+	(*timestamppb.Timestamp)(nil),              // 23: google.protobuf.Timestamp
 }
 var file_hep_v1_outcome_proto_depIdxs = []int32{
 	0,  // 0: hep.v1.Instrument.scoring:type_name -> hep.v1.ScoringRule
-	2,  // 1: hep.v1.ListInstrumentsResponse.instruments:type_name -> hep.v1.Instrument
-	20, // 2: hep.v1.DueSlot.due_date:type_name -> hep.v1.Date
-	20, // 3: hep.v1.DueSlot.visit_date:type_name -> hep.v1.Date
-	20, // 4: hep.v1.Assignment.start_date:type_name -> hep.v1.Date
-	20, // 5: hep.v1.Assignment.visit_dates:type_name -> hep.v1.Date
-	20, // 6: hep.v1.Assignment.end_date:type_name -> hep.v1.Date
-	21, // 7: hep.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
-	21, // 8: hep.v1.Assignment.end_time:type_name -> google.protobuf.Timestamp
-	5,  // 9: hep.v1.Assignment.next_due:type_name -> hep.v1.DueSlot
-	5,  // 10: hep.v1.Assignment.overdue:type_name -> hep.v1.DueSlot
-	20, // 11: hep.v1.AssignQuestionnaireRequest.start_date:type_name -> hep.v1.Date
-	20, // 12: hep.v1.AssignQuestionnaireRequest.visit_dates:type_name -> hep.v1.Date
-	20, // 13: hep.v1.AssignQuestionnaireRequest.end_date:type_name -> hep.v1.Date
-	6,  // 14: hep.v1.AssignQuestionnaireResponse.assignment:type_name -> hep.v1.Assignment
-	6,  // 15: hep.v1.EndAssignmentResponse.assignment:type_name -> hep.v1.Assignment
-	6,  // 16: hep.v1.ListAssignmentsResponse.assignments:type_name -> hep.v1.Assignment
-	20, // 17: hep.v1.QuestionnaireResponse.slot_date:type_name -> hep.v1.Date
-	21, // 18: hep.v1.QuestionnaireResponse.authored_time:type_name -> google.protobuf.Timestamp
-	13, // 19: hep.v1.QuestionnaireResponse.answers:type_name -> hep.v1.QuestionnaireAnswer
-	21, // 20: hep.v1.QuestionnaireResponse.corrected_authored_time:type_name -> google.protobuf.Timestamp
-	21, // 21: hep.v1.QuestionnaireResponse.receive_time:type_name -> google.protobuf.Timestamp
-	14, // 22: hep.v1.ListQuestionnaireResponsesResponse.responses:type_name -> hep.v1.QuestionnaireResponse
-	6,  // 23: hep.v1.QuestionnairesSnapshot.assignments:type_name -> hep.v1.Assignment
-	2,  // 24: hep.v1.QuestionnairesSnapshot.instruments:type_name -> hep.v1.Instrument
-	19, // 25: hep.v1.OutcomeSeries.points:type_name -> hep.v1.OutcomePoint
-	1,  // 26: hep.v1.OutcomeSeries.change:type_name -> hep.v1.OutcomeChange
-	5,  // 27: hep.v1.OutcomeSeries.overdue:type_name -> hep.v1.DueSlot
-	20, // 28: hep.v1.OutcomePoint.slot_date:type_name -> hep.v1.Date
-	21, // 29: hep.v1.OutcomePoint.authored_time:type_name -> google.protobuf.Timestamp
-	3,  // 30: hep.v1.OutcomeService.ListInstruments:input_type -> hep.v1.ListInstrumentsRequest
-	7,  // 31: hep.v1.OutcomeService.AssignQuestionnaire:input_type -> hep.v1.AssignQuestionnaireRequest
-	9,  // 32: hep.v1.OutcomeService.EndAssignment:input_type -> hep.v1.EndAssignmentRequest
-	11, // 33: hep.v1.OutcomeService.ListAssignments:input_type -> hep.v1.ListAssignmentsRequest
-	15, // 34: hep.v1.OutcomeService.ListQuestionnaireResponses:input_type -> hep.v1.ListQuestionnaireResponsesRequest
-	4,  // 35: hep.v1.OutcomeService.ListInstruments:output_type -> hep.v1.ListInstrumentsResponse
-	8,  // 36: hep.v1.OutcomeService.AssignQuestionnaire:output_type -> hep.v1.AssignQuestionnaireResponse
-	10, // 37: hep.v1.OutcomeService.EndAssignment:output_type -> hep.v1.EndAssignmentResponse
-	12, // 38: hep.v1.OutcomeService.ListAssignments:output_type -> hep.v1.ListAssignmentsResponse
-	16, // 39: hep.v1.OutcomeService.ListQuestionnaireResponses:output_type -> hep.v1.ListQuestionnaireResponsesResponse
-	35, // [35:40] is the sub-list for method output_type
-	30, // [30:35] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	2,  // 1: hep.v1.ImportInstrumentTextResponse.instrument:type_name -> hep.v1.Instrument
+	2,  // 2: hep.v1.ListInstrumentsResponse.instruments:type_name -> hep.v1.Instrument
+	22, // 3: hep.v1.DueSlot.due_date:type_name -> hep.v1.Date
+	22, // 4: hep.v1.DueSlot.visit_date:type_name -> hep.v1.Date
+	22, // 5: hep.v1.Assignment.start_date:type_name -> hep.v1.Date
+	22, // 6: hep.v1.Assignment.visit_dates:type_name -> hep.v1.Date
+	22, // 7: hep.v1.Assignment.end_date:type_name -> hep.v1.Date
+	23, // 8: hep.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
+	23, // 9: hep.v1.Assignment.end_time:type_name -> google.protobuf.Timestamp
+	7,  // 10: hep.v1.Assignment.next_due:type_name -> hep.v1.DueSlot
+	7,  // 11: hep.v1.Assignment.overdue:type_name -> hep.v1.DueSlot
+	22, // 12: hep.v1.AssignQuestionnaireRequest.start_date:type_name -> hep.v1.Date
+	22, // 13: hep.v1.AssignQuestionnaireRequest.visit_dates:type_name -> hep.v1.Date
+	22, // 14: hep.v1.AssignQuestionnaireRequest.end_date:type_name -> hep.v1.Date
+	8,  // 15: hep.v1.AssignQuestionnaireResponse.assignment:type_name -> hep.v1.Assignment
+	8,  // 16: hep.v1.EndAssignmentResponse.assignment:type_name -> hep.v1.Assignment
+	8,  // 17: hep.v1.ListAssignmentsResponse.assignments:type_name -> hep.v1.Assignment
+	22, // 18: hep.v1.QuestionnaireResponse.slot_date:type_name -> hep.v1.Date
+	23, // 19: hep.v1.QuestionnaireResponse.authored_time:type_name -> google.protobuf.Timestamp
+	15, // 20: hep.v1.QuestionnaireResponse.answers:type_name -> hep.v1.QuestionnaireAnswer
+	23, // 21: hep.v1.QuestionnaireResponse.corrected_authored_time:type_name -> google.protobuf.Timestamp
+	23, // 22: hep.v1.QuestionnaireResponse.receive_time:type_name -> google.protobuf.Timestamp
+	16, // 23: hep.v1.ListQuestionnaireResponsesResponse.responses:type_name -> hep.v1.QuestionnaireResponse
+	8,  // 24: hep.v1.QuestionnairesSnapshot.assignments:type_name -> hep.v1.Assignment
+	2,  // 25: hep.v1.QuestionnairesSnapshot.instruments:type_name -> hep.v1.Instrument
+	21, // 26: hep.v1.OutcomeSeries.points:type_name -> hep.v1.OutcomePoint
+	1,  // 27: hep.v1.OutcomeSeries.change:type_name -> hep.v1.OutcomeChange
+	7,  // 28: hep.v1.OutcomeSeries.overdue:type_name -> hep.v1.DueSlot
+	22, // 29: hep.v1.OutcomePoint.slot_date:type_name -> hep.v1.Date
+	23, // 30: hep.v1.OutcomePoint.authored_time:type_name -> google.protobuf.Timestamp
+	5,  // 31: hep.v1.OutcomeService.ListInstruments:input_type -> hep.v1.ListInstrumentsRequest
+	3,  // 32: hep.v1.OutcomeService.ImportInstrumentText:input_type -> hep.v1.ImportInstrumentTextRequest
+	9,  // 33: hep.v1.OutcomeService.AssignQuestionnaire:input_type -> hep.v1.AssignQuestionnaireRequest
+	11, // 34: hep.v1.OutcomeService.EndAssignment:input_type -> hep.v1.EndAssignmentRequest
+	13, // 35: hep.v1.OutcomeService.ListAssignments:input_type -> hep.v1.ListAssignmentsRequest
+	17, // 36: hep.v1.OutcomeService.ListQuestionnaireResponses:input_type -> hep.v1.ListQuestionnaireResponsesRequest
+	6,  // 37: hep.v1.OutcomeService.ListInstruments:output_type -> hep.v1.ListInstrumentsResponse
+	4,  // 38: hep.v1.OutcomeService.ImportInstrumentText:output_type -> hep.v1.ImportInstrumentTextResponse
+	10, // 39: hep.v1.OutcomeService.AssignQuestionnaire:output_type -> hep.v1.AssignQuestionnaireResponse
+	12, // 40: hep.v1.OutcomeService.EndAssignment:output_type -> hep.v1.EndAssignmentResponse
+	14, // 41: hep.v1.OutcomeService.ListAssignments:output_type -> hep.v1.ListAssignmentsResponse
+	18, // 42: hep.v1.OutcomeService.ListQuestionnaireResponses:output_type -> hep.v1.ListQuestionnaireResponsesResponse
+	37, // [37:43] is the sub-list for method output_type
+	31, // [31:37] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_hep_v1_outcome_proto_init() }
@@ -1847,17 +1963,17 @@ func file_hep_v1_outcome_proto_init() {
 		return
 	}
 	file_hep_v1_plan_proto_init()
-	file_hep_v1_outcome_proto_msgTypes[11].OneofWrappers = []any{}
-	file_hep_v1_outcome_proto_msgTypes[12].OneofWrappers = []any{}
-	file_hep_v1_outcome_proto_msgTypes[16].OneofWrappers = []any{}
-	file_hep_v1_outcome_proto_msgTypes[17].OneofWrappers = []any{}
+	file_hep_v1_outcome_proto_msgTypes[13].OneofWrappers = []any{}
+	file_hep_v1_outcome_proto_msgTypes[14].OneofWrappers = []any{}
+	file_hep_v1_outcome_proto_msgTypes[18].OneofWrappers = []any{}
+	file_hep_v1_outcome_proto_msgTypes[19].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hep_v1_outcome_proto_rawDesc), len(file_hep_v1_outcome_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

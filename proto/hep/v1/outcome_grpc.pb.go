@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	OutcomeService_ListInstruments_FullMethodName            = "/hep.v1.OutcomeService/ListInstruments"
+	OutcomeService_ImportInstrumentText_FullMethodName       = "/hep.v1.OutcomeService/ImportInstrumentText"
 	OutcomeService_AssignQuestionnaire_FullMethodName        = "/hep.v1.OutcomeService/AssignQuestionnaire"
 	OutcomeService_EndAssignment_FullMethodName              = "/hep.v1.OutcomeService/EndAssignment"
 	OutcomeService_ListAssignments_FullMethodName            = "/hep.v1.OutcomeService/ListAssignments"
@@ -36,8 +37,16 @@ const (
 // phone answers through SyncService (a QuestionnaireAnswers mutation).
 // Scoring rules and their sources are in docs/clinical-rules.md.
 type OutcomeServiceClient interface {
-	// ListInstruments lists the instruments hep scores. Clinicians.
+	// ListInstruments lists the instruments hep scores, with the clinic's
+	// imported text where there is one. Clinicians and admins.
 	ListInstruments(ctx context.Context, in *ListInstrumentsRequest, opts ...grpc.CallOption) (*ListInstrumentsResponse, error)
+	// ImportInstrumentText stores the clinic's own licensed text for an
+	// instrument whose text hep does not ship (the ODI): a FHIR R4
+	// Questionnaire with the built-in's id, url and structure, of which only
+	// the texts differ. Admins. INVALID_ARGUMENT (field questionnaire_json)
+	// says what differs; FAILED_PRECONDITION for an instrument whose text
+	// ships with hep.
+	ImportInstrumentText(ctx context.Context, in *ImportInstrumentTextRequest, opts ...grpc.CallOption) (*ImportInstrumentTextResponse, error)
 	// AssignQuestionnaire gives a patient an instrument with a schedule.
 	// Care-team clinicians. FAILED_PRECONDITION for an instrument whose text
 	// is not available (the ODI's statements are licensed) or when the
@@ -66,6 +75,16 @@ func (c *outcomeServiceClient) ListInstruments(ctx context.Context, in *ListInst
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListInstrumentsResponse)
 	err := c.cc.Invoke(ctx, OutcomeService_ListInstruments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *outcomeServiceClient) ImportInstrumentText(ctx context.Context, in *ImportInstrumentTextRequest, opts ...grpc.CallOption) (*ImportInstrumentTextResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportInstrumentTextResponse)
+	err := c.cc.Invoke(ctx, OutcomeService_ImportInstrumentText_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -122,8 +141,16 @@ func (c *outcomeServiceClient) ListQuestionnaireResponses(ctx context.Context, i
 // phone answers through SyncService (a QuestionnaireAnswers mutation).
 // Scoring rules and their sources are in docs/clinical-rules.md.
 type OutcomeServiceServer interface {
-	// ListInstruments lists the instruments hep scores. Clinicians.
+	// ListInstruments lists the instruments hep scores, with the clinic's
+	// imported text where there is one. Clinicians and admins.
 	ListInstruments(context.Context, *ListInstrumentsRequest) (*ListInstrumentsResponse, error)
+	// ImportInstrumentText stores the clinic's own licensed text for an
+	// instrument whose text hep does not ship (the ODI): a FHIR R4
+	// Questionnaire with the built-in's id, url and structure, of which only
+	// the texts differ. Admins. INVALID_ARGUMENT (field questionnaire_json)
+	// says what differs; FAILED_PRECONDITION for an instrument whose text
+	// ships with hep.
+	ImportInstrumentText(context.Context, *ImportInstrumentTextRequest) (*ImportInstrumentTextResponse, error)
 	// AssignQuestionnaire gives a patient an instrument with a schedule.
 	// Care-team clinicians. FAILED_PRECONDITION for an instrument whose text
 	// is not available (the ODI's statements are licensed) or when the
@@ -150,6 +177,9 @@ type UnimplementedOutcomeServiceServer struct{}
 
 func (UnimplementedOutcomeServiceServer) ListInstruments(context.Context, *ListInstrumentsRequest) (*ListInstrumentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListInstruments not implemented")
+}
+func (UnimplementedOutcomeServiceServer) ImportInstrumentText(context.Context, *ImportInstrumentTextRequest) (*ImportInstrumentTextResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportInstrumentText not implemented")
 }
 func (UnimplementedOutcomeServiceServer) AssignQuestionnaire(context.Context, *AssignQuestionnaireRequest) (*AssignQuestionnaireResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AssignQuestionnaire not implemented")
@@ -198,6 +228,24 @@ func _OutcomeService_ListInstruments_Handler(srv interface{}, ctx context.Contex
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(OutcomeServiceServer).ListInstruments(ctx, req.(*ListInstrumentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OutcomeService_ImportInstrumentText_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportInstrumentTextRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OutcomeServiceServer).ImportInstrumentText(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OutcomeService_ImportInstrumentText_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OutcomeServiceServer).ImportInstrumentText(ctx, req.(*ImportInstrumentTextRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -284,6 +332,10 @@ var OutcomeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListInstruments",
 			Handler:    _OutcomeService_ListInstruments_Handler,
+		},
+		{
+			MethodName: "ImportInstrumentText",
+			Handler:    _OutcomeService_ImportInstrumentText_Handler,
 		},
 		{
 			MethodName: "AssignQuestionnaire",
