@@ -362,3 +362,42 @@ func TestWithText(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcomeAlertsInTriage: the two questionnaire alerts, coalesced per
+// assignment, rank a patient among those with open alerts, in words that
+// name the instrument.
+func TestOutcomeAlertsInTriage(t *testing.T) {
+	p := psfs(t)
+	a := hep.Assignment{ID: "0190a000-0000-7000-8000-000000000001", PatientID: "p1", InstrumentID: p.ID, Start: d(2026, 11, 2), EveryWeeks: 1}
+	rs := []hep.QuestionnaireResponse{
+		{ID: "r1", Slot: d(2026, 11, 2), Answers: psfsAnswers(6, 6, 6)},
+		{ID: "r2", Slot: d(2026, 11, 9), Answers: psfsAnswers(5, 5, 5)},
+		{ID: "r3", Slot: d(2026, 11, 16), Answers: psfsAnswers(4, 4, 3)},
+	}
+	if al := hep.FunctionWorsenedAlert(a, rs, "r2"); al != nil {
+		t.Errorf("1 point worse alerted: %+v", al)
+	}
+	if al := hep.FunctionWorsenedAlert(a, rs, "r1"); al != nil {
+		t.Errorf("the baseline alerted: %+v", al)
+	}
+	al := hep.FunctionWorsenedAlert(a, rs, "r3")
+	if al == nil || al.Kind != hep.AlertFunctionWorsened || al.Subject != "psfs/"+a.ID || al.Trigger != "questionnaire_responses/r3" ||
+		al.Summary != "Patient-Specific Functional Scale 3.67 on 2026-11-16, worse than the baseline 6 of 2026-11-02 by 2.33 (MCID 2 points)." {
+		t.Fatalf("alert %+v", al)
+	}
+	over := hep.QuestionnaireOverdueAlert(a, hep.DueSlot{AssignmentID: a.ID, Due: d(2026, 11, 23)})
+	if over.Trigger != "slot/"+a.ID+"/2026-11-23" || over.Subject != al.Subject {
+		t.Errorf("overdue %+v", over)
+	}
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	es := hep.Triage([]hep.TriageFacts{
+		{PatientID: "p1", DisplayName: "A", Open: []hep.OpenAlert{
+			{Kind: hep.AlertFunctionWorsened, Subject: al.Subject, Severity: hep.AlertRoutine, Occurrences: 2, CreateTime: now.Add(-time.Hour)},
+			{Kind: hep.AlertQuestionnaireOverdue, Subject: al.Subject, Severity: hep.AlertRoutine, Occurrences: 1, CreateTime: now}}},
+		{PatientID: "p2", DisplayName: "B", DaysSinceSession: 0},
+	}, hep.DefaultThresholds())
+	if es[0].Facts.PatientID != "p1" || es[0].Tier != hep.TierOpenAlerts ||
+		!strings.HasPrefix(es[0].Reason, "Patient-Specific Functional Scale worse than baseline by the MCID in 2 responses; 1 overdue Patient-Specific Functional Scale") {
+		t.Errorf("triage %+v", es[0])
+	}
+}
