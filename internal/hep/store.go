@@ -240,7 +240,11 @@ type Store interface {
 	// one of the patient's assignments (active, or ended after the slot)
 	// and a slot of it due by the patient's today, and pass ValidateAnswers
 	// (else REJECTED); it supersedes the slot's live response, whose
-	// tombstone the phone pulls. Every change bumps the patient's
+	// tombstone the phone pulls; a message is stored like SendMessage's
+	// with sender PATIENT (the whole push fails RESOURCE_EXHAUSTED past
+	// MaxPatientMessagesRate, so nothing is lost: the phone retries later);
+	// messages_read moves the patient's read mark forward (REJECTED beyond
+	// the last message). Every change bumps the patient's
 	// change sequence in the same transaction. Returns one result per
 	// mutation and the new last sequence.
 	Push(ctx context.Context, deviceID string, muts []Mutation) ([]MutationResult, int64, error)
@@ -301,6 +305,23 @@ type Store interface {
 	// responses, newest slot first (then id), optionally of one
 	// assignment. NOT_FOUND for an unknown patient.
 	ListQuestionnaireResponses(ctx context.Context, f ResponseFilter) ([]QuestionnaireResponse, error)
+
+	// ---- Messages. Every method below is audited. ----
+
+	// ListMessages returns a page of a patient's thread, newest first, with
+	// the thread's read marks. NOT_FOUND for an unknown patient.
+	ListMessages(ctx context.Context, f MessageFilter) ([]Message, MessageThread, error)
+	// SendMessage stores a care-team message from the actor (sender
+	// CLINICIAN) with the next thread sequence, and bumps the message and
+	// thread records. NOT_FOUND; RESOURCE_EXHAUSTED (ErrMessageRate) past
+	// MaxTeamMessagesRate care-team messages to the patient in
+	// MessageRateWindow.
+	SendMessage(ctx context.Context, patientID, body string) (Message, error)
+	// MarkMessagesRead moves the care team's read mark forward to through
+	// (a lower one changes nothing), by the actor, and bumps the thread
+	// record if it moved. NOT_FOUND; INVALID_ARGUMENT (field
+	// read_through) beyond the thread's last message.
+	MarkMessagesRead(ctx context.Context, patientID string, through int64) (MessageThread, error)
 
 	// ---- Clinician review. Audited unless noted. ----
 

@@ -104,6 +104,9 @@ type Mutation struct {
 	Delete    *DeleteRecord
 	Screening []ScreeningInput
 	Response  *QuestionnaireResponse
+	Message   *Message
+	// MessagesRead moves the patient's read mark to this thread sequence.
+	MessagesRead *int64
 }
 
 // MutationStatus is what became of a mutation.
@@ -239,14 +242,15 @@ func ValidateCheckin(c PainCheckin, now time.Time) error {
 // permanent: the mutation is recorded as rejected and never retried.
 func ValidateMutation(m Mutation, now time.Time) error {
 	n := 0
-	for _, set := range []bool{m.Log != nil, m.Checkin != nil, m.Delete != nil, m.Screening != nil, m.Response != nil} {
+	for _, set := range []bool{m.Log != nil, m.Checkin != nil, m.Delete != nil, m.Screening != nil, m.Response != nil,
+		m.Message != nil, m.MessagesRead != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
 		var v Violations
-		v.Add("change", "exactly one of log, checkin, delete, screening, response must be set")
+		v.Add("change", "exactly one of log, checkin, delete, screening, response, message, messages_read must be set")
 		return v.Err()
 	}
 	switch {
@@ -254,6 +258,14 @@ func ValidateMutation(m Mutation, now time.Time) error {
 		return ValidateLog(*m.Log, now)
 	case m.Checkin != nil:
 		return ValidateCheckin(*m.Checkin, now)
+	case m.Message != nil:
+		return ValidatePatientMessage(*m.Message, now)
+	case m.MessagesRead != nil:
+		var v Violations
+		if *m.MessagesRead < 1 {
+			v.Add("messages_read.read_through", "must be a thread sequence number, 1 or more")
+		}
+		return v.Err()
 	case m.Response != nil:
 		// The answers are checked against the assignment's instrument
 		// when the store applies the mutation.
@@ -407,6 +419,8 @@ type Change struct {
 	// Questionnaires is the active assignments (KindQuestionnaires).
 	Questionnaires *QuestionnairesSnapshot
 	Response       *QuestionnaireResponse
+	Message        *Message
+	Thread         *MessageThread
 }
 
 // QuestionnairesSnapshot is what a phone needs to ask its questionnaires:

@@ -136,6 +136,12 @@ var authzTable = map[string]rule{
 	hepv1.OutcomeService_ListAssignments_FullMethodName:            {roles: clinician, scope: scopePatient, action: "outcome.list_assignments"},
 	hepv1.OutcomeService_ListQuestionnaireResponses_FullMethodName: {roles: clinician, scope: scopePatient, action: "outcome.list_responses"},
 
+	// Messages: the care team's side of the patient's thread (the phone's
+	// side is Push and Pull).
+	hepv1.MessageService_ListMessages_FullMethodName:     {roles: clinician, scope: scopePatient, action: "message.list"},
+	hepv1.MessageService_SendMessage_FullMethodName:      {roles: clinician, scope: scopePatient, action: "message.send"},
+	hepv1.MessageService_MarkMessagesRead_FullMethodName: {roles: clinician, scope: scopePatient, action: "message.mark_read"},
+
 	// Export: a read of the whole record, for the care team only (a
 	// server stream; the stream interceptor applies the same row).
 	hepv1.ExportService_Export_FullMethodName: {roles: clinician, scope: scopePatient, action: "export.export"},

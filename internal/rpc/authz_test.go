@@ -94,6 +94,7 @@ func init() {
 		&hepv1.GetProgressResponse{}, &hepv1.ListTriageResponse{}, &hepv1.GetAlertThresholdsResponse{}, &hepv1.UpdateAlertThresholdsResponse{},
 		&hepv1.ListInstrumentsResponse{}, &hepv1.ImportInstrumentTextResponse{}, &hepv1.AssignQuestionnaireResponse{}, &hepv1.EndAssignmentResponse{},
 		&hepv1.ListAssignmentsResponse{}, &hepv1.ListQuestionnaireResponsesResponse{},
+		&hepv1.ListMessagesResponse{}, &hepv1.SendMessageResponse{}, &hepv1.MarkMessagesReadResponse{},
 	} {
 		m := m
 		responseTypes[string(m.ProtoReflect().Descriptor().Name())] = func() proto.Message { return proto.Clone(m) }
@@ -110,6 +111,7 @@ func init() {
 func matrixRequests(e *env) map[string]func(n int) proto.Message {
 	var (
 		screened     bool
+		messaged     bool
 		clinicEntry  string
 		openAlert    string
 		screenedOnce = func() {
@@ -233,6 +235,20 @@ func matrixRequests(e *env) map[string]func(n int) proto.Message {
 		},
 		hepv1.OutcomeService_ListQuestionnaireResponses_FullMethodName: func(int) proto.Message {
 			return &hepv1.ListQuestionnaireResponsesRequest{PatientId: e.patientA, AssignmentId: assignmentOfA()}
+		},
+
+		// Messages.
+		hepv1.MessageService_ListMessages_FullMethodName: func(int) proto.Message { return &hepv1.ListMessagesRequest{PatientId: e.patientA} },
+		hepv1.MessageService_SendMessage_FullMethodName: func(n int) proto.Message {
+			return &hepv1.SendMessageRequest{PatientId: e.patientA, Body: fmt.Sprintf("How did the stretches go? (%d)", n)}
+		},
+		hepv1.MessageService_MarkMessagesRead_FullMethodName: func(int) proto.Message {
+			if !messaged {
+				e.phone(callerPatientA, e.deviceA).pushOK(&hepv1.Mutation{Change: &hepv1.Mutation_Message{Message: &hepv1.PatientMessage{
+					Id: newID(), Body: "My back is better today", SentTime: timestamppb.Now()}}})
+				messaged = true
+			}
+			return &hepv1.MarkMessagesReadRequest{PatientId: e.patientA, ReadThrough: 1}
 		},
 
 		// Clinician review.

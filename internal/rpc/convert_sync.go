@@ -35,6 +35,8 @@ var recordKindToProto = map[hep.RecordKind]hepv1.RecordKind{
 	hep.KindScreening:      hepv1.RecordKind_RECORD_KIND_SCREENING,
 	hep.KindQuestionnaires: hepv1.RecordKind_RECORD_KIND_QUESTIONNAIRES,
 	hep.KindResponse:       hepv1.RecordKind_RECORD_KIND_QUESTIONNAIRE_RESPONSE,
+	hep.KindMessage:        hepv1.RecordKind_RECORD_KIND_MESSAGE,
+	hep.KindThread:         hepv1.RecordKind_RECORD_KIND_MESSAGE_THREAD,
 }
 
 var (
@@ -116,6 +118,14 @@ func mutationFromProto(m *hepv1.Mutation, a hep.Actor, c pushClock) hep.Mutation
 			resp.Answers = append(resp.Answers, hep.Answer{LinkID: x.GetLinkId(), Value: optInt32(x.Value), Text: x.GetText(), Skipped: x.GetSkipped()})
 		}
 		out.Response = resp
+	case *hepv1.Mutation_Message:
+		m := &hep.Message{ID: ch.Message.GetId(), PatientID: a.PatientID, SenderID: a.ID, Sender: hep.SenderPatient,
+			Body: ch.Message.GetBody(), ReceiveTime: c.now}
+		m.PhoneSentTime, m.SentTime = c.phoneTime(ch.Message.GetSentTime())
+		out.Message = m
+	case *hepv1.Mutation_MessagesRead:
+		n := ch.MessagesRead.GetReadThrough()
+		out.MessagesRead = &n
 	case *hepv1.Mutation_Screening:
 		// Never nil, even without answers: the mutation is a screening
 		// report, and an empty one is rejected as such.
@@ -199,6 +209,10 @@ func changeToProto(patientID string, c hep.Change, now time.Time) *hepv1.Change 
 		r.Value = &hepv1.Record_Questionnaires{Questionnaires: q}
 	case c.Response != nil:
 		r.Value = &hepv1.Record_Response{Response: responseToProto(*c.Response)}
+	case c.Message != nil:
+		r.Value = &hepv1.Record_Message{Message: messageToProto(*c.Message)}
+	case c.Thread != nil:
+		r.Value = &hepv1.Record_Thread{Thread: threadToProto(*c.Thread)}
 	case c.Kind == hep.KindScreening:
 		r.Value = &hepv1.Record_Screening{Screening: &hepv1.ScreeningSnapshot{Current: screeningToProto(patientID, c.Screening)}}
 	}

@@ -243,7 +243,7 @@ var domainTables = []string{
 	"exercises", "exercise_rules", "screening_answers", "red_flag_reports", "plans", "plan_items", "clearances",
 	"gating_decisions", "alerts", "alert_occurrences", "clinic_settings",
 	"exercise_logs", "pain_checkins", "device_mutations", "sync_state",
-	"questionnaire_assignments", "questionnaire_responses", "instrument_texts",
+	"questionnaire_assignments", "questionnaire_responses", "instrument_texts", "messages",
 }
 
 // bookkeepingTables are the tables snapshot leaves out.

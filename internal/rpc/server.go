@@ -152,6 +152,7 @@ func New(ctx context.Context, cfg Config, extra ...grpc.ServerOption) (*Server, 
 	hepv1.RegisterReviewServiceServer(s.GRPC, &reviewService{s: s})
 	hepv1.RegisterExportServiceServer(s.GRPC, &exportService{s: s})
 	hepv1.RegisterOutcomeServiceServer(s.GRPC, &outcomeService{s: s})
+	hepv1.RegisterMessageServiceServer(s.GRPC, &messageService{s: s})
 	s.Health = health.NewServer()
 	healthpb.RegisterHealthServer(s.GRPC, s.Health)
 	for name := range s.GRPC.GetServiceInfo() {

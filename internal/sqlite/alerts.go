@@ -198,6 +198,9 @@ func (s *Store) reportRedFlags(ctx context.Context, tx *sql.Tx, patientID string
 	if _, err := s.setHold(ctx, tx, patientID, true, now); err != nil {
 		return hep.Alert{}, err
 	}
+	if err := s.notify(ctx, tx, patientID, hep.NoticeRedFlagHold, now); err != nil {
+		return hep.Alert{}, err
+	}
 	return a, nil
 }
 
@@ -312,6 +315,9 @@ func (s *Store) AcknowledgeAlert(ctx context.Context, patientID, alertID, note s
 			}
 			if open == 0 {
 				if changed, err = s.setHold(ctx, tx, patientID, false, now); err != nil {
+					return err
+				}
+				if err := s.notify(ctx, tx, patientID, hep.NoticeHoldLifted, now); err != nil {
 					return err
 				}
 			}

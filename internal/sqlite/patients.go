@@ -126,6 +126,18 @@ func (s *Store) UpdatePatient(ctx context.Context, id string, u hep.PatientUpdat
 			if _, err := s.bump(ctx, tx, id, hep.KindPlan, hep.CurrentID, false); err != nil {
 				return err
 			}
+			// So does the questionnaires record, whose schedules are in
+			// the patient's days.
+			var active int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM questionnaire_assignments WHERE patient_id = ? AND end_time IS NULL", id).
+				Scan(&active); err != nil {
+				return err
+			}
+			if active > 0 {
+				if _, err := s.bump(ctx, tx, id, hep.KindQuestionnaires, hep.CurrentID, false); err != nil {
+					return err
+				}
+			}
 		}
 		return s.appendAudit(ctx, tx, id, resPatient(id), hep.OutcomeOK)
 	})

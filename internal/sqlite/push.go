@@ -277,6 +277,10 @@ func (p *push) apply(m hep.Mutation) (hep.MutationResult, error) {
 		return p.delete(m.Seq, *m.Delete)
 	case m.Response != nil:
 		return p.response(m.Seq, *m.Response)
+	case m.Message != nil:
+		return p.message(m.Seq, *m.Message)
+	case m.MessagesRead != nil:
+		return p.messagesRead(m.Seq, *m.MessagesRead)
 	}
 	return p.screening(m.Seq, m.Screening)
 }

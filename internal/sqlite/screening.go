@@ -135,6 +135,15 @@ func (s *Store) recordScreening(ctx context.Context, tx *sql.Tx, patientID strin
 	if err := keepChanges(ctx, tx, g.plan, changes, hep.CauseScreeningChanged, sc, "", now); err != nil {
 		return nil, nil, err
 	}
+	// The patient's phone is told, in plain words, when exercises stop.
+	for _, c := range changes {
+		if c.New == hep.ItemSuspended && c.Old != hep.ItemSuspended {
+			if err := s.notify(ctx, tx, patientID, hep.NoticeItemsPaused, now); err != nil {
+				return nil, nil, err
+			}
+			break
+		}
+	}
 	if a := hep.AlertForScreening(patientID, source, before, effective, overridden, changes, g.plan.Items); a != nil {
 		if _, err := s.raiseAlert(ctx, tx, a, now); err != nil {
 			return nil, nil, err

@@ -412,6 +412,17 @@ func (l *loader) change(e hep.SyncEntry) (hep.Change, error) {
 		}
 		c.Response = &r
 		return c, err
+	case hep.KindMessage:
+		m, err := scanMessage(l.tx.QueryRowContext(l.ctx, messageByIDQuery, e.ID, l.patientID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return c, missing()
+		}
+		c.Message = &m
+		return c, err
+	case hep.KindThread:
+		th, err := loadThread(l.ctx, l.tx, l.patientID)
+		c.Thread = &th
+		return c, err
 	case hep.KindCatalog:
 		if l.cat == nil {
 			cat, err := loadCatalog(l.ctx, l.tx)

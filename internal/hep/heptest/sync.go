@@ -181,7 +181,7 @@ func (ph *phone) hash() string {
 func checkChange(c hep.Change) error {
 	set := 0
 	for _, ok := range []bool{c.Log != nil, c.Checkin != nil, c.Plan != nil, c.Exercise != nil, c.Screening != nil,
-		c.Questionnaires != nil, c.Response != nil} {
+		c.Questionnaires != nil, c.Response != nil, c.Message != nil, c.Thread != nil} {
 		if ok {
 			set++
 		}
@@ -208,6 +208,10 @@ func checkChange(c hep.Change) error {
 		ok = ok && c.Questionnaires != nil && c.ID == hep.CurrentID
 	case hep.KindResponse:
 		ok = ok && c.Response != nil && c.Response.ID == c.ID
+	case hep.KindMessage:
+		ok = ok && c.Message != nil && c.Message.ID == c.ID
+	case hep.KindThread:
+		ok = ok && c.Thread != nil && c.ID == hep.CurrentID
 	default:
 		ok = false
 	}
@@ -215,6 +219,26 @@ func checkChange(c hep.Change) error {
 		return fmt.Errorf("change %s %s at %d does not carry its record: %+v", c.Kind, c.ID, c.Seq, c)
 	}
 	return nil
+}
+
+// noticeKeys is keys with the ids of hep's notices to the patient (system
+// messages, made by the server) written "notice", after checking that each
+// is a system message with one of the notices' texts.
+func noticeKeys(t *testing.T, cs []hep.Change) []string {
+	t.Helper()
+	out := keys(cs)
+	for i, c := range cs {
+		if c.Kind != hep.KindMessage || c.Deleted {
+			continue
+		}
+		m := c.Message
+		if m.Sender != hep.SenderSystem || m.SenderID != hep.SystemSenderID ||
+			(m.Body != hep.NoticeRedFlagHold && m.Body != hep.NoticeItemsPaused && m.Body != hep.NoticeHoldLifted) {
+			t.Errorf("message %+v is not one of hep's notices", m)
+		}
+		out[i] = "MESSAGE notice"
+	}
+	return out
 }
 
 // keys returns the kinds and ids of changes, tombstones marked "-".
@@ -892,7 +916,9 @@ func syncRedFlagCheckin(t *testing.T, open OpenFunc) {
 		t.Errorf("alert:\n got  %+v\n want %+v", got, want)
 	}
 	changes := ph.pull(100)
-	if got, want := keys(changes), []string{"PAIN_CHECKIN " + ci.ID, "PLAN current"}; !slices.Equal(got, want) {
+	// The phone is told, in a notice written for the patient, that the
+	// plan is paused.
+	if got, want := noticeKeys(t, changes), []string{"PAIN_CHECKIN " + ci.ID, "PLAN current", "MESSAGE notice", "MESSAGE_THREAD current"}; !slices.Equal(got, want) {
 		t.Errorf("Pull = %v, want %v", got, want)
 	}
 	if pl := ph.held[entryKey{hep.KindPlan, hep.CurrentID}].Plan; pl == nil || !reflect.DeepEqual(normPlan(*pl), normPlan(plan)) {
@@ -953,7 +979,7 @@ func syncScreeningReport(t *testing.T, open OpenFunc) {
 		t.Errorf("a log after the report in the same batch: %+v; want it marked suspended", got)
 	}
 	changes := ph.pull(100)
-	if got, want := keys(changes), []string{"SCREENING current", "PLAN current", "EXERCISE_LOG " + l.ID}; !slices.Equal(got, want) {
+	if got, want := noticeKeys(t, changes), []string{"MESSAGE notice", "MESSAGE_THREAD current", "SCREENING current", "PLAN current", "EXERCISE_LOG " + l.ID}; !slices.Equal(got, want) {
 		t.Errorf("Pull = %v, want %v", got, want)
 	}
 	if got := ph.held[entryKey{hep.KindScreening, hep.CurrentID}].Screening; !reflect.DeepEqual(normScreening(got), normScreening(sc)) {
@@ -1077,7 +1103,7 @@ func syncClinicalWrites(t *testing.T, open OpenFunc) {
 		c.clock.Advance(time.Minute)
 		write()
 		changes := ph.pull(3)
-		if got := keys(changes); !slices.Equal(got, want) {
+		if got := noticeKeys(t, changes); !slices.Equal(got, want) {
 			t.Errorf("%s: Pull = %v, want %v", what, got, want)
 		}
 		// Each pulled record is what the store now says.
@@ -1104,7 +1130,7 @@ func syncClinicalWrites(t *testing.T, open OpenFunc) {
 	step("ClearItem of no item", func() { c.clear("inversion-table", hep.FlagNone) })
 	step("SetPlan again", func() { c.setPlan("cat-cow", "inversion-table") }, "PLAN current", "EXERCISE inversion-table")
 	step("RecordScreening that suspends", func() { c.screen(ans(hep.FlagPregnancy, hep.StatusPresent)) },
-		"SCREENING current", "PLAN current")
+		"MESSAGE notice", "MESSAGE_THREAD current", "SCREENING current", "PLAN current")
 	step("ClearItem", func() { c.clear("cat-cow", hep.FlagPregnancy) }, "PLAN current")
 	step("RecordScreening that changes no item", func() { c.screen(ans(hep.FlagHernia, hep.StatusAbsent)) }, "SCREENING current")
 	var alert hep.Alert
@@ -1113,12 +1139,12 @@ func syncClinicalWrites(t *testing.T, open OpenFunc) {
 		if alert, err = c.store.ReportRedFlags(c.ctx(), p, []hep.RedFlag{hep.RedFlagFeverWithBackPain}, ""); err != nil {
 			t.Fatal(err)
 		}
-	}, "PLAN current")
+	}, "PLAN current", "MESSAGE notice", "MESSAGE_THREAD current")
 	step("ReportRedFlags again", func() {
 		if _, err := c.store.ReportRedFlags(c.ctx(), p, []hep.RedFlag{hep.RedFlagSaddleNumbness}, ""); err != nil {
 			t.Fatal(err)
 		}
-	})
+	}, "MESSAGE notice", "MESSAGE_THREAD current")
 	step("AcknowledgeAlert (one still open)", func() {
 		if _, _, err := c.store.AcknowledgeAlert(c.ctx(), p, alert.ID, "seen", 0); err != nil {
 			t.Fatal(err)
@@ -1132,7 +1158,7 @@ func syncClinicalWrites(t *testing.T, open OpenFunc) {
 				}
 			}
 		}
-	}, "PLAN current")
+	}, "PLAN current", "MESSAGE notice", "MESSAGE_THREAD current")
 	zone := "America/Sao_Paulo"
 	step("UpdatePatient time zone", func() {
 		if _, err := c.store.UpdatePatient(c.ctx(), p, hep.PatientUpdate{TimeZone: &zone}); err != nil {

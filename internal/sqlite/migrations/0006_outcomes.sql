@@ -113,13 +113,14 @@ BEGIN
 	SELECT RAISE(ABORT, 'instrument_texts is append-only');
 END;
 
--- sync_state learns the two new record kinds: SQLite cannot change a
--- CHECK constraint in place, so the table is rebuilt with its indexes and
--- triggers (same definitions as 0003, two kinds more).
+-- sync_state learns the two new record kinds, and the two of the message
+-- thread (0008) with them: SQLite cannot change a CHECK constraint in
+-- place, so the table is rebuilt once, with its indexes and triggers (same
+-- definitions as 0003, four kinds more).
 CREATE TABLE sync_state_new (
 	patient_id  TEXT    NOT NULL REFERENCES patients (id),
 	kind        TEXT    NOT NULL CHECK (kind IN ('EXERCISE_LOG', 'PAIN_CHECKIN', 'PLAN', 'EXERCISE', 'SCREENING',
-		'QUESTIONNAIRES', 'QUESTIONNAIRE_RESPONSE')),
+		'QUESTIONNAIRES', 'QUESTIONNAIRE_RESPONSE', 'MESSAGE', 'MESSAGE_THREAD')),
 	id          TEXT    NOT NULL CHECK (id <> ''),
 	seq         INTEGER NOT NULL CHECK (seq > 0),
 	deleted     INTEGER NOT NULL CHECK (deleted IN (0, 1)),

@@ -1076,8 +1076,11 @@ type TriageEntry struct {
 	OldestOpenAlertTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=oldest_open_alert_time,json=oldestOpenAlertTime,proto3" json:"oldest_open_alert_time,omitempty"`
 	// open_occurrences is the number of occurrences the open alerts hold.
 	OpenOccurrences int32 `protobuf:"varint,13,opt,name=open_occurrences,json=openOccurrences,proto3" json:"open_occurrences,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// unread_messages counts the patient's messages the care team has not
+	// read.
+	UnreadMessages int32 `protobuf:"varint,14,opt,name=unread_messages,json=unreadMessages,proto3" json:"unread_messages,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *TriageEntry) Reset() {
@@ -1197,6 +1200,13 @@ func (x *TriageEntry) GetOldestOpenAlertTime() *timestamppb.Timestamp {
 func (x *TriageEntry) GetOpenOccurrences() int32 {
 	if x != nil {
 		return x.OpenOccurrences
+	}
+	return 0
+}
+
+func (x *TriageEntry) GetUnreadMessages() int32 {
+	if x != nil {
+		return x.UnreadMessages
 	}
 	return 0
 }
@@ -1530,7 +1540,7 @@ const file_hep_v1_review_proto_rawDesc = "" +
 	"\x11ListTriageRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"\x90\x04\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\xb9\x04\n" +
 	"\vTriageEntry\x12\x12\n" +
 	"\x04rank\x18\x01 \x01(\x05R\x04rank\x12\x1d\n" +
 	"\n" +
@@ -1548,7 +1558,8 @@ const file_hep_v1_review_proto_rawDesc = "" +
 	" \x01(\x01R\x10adherencePercent\x12.\n" +
 	"\x13days_since_activity\x18\v \x01(\x05R\x11daysSinceActivity\x12O\n" +
 	"\x16oldest_open_alert_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x13oldestOpenAlertTime\x12)\n" +
-	"\x10open_occurrences\x18\r \x01(\x05R\x0fopenOccurrences\"\x81\x01\n" +
+	"\x10open_occurrences\x18\r \x01(\x05R\x0fopenOccurrences\x12'\n" +
+	"\x0funread_messages\x18\x0e \x01(\x05R\x0eunreadMessages\"\x81\x01\n" +
 	"\x12ListTriageResponse\x12-\n" +
 	"\aentries\x18\x01 \x03(\v2\x13.hep.v1.TriageEntryR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x14\n" +

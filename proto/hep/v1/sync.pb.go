@@ -162,6 +162,10 @@ const (
 	RecordKind_RECORD_KIND_QUESTIONNAIRES RecordKind = 6
 	// RECORD_KIND_QUESTIONNAIRE_RESPONSE is a QuestionnaireResponse.
 	RecordKind_RECORD_KIND_QUESTIONNAIRE_RESPONSE RecordKind = 7
+	// RECORD_KIND_MESSAGE is a Message of the patient's thread.
+	RecordKind_RECORD_KIND_MESSAGE RecordKind = 8
+	// RECORD_KIND_MESSAGE_THREAD is the thread's read marks (id "current").
+	RecordKind_RECORD_KIND_MESSAGE_THREAD RecordKind = 9
 )
 
 // Enum value maps for RecordKind.
@@ -175,6 +179,8 @@ var (
 		5: "RECORD_KIND_SCREENING",
 		6: "RECORD_KIND_QUESTIONNAIRES",
 		7: "RECORD_KIND_QUESTIONNAIRE_RESPONSE",
+		8: "RECORD_KIND_MESSAGE",
+		9: "RECORD_KIND_MESSAGE_THREAD",
 	}
 	RecordKind_value = map[string]int32{
 		"RECORD_KIND_UNSPECIFIED":            0,
@@ -185,6 +191,8 @@ var (
 		"RECORD_KIND_SCREENING":              5,
 		"RECORD_KIND_QUESTIONNAIRES":         6,
 		"RECORD_KIND_QUESTIONNAIRE_RESPONSE": 7,
+		"RECORD_KIND_MESSAGE":                8,
+		"RECORD_KIND_MESSAGE_THREAD":         9,
 	}
 )
 
@@ -711,6 +719,8 @@ type Mutation struct {
 	//	*Mutation_Delete
 	//	*Mutation_Screening
 	//	*Mutation_Response
+	//	*Mutation_Message
+	//	*Mutation_MessagesRead
 	Change        isMutation_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -805,6 +815,24 @@ func (x *Mutation) GetResponse() *QuestionnaireResponse {
 	return nil
 }
 
+func (x *Mutation) GetMessage() *PatientMessage {
+	if x != nil {
+		if x, ok := x.Change.(*Mutation_Message); ok {
+			return x.Message
+		}
+	}
+	return nil
+}
+
+func (x *Mutation) GetMessagesRead() *MessagesRead {
+	if x != nil {
+		if x, ok := x.Change.(*Mutation_MessagesRead); ok {
+			return x.MessagesRead
+		}
+	}
+	return nil
+}
+
 type isMutation_Change interface {
 	isMutation_Change()
 }
@@ -835,6 +863,16 @@ type Mutation_Response struct {
 	Response *QuestionnaireResponse `protobuf:"bytes,6,opt,name=response,proto3,oneof"`
 }
 
+type Mutation_Message struct {
+	// message sends a message to the care team.
+	Message *PatientMessage `protobuf:"bytes,7,opt,name=message,proto3,oneof"`
+}
+
+type Mutation_MessagesRead struct {
+	// messages_read moves the patient's read mark of the thread.
+	MessagesRead *MessagesRead `protobuf:"bytes,8,opt,name=messages_read,json=messagesRead,proto3,oneof"`
+}
+
 func (*Mutation_Log) isMutation_Change() {}
 
 func (*Mutation_Checkin) isMutation_Change() {}
@@ -844,6 +882,10 @@ func (*Mutation_Delete) isMutation_Change() {}
 func (*Mutation_Screening) isMutation_Change() {}
 
 func (*Mutation_Response) isMutation_Change() {}
+
+func (*Mutation_Message) isMutation_Change() {}
+
+func (*Mutation_MessagesRead) isMutation_Change() {}
 
 // MutationResult is the outcome of one mutation.
 type MutationResult struct {
@@ -1069,6 +1111,8 @@ type Record struct {
 	//	*Record_Screening
 	//	*Record_Questionnaires
 	//	*Record_Response
+	//	*Record_Message
+	//	*Record_Thread
 	Value         isRecord_Value `protobuf_oneof:"value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1195,6 +1239,24 @@ func (x *Record) GetResponse() *QuestionnaireResponse {
 	return nil
 }
 
+func (x *Record) GetMessage() *Message {
+	if x != nil {
+		if x, ok := x.Value.(*Record_Message); ok {
+			return x.Message
+		}
+	}
+	return nil
+}
+
+func (x *Record) GetThread() *MessageThread {
+	if x != nil {
+		if x, ok := x.Value.(*Record_Thread); ok {
+			return x.Thread
+		}
+	}
+	return nil
+}
+
 type isRecord_Value interface {
 	isRecord_Value()
 }
@@ -1234,6 +1296,16 @@ type Record_Response struct {
 	Response *QuestionnaireResponse `protobuf:"bytes,10,opt,name=response,proto3,oneof"`
 }
 
+type Record_Message struct {
+	// message is a message of the thread.
+	Message *Message `protobuf:"bytes,11,opt,name=message,proto3,oneof"`
+}
+
+type Record_Thread struct {
+	// thread is the thread's read marks.
+	Thread *MessageThread `protobuf:"bytes,12,opt,name=thread,proto3,oneof"`
+}
+
 func (*Record_Log) isRecord_Value() {}
 
 func (*Record_Checkin) isRecord_Value() {}
@@ -1247,6 +1319,10 @@ func (*Record_Screening) isRecord_Value() {}
 func (*Record_Questionnaires) isRecord_Value() {}
 
 func (*Record_Response) isRecord_Value() {}
+
+func (*Record_Message) isRecord_Value() {}
+
+func (*Record_Thread) isRecord_Value() {}
 
 // ScreeningSnapshot is the patient's current screening.
 type ScreeningSnapshot struct {
@@ -1842,7 +1918,7 @@ var File_hep_v1_sync_proto protoreflect.FileDescriptor
 
 const file_hep_v1_sync_proto_rawDesc = "" +
 	"\n" +
-	"\x11hep/v1/sync.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14hep/v1/catalog.proto\x1a\x14hep/v1/outcome.proto\x1a\x11hep/v1/plan.proto\x1a\x16hep/v1/screening.proto\"\xe0\x05\n" +
+	"\x11hep/v1/sync.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14hep/v1/catalog.proto\x1a\x14hep/v1/message.proto\x1a\x14hep/v1/outcome.proto\x1a\x11hep/v1/plan.proto\x1a\x16hep/v1/screening.proto\"\xe0\x05\n" +
 	"\vExerciseLog\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vexercise_id\x18\x02 \x01(\tR\n" +
@@ -1890,14 +1966,16 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\x0e2\x12.hep.v1.RecordKindR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"I\n" +
 	"\x0fReportScreening\x126\n" +
-	"\aanswers\x18\x01 \x03(\v2\x1c.hep.v1.ScreeningAnswerInputR\aanswers\"\xb0\x02\n" +
+	"\aanswers\x18\x01 \x03(\v2\x1c.hep.v1.ScreeningAnswerInputR\aanswers\"\xa1\x03\n" +
 	"\bMutation\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12'\n" +
 	"\x03log\x18\x02 \x01(\v2\x13.hep.v1.ExerciseLogH\x00R\x03log\x12/\n" +
 	"\acheckin\x18\x03 \x01(\v2\x13.hep.v1.PainCheckinH\x00R\acheckin\x12.\n" +
 	"\x06delete\x18\x04 \x01(\v2\x14.hep.v1.DeleteRecordH\x00R\x06delete\x127\n" +
 	"\tscreening\x18\x05 \x01(\v2\x17.hep.v1.ReportScreeningH\x00R\tscreening\x12;\n" +
-	"\bresponse\x18\x06 \x01(\v2\x1d.hep.v1.QuestionnaireResponseH\x00R\bresponseB\b\n" +
+	"\bresponse\x18\x06 \x01(\v2\x1d.hep.v1.QuestionnaireResponseH\x00R\bresponse\x122\n" +
+	"\amessage\x18\a \x01(\v2\x16.hep.v1.PatientMessageH\x00R\amessage\x12;\n" +
+	"\rmessages_read\x18\b \x01(\v2\x14.hep.v1.MessagesReadH\x00R\fmessagesReadB\b\n" +
 	"\x06change\"\xa6\x01\n" +
 	"\x0eMutationResult\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12.\n" +
@@ -1912,7 +1990,7 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"deviceTime\"e\n" +
 	"\fPushResponse\x120\n" +
 	"\aresults\x18\x01 \x03(\v2\x16.hep.v1.MutationResultR\aresults\x12#\n" +
-	"\rlast_sequence\x18\x02 \x01(\x03R\flastSequence\"\xd5\x03\n" +
+	"\rlast_sequence\x18\x02 \x01(\x03R\flastSequence\"\xb3\x04\n" +
 	"\x06Record\x12&\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x12.hep.v1.RecordKindR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1a\n" +
@@ -1924,7 +2002,9 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\tscreening\x18\b \x01(\v2\x19.hep.v1.ScreeningSnapshotH\x00R\tscreening\x12H\n" +
 	"\x0equestionnaires\x18\t \x01(\v2\x1e.hep.v1.QuestionnairesSnapshotH\x00R\x0equestionnaires\x12;\n" +
 	"\bresponse\x18\n" +
-	" \x01(\v2\x1d.hep.v1.QuestionnaireResponseH\x00R\bresponseB\a\n" +
+	" \x01(\v2\x1d.hep.v1.QuestionnaireResponseH\x00R\bresponse\x12+\n" +
+	"\amessage\x18\v \x01(\v2\x0f.hep.v1.MessageH\x00R\amessage\x12/\n" +
+	"\x06thread\x18\f \x01(\v2\x15.hep.v1.MessageThreadH\x00R\x06threadB\a\n" +
 	"\x05value\"F\n" +
 	"\x11ScreeningSnapshot\x121\n" +
 	"\acurrent\x18\x01 \x03(\v2\x17.hep.v1.ScreeningAnswerR\acurrent\"_\n" +
@@ -1976,7 +2056,7 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\x16PAIN_LOCATION_LOW_BACK\x10\x01\x12\x16\n" +
 	"\x12PAIN_LOCATION_NECK\x10\x02\x12\x15\n" +
 	"\x11PAIN_LOCATION_LEG\x10\x03\x12\x17\n" +
-	"\x13PAIN_LOCATION_OTHER\x10\x04*\xf8\x01\n" +
+	"\x13PAIN_LOCATION_OTHER\x10\x04*\xb1\x02\n" +
 	"\n" +
 	"RecordKind\x12\x1b\n" +
 	"\x17RECORD_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
@@ -1986,7 +2066,9 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\x14RECORD_KIND_EXERCISE\x10\x04\x12\x19\n" +
 	"\x15RECORD_KIND_SCREENING\x10\x05\x12\x1e\n" +
 	"\x1aRECORD_KIND_QUESTIONNAIRES\x10\x06\x12&\n" +
-	"\"RECORD_KIND_QUESTIONNAIRE_RESPONSE\x10\a*l\n" +
+	"\"RECORD_KIND_QUESTIONNAIRE_RESPONSE\x10\a\x12\x17\n" +
+	"\x13RECORD_KIND_MESSAGE\x10\b\x12\x1e\n" +
+	"\x1aRECORD_KIND_MESSAGE_THREAD\x10\t*l\n" +
 	"\x0eMutationStatus\x12\x1f\n" +
 	"\x1bMUTATION_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17MUTATION_STATUS_APPLIED\x10\x01\x12\x1c\n" +
@@ -2039,10 +2121,14 @@ var file_hep_v1_sync_proto_goTypes = []any{
 	(RedFlagSymptom)(0),              // 23: hep.v1.RedFlagSymptom
 	(*ScreeningAnswerInput)(nil),     // 24: hep.v1.ScreeningAnswerInput
 	(*QuestionnaireResponse)(nil),    // 25: hep.v1.QuestionnaireResponse
-	(*Plan)(nil),                     // 26: hep.v1.Plan
-	(*Exercise)(nil),                 // 27: hep.v1.Exercise
-	(*QuestionnairesSnapshot)(nil),   // 28: hep.v1.QuestionnairesSnapshot
-	(*ScreeningAnswer)(nil),          // 29: hep.v1.ScreeningAnswer
+	(*PatientMessage)(nil),           // 26: hep.v1.PatientMessage
+	(*MessagesRead)(nil),             // 27: hep.v1.MessagesRead
+	(*Plan)(nil),                     // 28: hep.v1.Plan
+	(*Exercise)(nil),                 // 29: hep.v1.Exercise
+	(*QuestionnairesSnapshot)(nil),   // 30: hep.v1.QuestionnairesSnapshot
+	(*Message)(nil),                  // 31: hep.v1.Message
+	(*MessageThread)(nil),            // 32: hep.v1.MessageThread
+	(*ScreeningAnswer)(nil),          // 33: hep.v1.ScreeningAnswer
 }
 var file_hep_v1_sync_proto_depIdxs = []int32{
 	22, // 0: hep.v1.ExerciseLog.perform_time:type_name -> google.protobuf.Timestamp
@@ -2061,38 +2147,42 @@ var file_hep_v1_sync_proto_depIdxs = []int32{
 	6,  // 13: hep.v1.Mutation.delete:type_name -> hep.v1.DeleteRecord
 	7,  // 14: hep.v1.Mutation.screening:type_name -> hep.v1.ReportScreening
 	25, // 15: hep.v1.Mutation.response:type_name -> hep.v1.QuestionnaireResponse
-	3,  // 16: hep.v1.MutationResult.status:type_name -> hep.v1.MutationStatus
-	8,  // 17: hep.v1.PushRequest.mutations:type_name -> hep.v1.Mutation
-	22, // 18: hep.v1.PushRequest.device_time:type_name -> google.protobuf.Timestamp
-	9,  // 19: hep.v1.PushResponse.results:type_name -> hep.v1.MutationResult
-	2,  // 20: hep.v1.Record.kind:type_name -> hep.v1.RecordKind
-	4,  // 21: hep.v1.Record.log:type_name -> hep.v1.ExerciseLog
-	5,  // 22: hep.v1.Record.checkin:type_name -> hep.v1.PainCheckin
-	26, // 23: hep.v1.Record.plan:type_name -> hep.v1.Plan
-	27, // 24: hep.v1.Record.exercise:type_name -> hep.v1.Exercise
-	13, // 25: hep.v1.Record.screening:type_name -> hep.v1.ScreeningSnapshot
-	28, // 26: hep.v1.Record.questionnaires:type_name -> hep.v1.QuestionnairesSnapshot
-	25, // 27: hep.v1.Record.response:type_name -> hep.v1.QuestionnaireResponse
-	29, // 28: hep.v1.ScreeningSnapshot.current:type_name -> hep.v1.ScreeningAnswer
-	2,  // 29: hep.v1.Tombstone.kind:type_name -> hep.v1.RecordKind
-	12, // 30: hep.v1.Change.upsert:type_name -> hep.v1.Record
-	14, // 31: hep.v1.Change.tombstone:type_name -> hep.v1.Tombstone
-	15, // 32: hep.v1.PullResponse.changes:type_name -> hep.v1.Change
-	4,  // 33: hep.v1.ListExerciseLogsResponse.logs:type_name -> hep.v1.ExerciseLog
-	5,  // 34: hep.v1.ListPainCheckinsResponse.checkins:type_name -> hep.v1.PainCheckin
-	10, // 35: hep.v1.SyncService.Push:input_type -> hep.v1.PushRequest
-	16, // 36: hep.v1.SyncService.Pull:input_type -> hep.v1.PullRequest
-	18, // 37: hep.v1.ExerciseLogService.ListExerciseLogs:input_type -> hep.v1.ListExerciseLogsRequest
-	20, // 38: hep.v1.ExerciseLogService.ListPainCheckins:input_type -> hep.v1.ListPainCheckinsRequest
-	11, // 39: hep.v1.SyncService.Push:output_type -> hep.v1.PushResponse
-	17, // 40: hep.v1.SyncService.Pull:output_type -> hep.v1.PullResponse
-	19, // 41: hep.v1.ExerciseLogService.ListExerciseLogs:output_type -> hep.v1.ListExerciseLogsResponse
-	21, // 42: hep.v1.ExerciseLogService.ListPainCheckins:output_type -> hep.v1.ListPainCheckinsResponse
-	39, // [39:43] is the sub-list for method output_type
-	35, // [35:39] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	26, // 16: hep.v1.Mutation.message:type_name -> hep.v1.PatientMessage
+	27, // 17: hep.v1.Mutation.messages_read:type_name -> hep.v1.MessagesRead
+	3,  // 18: hep.v1.MutationResult.status:type_name -> hep.v1.MutationStatus
+	8,  // 19: hep.v1.PushRequest.mutations:type_name -> hep.v1.Mutation
+	22, // 20: hep.v1.PushRequest.device_time:type_name -> google.protobuf.Timestamp
+	9,  // 21: hep.v1.PushResponse.results:type_name -> hep.v1.MutationResult
+	2,  // 22: hep.v1.Record.kind:type_name -> hep.v1.RecordKind
+	4,  // 23: hep.v1.Record.log:type_name -> hep.v1.ExerciseLog
+	5,  // 24: hep.v1.Record.checkin:type_name -> hep.v1.PainCheckin
+	28, // 25: hep.v1.Record.plan:type_name -> hep.v1.Plan
+	29, // 26: hep.v1.Record.exercise:type_name -> hep.v1.Exercise
+	13, // 27: hep.v1.Record.screening:type_name -> hep.v1.ScreeningSnapshot
+	30, // 28: hep.v1.Record.questionnaires:type_name -> hep.v1.QuestionnairesSnapshot
+	25, // 29: hep.v1.Record.response:type_name -> hep.v1.QuestionnaireResponse
+	31, // 30: hep.v1.Record.message:type_name -> hep.v1.Message
+	32, // 31: hep.v1.Record.thread:type_name -> hep.v1.MessageThread
+	33, // 32: hep.v1.ScreeningSnapshot.current:type_name -> hep.v1.ScreeningAnswer
+	2,  // 33: hep.v1.Tombstone.kind:type_name -> hep.v1.RecordKind
+	12, // 34: hep.v1.Change.upsert:type_name -> hep.v1.Record
+	14, // 35: hep.v1.Change.tombstone:type_name -> hep.v1.Tombstone
+	15, // 36: hep.v1.PullResponse.changes:type_name -> hep.v1.Change
+	4,  // 37: hep.v1.ListExerciseLogsResponse.logs:type_name -> hep.v1.ExerciseLog
+	5,  // 38: hep.v1.ListPainCheckinsResponse.checkins:type_name -> hep.v1.PainCheckin
+	10, // 39: hep.v1.SyncService.Push:input_type -> hep.v1.PushRequest
+	16, // 40: hep.v1.SyncService.Pull:input_type -> hep.v1.PullRequest
+	18, // 41: hep.v1.ExerciseLogService.ListExerciseLogs:input_type -> hep.v1.ListExerciseLogsRequest
+	20, // 42: hep.v1.ExerciseLogService.ListPainCheckins:input_type -> hep.v1.ListPainCheckinsRequest
+	11, // 43: hep.v1.SyncService.Push:output_type -> hep.v1.PushResponse
+	17, // 44: hep.v1.SyncService.Pull:output_type -> hep.v1.PullResponse
+	19, // 45: hep.v1.ExerciseLogService.ListExerciseLogs:output_type -> hep.v1.ListExerciseLogsResponse
+	21, // 46: hep.v1.ExerciseLogService.ListPainCheckins:output_type -> hep.v1.ListPainCheckinsResponse
+	43, // [43:47] is the sub-list for method output_type
+	39, // [39:43] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_hep_v1_sync_proto_init() }
@@ -2101,6 +2191,7 @@ func file_hep_v1_sync_proto_init() {
 		return
 	}
 	file_hep_v1_catalog_proto_init()
+	file_hep_v1_message_proto_init()
 	file_hep_v1_outcome_proto_init()
 	file_hep_v1_plan_proto_init()
 	file_hep_v1_screening_proto_init()
@@ -2111,6 +2202,8 @@ func file_hep_v1_sync_proto_init() {
 		(*Mutation_Delete)(nil),
 		(*Mutation_Screening)(nil),
 		(*Mutation_Response)(nil),
+		(*Mutation_Message)(nil),
+		(*Mutation_MessagesRead)(nil),
 	}
 	file_hep_v1_sync_proto_msgTypes[8].OneofWrappers = []any{
 		(*Record_Log)(nil),
@@ -2120,6 +2213,8 @@ func file_hep_v1_sync_proto_init() {
 		(*Record_Screening)(nil),
 		(*Record_Questionnaires)(nil),
 		(*Record_Response)(nil),
+		(*Record_Message)(nil),
+		(*Record_Thread)(nil),
 	}
 	file_hep_v1_sync_proto_msgTypes[11].OneofWrappers = []any{
 		(*Change_Upsert)(nil),
