@@ -16,6 +16,8 @@ export default defineConfig({
   use: {
     browserName: "chromium",
     launchOptions: { executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--no-sandbox"] },
+    timezoneId: "UTC",
+    locale: "en-GB",
     trace: "off",
     screenshot: "off",
     video: "off",

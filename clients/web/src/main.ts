@@ -13,6 +13,9 @@ import { renderAdmin } from "./admin";
 
 const app = document.getElementById("app")!;
 let lastEmail = "";
+// shownAccount is whose data the page shows (the session may already be
+// gone when the re-sign-in dialog opens).
+let shownAccount: string | undefined;
 
 // A page is rendered into main; live() turns false once the user has
 // navigated elsewhere, so a slow answer never paints over a newer page.
@@ -99,7 +102,7 @@ function signInError(err: unknown): string {
 let pending: Promise<void> | undefined;
 function reauthenticate(why: string): Promise<void> {
   pending ??= new Promise<void>((resolve) => {
-    const before = principal()?.accountId;
+    const before = shownAccount;
     const email = h("input", { id: "reauth-email", type: "email", autocomplete: "username", required: true, value: lastEmail });
     const password = h("input", { id: "reauth-password", type: "password", autocomplete: "current-password", required: true });
     const error = h("div", { role: "alert" });
@@ -151,6 +154,7 @@ function reauthenticate(why: string): Promise<void> {
 async function route() {
   const p = principal();
   if (!p) return showSignIn();
+  shownAccount = p.accountId;
   const gen = ++generation;
   const main = shell();
   const ctx: PageContext = {

@@ -134,7 +134,7 @@ function progressView(p: Progress): Child[] {
     { class: "summary" },
     h("li", null, `Adherence ${fmtDate(p.from)} to ${fmtDate(p.to)}: `, a && a.prescribed ? `${fmtNum(a.percent, 0)}% (${a.completed} of ${a.prescribed} sessions)` : "nothing prescribed", a?.adherent ? " — adherent" : ""),
     h("li", null, `Pain: ${base === undefined ? "no check-ins" : `baseline week mean ${fmtNum(base)}, latest ${changeText[p.painChange]}`}`),
-    h("li", null, `Last session: ${p.daysSinceActivity < 0 ? "never" : `${p.daysSinceActivity} days ago (${fmtTime(p.lastActivityTime)})`}; streak ${p.streakDays} days`),
+    h("li", null, `Last session: ${p.daysSinceActivity < 0 ? "never" : `${p.daysSinceActivity} days ago (${fmtTime(p.lastActivityTime)})`}; streak ${p.streakDays} ${p.streakDays === 1 ? "day" : "days"}`),
     p.redFlagHold ? h("li", { class: "notice error" }, "The whole plan is on hold after a red-flag report.") : null,
   );
   const rows = p.weeks.map((w) => [
