@@ -131,8 +131,8 @@ export async function renderPlanEditor(ctx: PageContext, patientId: string) {
   }
   refreshAdd();
 
-  const check = async (): Promise<CheckPlanResponse | undefined> => {
-    clear(errors);
+  const check = async (keepErrors = false): Promise<CheckPlanResponse | undefined> => {
+    if (!keepErrors) clear(errors);
     if (rows.length === 0) {
       clear(status, "Add an item to check.");
       return undefined;
@@ -145,7 +145,9 @@ export async function renderPlanEditor(ctx: PageContext, patientId: string) {
         row.result,
         h("p", null, "Gate: ", h("span", { class: outcomeClass(d.outcome) }, outcomeText[d.outcome])),
         d.reasons.length ? h("ul", { class: "reasons" }, d.reasons.map((x) => h("li", null, reasonText(x), x.source ? h("span", { class: "meta" }, ` (source: ${x.source})`) : null))) : null,
-        blocking.filter((x) => x.outcome === GateOutcome.NEEDS_CLEARANCE && !x.cleared).map((x) => clearForm(patientId, row.exercise, x, () => void run(check))),
+        d.outcome === GateOutcome.CONTRAINDICATED
+          ? h("p", { class: "meta" }, "A contraindication cannot be cleared; only a changed screening answer lifts it.")
+          : blocking.filter((x) => x.outcome === GateOutcome.NEEDS_CLEARANCE && !x.cleared).map((x) => clearForm(patientId, row.exercise, x, () => void run(() => check()))),
       );
     });
     clear(status, h("p", { class: r.writable ? "notice ok" : "notice warn" }, r.writable ? "The gate allows every item: the plan can be saved." : "The gate blocks at least one item: see the reasons under each item."));
@@ -164,7 +166,7 @@ export async function renderPlanEditor(ctx: PageContext, patientId: string) {
       } else if (isCode(e, Code.FailedPrecondition) || isCode(e, Code.InvalidArgument)) {
         const v = violations(e);
         clear(errors, h("div", { class: "notice error" }, h("p", null, "Not saved: ", errorText(e)), v.length ? h("ul", null, v.map((x) => h("li", null, `${x.field}: ${x.description}`))) : null));
-        await check().catch(() => undefined);
+        await check(true).catch(() => undefined);
       } else {
         throw e;
       }
@@ -194,7 +196,7 @@ export async function renderPlanEditor(ctx: PageContext, patientId: string) {
     h("div", { class: "field" }, h("label", { for: "plan-note" }, "Note on this version"), note),
     errors,
     status,
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => void run(check) }, "Check with the gate"), h("button", { type: "button", onclick: () => void run(save) }, "Save plan")),
+    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => void run(() => check()) }, "Check with the gate"), h("button", { type: "button", onclick: () => void run(save) }, "Save plan")),
   );
   focusHeading(ctx.main);
 }
