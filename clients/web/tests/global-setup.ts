@@ -81,8 +81,12 @@ async function seedClinic(base: string, admin: Seed["admin"]): Promise<Seed> {
   };
   const clinicianA = await clinician("ada@clinic.example", "Dr. Ada Test", "a long passphrase for ada");
   const clinicianB = await clinician("bo@clinic.example", "Dr. Bo Test", "a long passphrase for bo");
+  // Clinician C's care team is read by the triage spec only, so no other
+  // spec's acknowledgement can change its order.
+  const clinicianC = await clinician("cy@clinic.example", "Dr. Cy Test", "a long passphrase for cy");
   const tokA = (await rpc(base, "AuthService/SignIn", { email: clinicianA.email, password: clinicianA.password })).tokens.accessToken;
   const tokB = (await rpc(base, "AuthService/SignIn", { email: clinicianB.email, password: clinicianB.password })).tokens.accessToken;
+  const tokC = (await rpc(base, "AuthService/SignIn", { email: clinicianC.email, password: clinicianC.password })).tokens.accessToken;
 
   const patient = async (tok: string, displayName: string) =>
     (await rpc(base, "PatientService/CreatePatient", { displayName, timeZone: "UTC" }, tok)).patient.id as string;
@@ -142,12 +146,23 @@ async function seedClinic(base: string, admin: Seed["admin"]): Promise<Seed> {
   // Another clinician's patient.
   const otherTeam = await patient(tokB, "Olive Otherteam");
 
+  // Clinician C: an urgent patient, one with an open alert, a quiet one.
+  const triageQuiet = await patient(tokC, "Tess Quiet");
+  const triageAlert = await patient(tokC, "Theo Alert");
+  const alertPhone = await Phone.enroll(base, tokC, triageAlert);
+  await alertPhone.push(alertPhone.checkin(new Date(now - 20 * 60_000), 7, "PAIN_LOCATION_LEG"));
+  const triageUrgent = await patient(tokC, "Tara Urgent");
+  const tuPhone = await Phone.enroll(base, tokC, triageUrgent);
+  await rpc(base, "ScreeningService/ReportRedFlags", { symptoms: ["RED_FLAG_SYMPTOM_PROGRESSIVE_LEG_WEAKNESS"] }, tuPhone.token);
+
   return {
     base,
     admin,
     clinicianA,
     clinicianB,
+    clinicianC,
     patients: { urgent, chart, ack, clearance, otherTeam },
+    triage: { urgent: triageUrgent, alert: triageAlert, quiet: triageQuiet },
     ackPhone: { deviceId: ackPhone.deviceId, token: ackPhone.token, seq: ackPhone.seq },
     chartCheckins: chartCheckins.map((c) => ({ at: new Date(c.at).toISOString(), score: c.score })),
   };

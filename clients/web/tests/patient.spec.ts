@@ -79,7 +79,7 @@ test("another clinician's patient is not found, with no hint it exists", async (
   await expectAccessible(page, "not found");
 });
 
-test("the urgent patient's plan shows the red-flag hold, and its alert is urgent", async ({ page }) => {
+test("the urgent patient's red-flag alert is shown as urgent", async ({ page }) => {
   const s = seed();
   await signInAs(page, s.clinicianA, `#/patients/${s.patients.urgent}`);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Ursula Redflag");

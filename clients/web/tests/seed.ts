@@ -8,6 +8,7 @@ export interface Seed {
   admin: { email: string; password: string };
   clinicianA: { email: string; password: string; id: string };
   clinicianB: { email: string; password: string; id: string };
+  clinicianC: { email: string; password: string; id: string };
   patients: {
     urgent: string;
     chart: string;
@@ -15,6 +16,8 @@ export interface Seed {
     clearance: string;
     otherTeam: string;
   };
+  // triage: clinician C's care team, in the order triage must rank it.
+  triage: { urgent: string; alert: string; quiet: string };
   ackPhone: { deviceId: string; token: string; seq: number };
   // chartCheckins are the chart patient's check-ins (UTC; the patient's
   // time zone is UTC).
