@@ -1,7 +1,7 @@
 // Shared steps of the specs: signing in through the page, and the axe
 // check every page passes.
 import AxeBuilder from "@axe-core/playwright";
-import { expect, type Page } from "@playwright/test";
+import { expect, test as base, type Page } from "@playwright/test";
 import { mkdirSync } from "node:fs";
 import { seed } from "./seed";
 
@@ -25,3 +25,22 @@ export async function shot(page: Page, name: string) {
   mkdirSync("artifacts", { recursive: true });
   await page.screenshot({ path: `artifacts/${name}.png`, fullPage: true });
 }
+
+// test is Playwright's, with every page watched: a script error or a
+// Content-Security-Policy violation fails the test (a refused sign-in's
+// HTTP 401 is logged by Chromium as a failed load, and is not an error).
+export const test = base.extend<{ watch: void }>({
+  watch: [
+    async ({ page }, use) => {
+      const problems: string[] = [];
+      page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+      page.on("console", (m) => {
+        if (m.type() === "error" && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
+      });
+      await use();
+      expect(problems, "script errors or CSP violations").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+export { expect };

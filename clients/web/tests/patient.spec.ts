@@ -1,5 +1,4 @@
-import { expect, test } from "@playwright/test";
-import { expectAccessible, shot, signInAs } from "./helpers";
+import { expect, test, expectAccessible, shot, signInAs } from "./helpers";
 import { rpc } from "./rpc";
 import { seed } from "./seed";
 

@@ -1,6 +1,5 @@
-import { expect, test } from "@playwright/test";
 import { readFileSync } from "node:fs";
-import { expectAccessible, shot, signInAs } from "./helpers";
+import { expect, test, expectAccessible, shot, signInAs } from "./helpers";
 import { rpc } from "./rpc";
 import { seed } from "./seed";
 

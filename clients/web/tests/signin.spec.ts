@@ -1,5 +1,4 @@
-import { expect, test } from "@playwright/test";
-import { expectAccessible, shot, signInAs } from "./helpers";
+import { expect, test, expectAccessible, shot, signInAs } from "./helpers";
 import { seed } from "./seed";
 
 test("a wrong password is refused, the right one opens triage, the session survives a reload, sign-out ends it", async ({ page }) => {
