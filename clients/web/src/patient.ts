@@ -14,6 +14,7 @@ import { focusHeading, type PageContext } from "./main";
 import { exerciseNames } from "./names";
 import { doseText, flagText, frequencyText, outcomeClass, outcomeText, reasonText, stateText, statusText } from "./text";
 import { exportForm } from "./export";
+import { loadDevices } from "./devices";
 
 function section(id: string, title: string, ...children: Child[]): HTMLElement {
   return h("section", { "aria-labelledby": id }, h("h2", { id }, title), ...children);
@@ -65,6 +66,7 @@ export async function renderPatient(ctx: PageContext, patientId: string) {
   const plan = h("div");
   const screening = h("div");
   const trail = h("div");
+  const phones = h("div");
   clear(
     ctx.main,
     h("p", null, h("a", { href: "#/" }, "← Triage")),
@@ -75,6 +77,7 @@ export async function renderPatient(ctx: PageContext, patientId: string) {
     section("h-plan", "Plan", h("p", null, h("a", { href: `#/patients/${encodeURIComponent(patientId)}/plan` }, "Edit the plan")), plan),
     section("h-screening", "Screening", screening),
     section("h-trail", "Decision trail", trail),
+    section("h-phones", "Phones", phones),
     section("h-export", "Export for a visit", exportForm(patientId)),
   );
   focusHeading(ctx.main);
@@ -88,6 +91,7 @@ export async function renderPatient(ctx: PageContext, patientId: string) {
     guard(plan, "the plan", () => renderPlan(plan, patientId, name)),
     guard(screening, "screening", () => renderScreening(screening, patientId)),
     guard(trail, "the decision trail", () => renderTrail(trail, patientId, name)),
+    loadDevices(phones, patientId),
   ]);
 }
 
@@ -231,9 +235,17 @@ function alertCard(el: HTMLElement, patientId: string, a: Alert): HTMLElement {
 }
 
 async function renderPlan(el: HTMLElement, patientId: string, name: (id: string) => string) {
-  const plan = (await api.plans.getPlan({ patientId })).plan;
+  const [plan, cl] = await Promise.all([api.plans.getPlan({ patientId }).then((r) => r.plan), api.plans.listClearances({ patientId })]);
+  const clearances = cl.clearances.length
+    ? table(
+        "Clearances, newest first",
+        ["Exercise", "For", "Reason", "Given", "Status"],
+        cl.clearances.map((c) => [name(c.exerciseId), flagText(c.flag), c.reason, fmtTime(c.createTime), c.endTime ? `ended ${fmtTime(c.endTime)} (the answer changed)` : "live"]),
+        { id: "clearances" },
+      )
+    : h("p", null, "No clearances.");
   if (!plan || plan.version === 0n) {
-    clear(el, h("p", null, "No plan yet."));
+    clear(el, h("p", null, "No plan yet."), clearances);
     return;
   }
   const rows = plan.items.map((it) => [
@@ -249,6 +261,7 @@ async function renderPlan(el: HTMLElement, patientId: string, name: (id: string)
     h("p", { class: "meta" }, `Version ${plan.version}, written ${fmtTime(plan.createTime)}`, plan.note ? ` — ${plan.note}` : ""),
     plan.redFlagHold ? h("p", { class: "notice error" }, "On hold after a red-flag report: every item is suspended until the red-flag alert is acknowledged.") : null,
     table("Plan items and their gating state", ["Exercise", "Dose", "Frequency", "Dates", "State", "Why"], rows, { id: "plan-items" }),
+    clearances,
   );
 }
 

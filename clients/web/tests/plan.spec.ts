@@ -51,6 +51,9 @@ test("the plan editor shows the gate's dry run: a refused device, an item waitin
   await page.getByRole("link", { name: "← Clara Clearance" }).click();
   await expect(page.locator("#trail")).toContainText("plan refused");
   await expect(page.locator("#plan-items")).toContainText("Active");
+  await expect(page.locator("#clearances tbody tr")).toHaveCount(1);
+  await expect(page.locator("#clearances tbody tr")).toContainText("pregnancy");
+  await expect(page.locator("#clearances tbody tr")).toContainText("live");
 });
 
 test("export downloads the visit summary as PDF and the record as CSV", async ({ page }) => {
