@@ -16,6 +16,10 @@ import { doseText, flagText, frequencyText, outcomeClass, outcomeText, reasonTex
 import { exportForm } from "./export";
 import { loadDevices } from "./devices";
 
+function capital(t: string): string {
+  return t.charAt(0).toUpperCase() + t.slice(1);
+}
+
 function section(id: string, title: string, ...children: Child[]): HTMLElement {
   return h("section", { "aria-labelledby": id }, h("h2", { id }, title), ...children);
 }
@@ -225,7 +229,7 @@ function alertCard(el: HTMLElement, patientId: string, a: Alert): HTMLElement {
   return h(
     "article",
     { class: urgent ? "alert urgent" : "alert", "aria-labelledby": `alert-${a.id}`, "data-alert": a.id, "data-occurrences": String(a.occurrenceCount) },
-    h("h3", { id: `alert-${a.id}` }, `${urgent ? "Urgent: " : ""}${enumText(AlertKind, a.kind)}`),
+    h("h3", { id: `alert-${a.id}` }, `${urgent ? "Urgent: " : ""}${capital(enumText(AlertKind, a.kind))}`),
     h("p", null, a.summary),
     h("p", { class: "meta" }, `Open since ${fmtTime(a.createTime)}; latest ${fmtTime(a.latestOccurrenceTime ?? a.createTime)}`),
     details,

@@ -75,7 +75,7 @@ export async function renderTriage(ctx: PageContext) {
           h("th", { scope: "row" }, h("a", { href: `#/patients/${encodeURIComponent(e.patientId)}` }, e.displayName)),
           h("td", null, h("span", { class: tierClass(e.tier) }, tierText[e.tier])),
           h("td", null, e.reason, e.oldestOpenAlertTime ? h("div", { class: "meta" }, `Oldest open alert: ${fmtTime(e.oldestOpenAlertTime)}`) : null),
-          h("td", { class: "num" }, e.openAlerts ? `${e.openAlerts} (${e.openOccurrences} events)` : "0"),
+          h("td", { class: "num" }, e.openAlerts, e.openOccurrences > e.openAlerts ? h("div", { class: "meta" }, `${e.openOccurrences} occurrences`) : null),
           h("td", { class: "num" }, e.hasPainDelta ? (e.painDelta > 0 ? "+" : "") + fmtNum(e.painDelta) : "—"),
           h("td", { class: "num" }, e.adherencePercent < 0 ? "—" : `${fmtNum(e.adherencePercent, 0)}%`),
           h("td", { class: "num" }, e.daysSinceActivity < 0 ? "never" : String(e.daysSinceActivity)),

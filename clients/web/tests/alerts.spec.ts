@@ -9,7 +9,7 @@ test("acknowledging an alert that changed meanwhile is refused and reloaded; ack
   const card = page.locator("article.alert");
   await expect(card).toHaveCount(1);
   await expect(card).toHaveAttribute("data-occurrences", "1");
-  await expect(card.getByRole("heading")).toContainText("pain severe");
+  await expect(card.getByRole("heading")).toHaveText("Pain severe");
   await expectAccessible(page, "patient with an open alert");
 
   // The phone sends another severe score while the clinician reads: the

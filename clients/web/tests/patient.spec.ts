@@ -83,5 +83,5 @@ test("the urgent patient's red-flag alert is shown as urgent", async ({ page }) 
   await signInAs(page, s.clinicianA, `#/patients/${s.patients.urgent}`);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Ursula Redflag");
   await expect(page.locator("article.alert.urgent")).toHaveCount(1);
-  await expect(page.locator("article.alert.urgent h3")).toContainText("Urgent: red flag");
+  await expect(page.locator("article.alert.urgent h3")).toHaveText("Urgent: Red flag");
 });
