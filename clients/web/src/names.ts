@@ -5,24 +5,15 @@ import type { Exercise } from "./gen/hep/v1/catalog_pb";
 let catalog: Promise<Exercise[]> | undefined;
 
 export function exercises(): Promise<Exercise[]> {
-  catalog ??= (async () => {
-    const out: Exercise[] = [];
-    let pageToken = "";
-    do {
-      const r = await api.catalog.listExercises({ pageSize: 200, pageToken });
-      out.push(...r.exercises);
-      pageToken = r.nextPageToken;
-    } while (pageToken);
-    return out;
-  })().catch((e) => {
+  catalog ??= (async () => (await api.catalog.listExercises({})).exercises)().catch((e) => {
     catalog = undefined;
     throw e;
   });
   return catalog;
 }
 
-export async function exerciseName(id: string): Promise<string> {
-  return (await exercises()).find((x) => x.id === id)?.name ?? id;
+export async function exerciseNames(): Promise<Map<string, string>> {
+  return new Map((await exercises()).map((x) => [x.id, x.name]));
 }
 
 export function resetCatalog() {

@@ -12,10 +12,15 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hep/v1/alert.proto.
  */
 export const file_hep_v1_alert: GenFile = /*@__PURE__*/
-  fileDesc("ChJoZXAvdjEvYWxlcnQucHJvdG8SBmhlcC52MSLSAgoFQWxlcnQSCgoCaWQYASABKAkSEgoKcGF0aWVudF9pZBgCIAEoCRIfCgRraW5kGAMgASgOMhEuaGVwLnYxLkFsZXJ0S2luZBInCghzZXZlcml0eRgEIAEoDjIVLmhlcC52MS5BbGVydFNldmVyaXR5EiMKBnN0YXR1cxgFIAEoDjITLmhlcC52MS5BbGVydFN0YXR1cxIPCgdzdW1tYXJ5GAYgASgJEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9hY2tub3dsZWRnZWRfYnkYCCABKAkSGAoQYWNrbm93bGVkZ2Vfbm90ZRgJIAEoCRI0ChBhY2tub3dsZWRnZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0cmlnZ2VyGAsgASgJIr4BChFMaXN0QWxlcnRzUmVxdWVzdBISCgpwYXRpZW50X2lkGAEgASgJEiMKBnN0YXR1cxgCIAEoDjITLmhlcC52MS5BbGVydFN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIgCgVraW5kcxgFIAMoDjIRLmhlcC52MS5BbGVydEtpbmQSJwoIc2V2ZXJpdHkYBiABKA4yFS5oZXAudjEuQWxlcnRTZXZlcml0eSJMChJMaXN0QWxlcnRzUmVzcG9uc2USHQoGYWxlcnRzGAEgAygLMg0uaGVwLnYxLkFsZXJ0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJNChdBY2tub3dsZWRnZUFsZXJ0UmVxdWVzdBISCgpwYXRpZW50X2lkGAEgASgJEhAKCGFsZXJ0X2lkGAIgASgJEgwKBG5vdGUYAyABKAkiTwoYQWNrbm93bGVkZ2VBbGVydFJlc3BvbnNlEhwKBWFsZXJ0GAEgASgLMg0uaGVwLnYxLkFsZXJ0EhUKDWNoYW5nZWRfaXRlbXMYAiADKAkq/QEKCUFsZXJ0S2luZBIaChZBTEVSVF9LSU5EX1VOU1BFQ0lGSUVEEAASFwoTQUxFUlRfS0lORF9SRURfRkxBRxABEiAKHEFMRVJUX0tJTkRfU0NSRUVOSU5HX0NIQU5HRUQQAhIlCiFBTEVSVF9LSU5EX0xPR0dFRF9XSElMRV9TVVNQRU5ERUQQAxIaChZBTEVSVF9LSU5EX1BBSU5fU0VWRVJFEAQSGQoVQUxFUlRfS0lORF9QQUlOX0ZMQVJFEAUSHQoZQUxFUlRfS0lORF9QQUlOX1dPUlNFTklORxAGEhwKGEFMRVJUX0tJTkRfTk9OX0FESEVSRU5DRRAHKmYKDUFsZXJ0U2V2ZXJpdHkSHgoaQUxFUlRfU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIZChVBTEVSVF9TRVZFUklUWV9VUkdFTlQQARIaChZBTEVSVF9TRVZFUklUWV9ST1VUSU5FEAIqYQoLQWxlcnRTdGF0dXMSHAoYQUxFUlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFQoRQUxFUlRfU1RBVFVTX09QRU4QARIdChlBTEVSVF9TVEFUVVNfQUNLTk9XTEVER0VEEAIyqgEKDEFsZXJ0U2VydmljZRJDCgpMaXN0QWxlcnRzEhkuaGVwLnYxLkxpc3RBbGVydHNSZXF1ZXN0GhouaGVwLnYxLkxpc3RBbGVydHNSZXNwb25zZRJVChBBY2tub3dsZWRnZUFsZXJ0Eh8uaGVwLnYxLkFja25vd2xlZGdlQWxlcnRSZXF1ZXN0GiAuaGVwLnYxLkFja25vd2xlZGdlQWxlcnRSZXNwb25zZUItWitnaXRodWIuY29tL2hlcGNsaW5pYy9oZXAvcHJvdG8vaGVwL3YxO2hlcHYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChJoZXAvdjEvYWxlcnQucHJvdG8SBmhlcC52MSK5AwoFQWxlcnQSCgoCaWQYASABKAkSEgoKcGF0aWVudF9pZBgCIAEoCRIfCgRraW5kGAMgASgOMhEuaGVwLnYxLkFsZXJ0S2luZBInCghzZXZlcml0eRgEIAEoDjIVLmhlcC52MS5BbGVydFNldmVyaXR5EiMKBnN0YXR1cxgFIAEoDjITLmhlcC52MS5BbGVydFN0YXR1cxIPCgdzdW1tYXJ5GAYgASgJEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9hY2tub3dsZWRnZWRfYnkYCCABKAkSGAoQYWNrbm93bGVkZ2Vfbm90ZRgJIAEoCRI0ChBhY2tub3dsZWRnZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0cmlnZ2VyGAsgASgJEg8KB3N1YmplY3QYDCABKAkSGAoQb2NjdXJyZW5jZV9jb3VudBgNIAEoBRI6ChZsYXRlc3Rfb2NjdXJyZW5jZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKBAQoPQWxlcnRPY2N1cnJlbmNlEgoKAmlkGAEgASgJEhAKCGFsZXJ0X2lkGAIgASgJEg8KB3RyaWdnZXIYAyABKAkSLgoKb2NjdXJfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHc3VtbWFyeRgFIAEoCSK+AQoRTGlzdEFsZXJ0c1JlcXVlc3QSEgoKcGF0aWVudF9pZBgBIAEoCRIjCgZzdGF0dXMYAiABKA4yEy5oZXAudjEuQWxlcnRTdGF0dXMSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkSIAoFa2luZHMYBSADKA4yES5oZXAudjEuQWxlcnRLaW5kEicKCHNldmVyaXR5GAYgASgOMhUuaGVwLnYxLkFsZXJ0U2V2ZXJpdHkiTAoSTGlzdEFsZXJ0c1Jlc3BvbnNlEh0KBmFsZXJ0cxgBIAMoCzINLmhlcC52MS5BbGVydBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkicAoXQWNrbm93bGVkZ2VBbGVydFJlcXVlc3QSEgoKcGF0aWVudF9pZBgBIAEoCRIQCghhbGVydF9pZBgCIAEoCRIMCgRub3RlGAMgASgJEiEKGWV4cGVjdGVkX29jY3VycmVuY2VfY291bnQYBCABKAUiTwoYQWNrbm93bGVkZ2VBbGVydFJlc3BvbnNlEhwKBWFsZXJ0GAEgASgLMg0uaGVwLnYxLkFsZXJ0EhUKDWNoYW5nZWRfaXRlbXMYAiADKAkiagobTGlzdEFsZXJ0T2NjdXJyZW5jZXNSZXF1ZXN0EhIKCnBhdGllbnRfaWQYASABKAkSEAoIYWxlcnRfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiZQocTGlzdEFsZXJ0T2NjdXJyZW5jZXNSZXNwb25zZRIsCgtvY2N1cnJlbmNlcxgBIAMoCzIXLmhlcC52MS5BbGVydE9jY3VycmVuY2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKv0BCglBbGVydEtpbmQSGgoWQUxFUlRfS0lORF9VTlNQRUNJRklFRBAAEhcKE0FMRVJUX0tJTkRfUkVEX0ZMQUcQARIgChxBTEVSVF9LSU5EX1NDUkVFTklOR19DSEFOR0VEEAISJQohQUxFUlRfS0lORF9MT0dHRURfV0hJTEVfU1VTUEVOREVEEAMSGgoWQUxFUlRfS0lORF9QQUlOX1NFVkVSRRAEEhkKFUFMRVJUX0tJTkRfUEFJTl9GTEFSRRAFEh0KGUFMRVJUX0tJTkRfUEFJTl9XT1JTRU5JTkcQBhIcChhBTEVSVF9LSU5EX05PTl9BREhFUkVOQ0UQBypmCg1BbGVydFNldmVyaXR5Eh4KGkFMRVJUX1NFVkVSSVRZX1VOU1BFQ0lGSUVEEAASGQoVQUxFUlRfU0VWRVJJVFlfVVJHRU5UEAESGgoWQUxFUlRfU0VWRVJJVFlfUk9VVElORRACKmEKC0FsZXJ0U3RhdHVzEhwKGEFMRVJUX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEUFMRVJUX1NUQVRVU19PUEVOEAESHQoZQUxFUlRfU1RBVFVTX0FDS05PV0xFREdFRBACMo0CCgxBbGVydFNlcnZpY2USQwoKTGlzdEFsZXJ0cxIZLmhlcC52MS5MaXN0QWxlcnRzUmVxdWVzdBoaLmhlcC52MS5MaXN0QWxlcnRzUmVzcG9uc2USVQoQQWNrbm93bGVkZ2VBbGVydBIfLmhlcC52MS5BY2tub3dsZWRnZUFsZXJ0UmVxdWVzdBogLmhlcC52MS5BY2tub3dsZWRnZUFsZXJ0UmVzcG9uc2USYQoUTGlzdEFsZXJ0T2NjdXJyZW5jZXMSIy5oZXAudjEuTGlzdEFsZXJ0T2NjdXJyZW5jZXNSZXF1ZXN0GiQuaGVwLnYxLkxpc3RBbGVydE9jY3VycmVuY2VzUmVzcG9uc2VCLVorZ2l0aHViLmNvbS9oZXBjbGluaWMvaGVwL3Byb3RvL2hlcC92MTtoZXB2MWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
- * Alert is something about a patient that a clinician should see.
+ * Alert is something about a patient that a clinician should see: one
+ * episode of a kind of event about one subject. A patient has at most one
+ * open alert per kind and subject; while it is open, the event happening
+ * again adds an occurrence (occurrence_count, latest_occurrence_time and
+ * summary follow the latest) instead of a new alert. After an
+ * acknowledgement the next occurrence opens a new alert.
  *
  * @generated from message hep.v1.Alert
  */
@@ -56,14 +61,15 @@ export type Alert = Message<"hep.v1.Alert"> & {
   status: AlertStatus;
 
   /**
-   * summary says what happened, without free text from the patient.
+   * summary says what happened the latest time, without free text from
+   * the patient.
    *
    * @generated from field: string summary = 6;
    */
   summary: string;
 
   /**
-   * create_time is when it was raised.
+   * create_time is when it was raised: its first occurrence.
    *
    * @generated from field: google.protobuf.Timestamp create_time = 7;
    */
@@ -91,14 +97,42 @@ export type Alert = Message<"hep.v1.Alert"> & {
   acknowledgeTime?: Timestamp | undefined;
 
   /**
-   * trigger names what raised the alert, so the same data never raises it
-   * twice: "exercise_logs/ID" or "pain_checkins/ID" for a record,
+   * trigger names what raised the first occurrence, so the same data
+   * never raises anything twice: "exercise_logs/ID" or "pain_checkins/ID"
+   * for a record (LOGGED_WHILE_SUSPENDED, PAIN_SEVERE, PAIN_FLARE),
    * "window/YYYY-MM-DD" (the last day of the 7-day window) for
-   * PAIN_WORSENING and NON_ADHERENCE; empty for the clinical-core kinds.
+   * PAIN_WORSENING and NON_ADHERENCE; empty for RED_FLAG and
+   * SCREENING_CHANGED. Each occurrence has its own.
    *
    * @generated from field: string trigger = 11;
    */
   trigger: string;
+
+  /**
+   * subject is what the alert is about within its kind: an exercise id for
+   * the alerts a session raises (PAIN_SEVERE, PAIN_FLARE,
+   * LOGGED_WHILE_SUSPENDED), "checkin/LOCATION" for a check-in's
+   * PAIN_SEVERE, "red_flag_reports/ID" for RED_FLAG (every report is its
+   * own alert), empty for the patient as a whole (PAIN_WORSENING,
+   * NON_ADHERENCE, SCREENING_CHANGED).
+   *
+   * @generated from field: string subject = 12;
+   */
+  subject: string;
+
+  /**
+   * occurrence_count is how many occurrences the alert holds (at least 1).
+   *
+   * @generated from field: int32 occurrence_count = 13;
+   */
+  occurrenceCount: number;
+
+  /**
+   * latest_occurrence_time is when the latest occurrence was raised.
+   *
+   * @generated from field: google.protobuf.Timestamp latest_occurrence_time = 14;
+   */
+  latestOccurrenceTime?: Timestamp | undefined;
 };
 
 /**
@@ -107,6 +141,56 @@ export type Alert = Message<"hep.v1.Alert"> & {
  */
 export const AlertSchema: GenMessage<Alert> = /*@__PURE__*/
   messageDesc(file_hep_v1_alert, 0);
+
+/**
+ * AlertOccurrence is one time an alert's event happened, kept for good.
+ *
+ * @generated from message hep.v1.AlertOccurrence
+ */
+export type AlertOccurrence = Message<"hep.v1.AlertOccurrence"> & {
+  /**
+   * id is the server-assigned occurrence id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * alert_id is the alert it belongs to.
+   *
+   * @generated from field: string alert_id = 2;
+   */
+  alertId: string;
+
+  /**
+   * trigger names the data that raised it (as Alert.trigger); empty for
+   * RED_FLAG and SCREENING_CHANGED.
+   *
+   * @generated from field: string trigger = 3;
+   */
+  trigger: string;
+
+  /**
+   * occur_time is when it was raised.
+   *
+   * @generated from field: google.protobuf.Timestamp occur_time = 4;
+   */
+  occurTime?: Timestamp | undefined;
+
+  /**
+   * summary says what happened, without free text from the patient.
+   *
+   * @generated from field: string summary = 5;
+   */
+  summary: string;
+};
+
+/**
+ * Describes the message hep.v1.AlertOccurrence.
+ * Use `create(AlertOccurrenceSchema)` to create a new message.
+ */
+export const AlertOccurrenceSchema: GenMessage<AlertOccurrence> = /*@__PURE__*/
+  messageDesc(file_hep_v1_alert, 1);
 
 /**
  * ListAlertsRequest is the input of AlertService.ListAlerts.
@@ -163,7 +247,7 @@ export type ListAlertsRequest = Message<"hep.v1.ListAlertsRequest"> & {
  * Use `create(ListAlertsRequestSchema)` to create a new message.
  */
 export const ListAlertsRequestSchema: GenMessage<ListAlertsRequest> = /*@__PURE__*/
-  messageDesc(file_hep_v1_alert, 1);
+  messageDesc(file_hep_v1_alert, 2);
 
 /**
  * ListAlertsResponse is the output of AlertService.ListAlerts.
@@ -191,7 +275,7 @@ export type ListAlertsResponse = Message<"hep.v1.ListAlertsResponse"> & {
  * Use `create(ListAlertsResponseSchema)` to create a new message.
  */
 export const ListAlertsResponseSchema: GenMessage<ListAlertsResponse> = /*@__PURE__*/
-  messageDesc(file_hep_v1_alert, 2);
+  messageDesc(file_hep_v1_alert, 3);
 
 /**
  * AcknowledgeAlertRequest is the input of AlertService.AcknowledgeAlert.
@@ -219,6 +303,16 @@ export type AcknowledgeAlertRequest = Message<"hep.v1.AcknowledgeAlertRequest"> 
    * @generated from field: string note = 3;
    */
   note: string;
+
+  /**
+   * expected_occurrence_count, when set (> 0), is the occurrence_count the
+   * clinician saw: if more occurrences arrived since, the call fails
+   * ABORTED with reason ALERT_CHANGED and nothing changes, so an
+   * acknowledgement never covers an occurrence its author did not see.
+   *
+   * @generated from field: int32 expected_occurrence_count = 4;
+   */
+  expectedOccurrenceCount: number;
 };
 
 /**
@@ -226,7 +320,7 @@ export type AcknowledgeAlertRequest = Message<"hep.v1.AcknowledgeAlertRequest"> 
  * Use `create(AcknowledgeAlertRequestSchema)` to create a new message.
  */
 export const AcknowledgeAlertRequestSchema: GenMessage<AcknowledgeAlertRequest> = /*@__PURE__*/
-  messageDesc(file_hep_v1_alert, 3);
+  messageDesc(file_hep_v1_alert, 4);
 
 /**
  * AcknowledgeAlertResponse is the output of AlertService.AcknowledgeAlert.
@@ -255,7 +349,79 @@ export type AcknowledgeAlertResponse = Message<"hep.v1.AcknowledgeAlertResponse"
  * Use `create(AcknowledgeAlertResponseSchema)` to create a new message.
  */
 export const AcknowledgeAlertResponseSchema: GenMessage<AcknowledgeAlertResponse> = /*@__PURE__*/
-  messageDesc(file_hep_v1_alert, 4);
+  messageDesc(file_hep_v1_alert, 5);
+
+/**
+ * ListAlertOccurrencesRequest is the input of
+ * AlertService.ListAlertOccurrences.
+ *
+ * @generated from message hep.v1.ListAlertOccurrencesRequest
+ */
+export type ListAlertOccurrencesRequest = Message<"hep.v1.ListAlertOccurrencesRequest"> & {
+  /**
+   * patient_id is the patient.
+   *
+   * @generated from field: string patient_id = 1;
+   */
+  patientId: string;
+
+  /**
+   * alert_id is the patient's alert.
+   *
+   * @generated from field: string alert_id = 2;
+   */
+  alertId: string;
+
+  /**
+   * page_size is the most occurrences to return, 0-500; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * page_token is the next_page_token of the previous page.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message hep.v1.ListAlertOccurrencesRequest.
+ * Use `create(ListAlertOccurrencesRequestSchema)` to create a new message.
+ */
+export const ListAlertOccurrencesRequestSchema: GenMessage<ListAlertOccurrencesRequest> = /*@__PURE__*/
+  messageDesc(file_hep_v1_alert, 6);
+
+/**
+ * ListAlertOccurrencesResponse is the output of
+ * AlertService.ListAlertOccurrences.
+ *
+ * @generated from message hep.v1.ListAlertOccurrencesResponse
+ */
+export type ListAlertOccurrencesResponse = Message<"hep.v1.ListAlertOccurrencesResponse"> & {
+  /**
+   * occurrences is one page, newest first.
+   *
+   * @generated from field: repeated hep.v1.AlertOccurrence occurrences = 1;
+   */
+  occurrences: AlertOccurrence[];
+
+  /**
+   * next_page_token fetches the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message hep.v1.ListAlertOccurrencesResponse.
+ * Use `create(ListAlertOccurrencesResponseSchema)` to create a new message.
+ */
+export const ListAlertOccurrencesResponseSchema: GenMessage<ListAlertOccurrencesResponse> = /*@__PURE__*/
+  messageDesc(file_hep_v1_alert, 7);
 
 /**
  * AlertKind is what raised an alert.
@@ -424,7 +590,8 @@ export const AlertService: GenService<{
   /**
    * AcknowledgeAlert marks an open alert handled, with a note. Acknowledging
    * the last open RED_FLAG alert lifts the plan's red-flag hold; items then
-   * take the state the gate gives them.
+   * take the state the gate gives them. The next occurrence of the same
+   * kind and subject opens a new alert.
    *
    * @generated from rpc hep.v1.AlertService.AcknowledgeAlert
    */
@@ -432,6 +599,17 @@ export const AlertService: GenService<{
     methodKind: "unary";
     input: typeof AcknowledgeAlertRequestSchema;
     output: typeof AcknowledgeAlertResponseSchema;
+  },
+  /**
+   * ListAlertOccurrences lists the occurrences of one alert of a patient,
+   * newest first: every time its event happened, with what raised it.
+   *
+   * @generated from rpc hep.v1.AlertService.ListAlertOccurrences
+   */
+  listAlertOccurrences: {
+    methodKind: "unary";
+    input: typeof ListAlertOccurrencesRequestSchema;
+    output: typeof ListAlertOccurrencesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_hep_v1_alert, 0);

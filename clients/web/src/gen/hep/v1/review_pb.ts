@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hep/v1/review.proto.
  */
 export const file_hep_v1_review: GenFile = /*@__PURE__*/
-  fileDesc("ChNoZXAvdjEvcmV2aWV3LnByb3RvEgZoZXAudjEi1QEKD0FsZXJ0VGhyZXNob2xkcxITCgtzZXZlcmVfcGFpbhgBIAEoBRIWCg5mbGFyZV9pbmNyZWFzZRgCIAEoBRIaChJ3b3JzZW5pbmdfaW5jcmVhc2UYAyABKAESHQoVbm9uX2FkaGVyZW5jZV9wZXJjZW50GAQgASgFEhgKEGFkaGVyZW50X3BlcmNlbnQYBSABKAUSEwoLbWNpZF9wb2ludHMYBiABKAESFAoMbWNpZF9wZXJjZW50GAcgASgFEhUKDWluYWN0aXZlX2RheXMYCCABKAUiXgoSR2V0UHJvZ3Jlc3NSZXF1ZXN0EhIKCnBhdGllbnRfaWQYASABKAkSGgoEZnJvbRgCIAEoCzIMLmhlcC52MS5EYXRlEhgKAnRvGAMgASgLMgwuaGVwLnYxLkRhdGUiOQoTR2V0UHJvZ3Jlc3NSZXNwb25zZRIiCghwcm9ncmVzcxgBIAEoCzIQLmhlcC52MS5Qcm9ncmVzcyJlCglBZGhlcmVuY2USEgoKcHJlc2NyaWJlZBgBIAEoBRIRCgljb21wbGV0ZWQYAiABKAUSDwoHcGVyY2VudBgDIAEoARIQCghhZGhlcmVudBgEIAEoCBIOCgZsb2dnZWQYBSABKAUi6AEKDFByb2dyZXNzV2VlaxIbCgVzdGFydBgBIAEoCzIMLmhlcC52MS5EYXRlEhkKA2VuZBgCIAEoCzIMLmhlcC52MS5EYXRlEiQKCWFkaGVyZW5jZRgDIAEoCzIRLmhlcC52MS5BZGhlcmVuY2USEAoIY2hlY2tpbnMYBCABKAUSEQoJcGFpbl9tZWFuGAUgASgBEhMKC3BhaW5fbWVkaWFuGAYgASgBEhwKFGNoYW5nZV9mcm9tX2Jhc2VsaW5lGAcgASgBEiIKBmNoYW5nZRgIIAEoDjISLmhlcC52MS5QYWluQ2hhbmdlIuABCgxJdGVtUHJvZ3Jlc3MSEwoLZXhlcmNpc2VfaWQYASABKAkSFQoNZXhlcmNpc2VfbmFtZRgCIAEoCRIkCglhZGhlcmVuY2UYAyABKAsyES5oZXAudjEuQWRoZXJlbmNlEiEKBndlZWtseRgEIAMoCzIRLmhlcC52MS5BZGhlcmVuY2USFwoPc2NvcmVkX3Nlc3Npb25zGAUgASgFEhoKEm1lYW5fcGFpbl9yZXNwb25zZRgGIAEoARIOCgZmbGFyZXMYByABKAUSFgoOc3VzcGVuZGVkX2RheXMYCCABKAUidAoNU3VzcGVuZGVkSXRlbRITCgtleGVyY2lzZV9pZBgBIAEoCRIjCgdyZWFzb25zGAIgAygLMhIuaGVwLnYxLkdhdGVSZWFzb24SKQoFc2luY2UYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIowECghQcm9ncmVzcxISCgpwYXRpZW50X2lkGAEgASgJEhEKCXRpbWVfem9uZRgCIAEoCRIaCgRmcm9tGAMgASgLMgwuaGVwLnYxLkRhdGUSGAoCdG8YBCABKAsyDC5oZXAudjEuRGF0ZRIkCglhZGhlcmVuY2UYBSABKAsyES5oZXAudjEuQWRoZXJlbmNlEiMKBXdlZWtzGAYgAygLMhQuaGVwLnYxLlByb2dyZXNzV2VlaxIjCgVpdGVtcxgHIAMoCzIULmhlcC52MS5JdGVtUHJvZ3Jlc3MSFQoNYmFzZWxpbmVfd2VlaxgIIAEoBRInCgtwYWluX2NoYW5nZRgJIAEoDjISLmhlcC52MS5QYWluQ2hhbmdlEhsKE2RheXNfc2luY2VfYWN0aXZpdHkYCiABKAUSNgoSbGFzdF9hY3Rpdml0eV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtzdHJlYWtfZGF5cxgMIAEoBRIVCg1wbGFuX3ZlcnNpb25zGA0gAygDEi4KD3N1c3BlbmRlZF9pdGVtcxgOIAMoCzIVLmhlcC52MS5TdXNwZW5kZWRJdGVtEhUKDXJlZF9mbGFnX2hvbGQYDyABKAgSKwoKdGhyZXNob2xkcxgQIAEoCzIXLmhlcC52MS5BbGVydFRocmVzaG9sZHMiOgoRTGlzdFRyaWFnZVJlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiyAIKC1RyaWFnZUVudHJ5EgwKBHJhbmsYASABKAUSEgoKcGF0aWVudF9pZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSIAoEdGllchgEIAEoDjISLmhlcC52MS5UcmlhZ2VUaWVyEg4KBnJlYXNvbhgFIAEoCRIaChJvcGVuX3VyZ2VudF9hbGVydHMYBiABKAUSEwoLb3Blbl9hbGVydHMYByABKAUSEgoKcGFpbl9kZWx0YRgIIAEoARIWCg5oYXNfcGFpbl9kZWx0YRgJIAEoCBIZChFhZGhlcmVuY2VfcGVyY2VudBgKIAEoARIbChNkYXlzX3NpbmNlX2FjdGl2aXR5GAsgASgFEjoKFm9sZGVzdF9vcGVuX2FsZXJ0X3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImIKEkxpc3RUcmlhZ2VSZXNwb25zZRIkCgdlbnRyaWVzGAEgAygLMhMuaGVwLnYxLlRyaWFnZUVudHJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRINCgV0b3RhbBgDIAEoBSIbChlHZXRBbGVydFRocmVzaG9sZHNSZXF1ZXN0IkkKGkdldEFsZXJ0VGhyZXNob2xkc1Jlc3BvbnNlEisKCnRocmVzaG9sZHMYASABKAsyFy5oZXAudjEuQWxlcnRUaHJlc2hvbGRzIksKHFVwZGF0ZUFsZXJ0VGhyZXNob2xkc1JlcXVlc3QSKwoKdGhyZXNob2xkcxgBIAEoCzIXLmhlcC52MS5BbGVydFRocmVzaG9sZHMiTAodVXBkYXRlQWxlcnRUaHJlc2hvbGRzUmVzcG9uc2USKwoKdGhyZXNob2xkcxgBIAEoCzIXLmhlcC52MS5BbGVydFRocmVzaG9sZHMqcwoKUGFpbkNoYW5nZRIbChdQQUlOX0NIQU5HRV9VTlNQRUNJRklFRBAAEhQKEFBBSU5fQ0hBTkdFX05PTkUQARIYChRQQUlOX0NIQU5HRV9JTVBST1ZFRBACEhgKFFBBSU5fQ0hBTkdFX1dPUlNFTkVEEAMqzAEKClRyaWFnZVRpZXISGwoXVFJJQUdFX1RJRVJfVU5TUEVDSUZJRUQQABIWChJUUklBR0VfVElFUl9VUkdFTlQQARIbChdUUklBR0VfVElFUl9PUEVOX0FMRVJUUxACEhkKFVRSSUFHRV9USUVSX1dPUlNFTklORxADEh0KGVRSSUFHRV9USUVSX0xPV19BREhFUkVOQ0UQBBIYChRUUklBR0VfVElFUl9JTkFDVElWRRAFEhgKFFRSSUFHRV9USUVSX09OX1RSQUNLEAYy3wIKDVJldmlld1NlcnZpY2USRgoLR2V0UHJvZ3Jlc3MSGi5oZXAudjEuR2V0UHJvZ3Jlc3NSZXF1ZXN0GhsuaGVwLnYxLkdldFByb2dyZXNzUmVzcG9uc2USQwoKTGlzdFRyaWFnZRIZLmhlcC52MS5MaXN0VHJpYWdlUmVxdWVzdBoaLmhlcC52MS5MaXN0VHJpYWdlUmVzcG9uc2USWwoSR2V0QWxlcnRUaHJlc2hvbGRzEiEuaGVwLnYxLkdldEFsZXJ0VGhyZXNob2xkc1JlcXVlc3QaIi5oZXAudjEuR2V0QWxlcnRUaHJlc2hvbGRzUmVzcG9uc2USZAoVVXBkYXRlQWxlcnRUaHJlc2hvbGRzEiQuaGVwLnYxLlVwZGF0ZUFsZXJ0VGhyZXNob2xkc1JlcXVlc3QaJS5oZXAudjEuVXBkYXRlQWxlcnRUaHJlc2hvbGRzUmVzcG9uc2VCLVorZ2l0aHViLmNvbS9oZXBjbGluaWMvaGVwL3Byb3RvL2hlcC92MTtoZXB2MWIGcHJvdG8z", [file_google_protobuf_timestamp, file_hep_v1_plan]);
+  fileDesc("ChNoZXAvdjEvcmV2aWV3LnByb3RvEgZoZXAudjEi1QEKD0FsZXJ0VGhyZXNob2xkcxITCgtzZXZlcmVfcGFpbhgBIAEoBRIWCg5mbGFyZV9pbmNyZWFzZRgCIAEoBRIaChJ3b3JzZW5pbmdfaW5jcmVhc2UYAyABKAESHQoVbm9uX2FkaGVyZW5jZV9wZXJjZW50GAQgASgFEhgKEGFkaGVyZW50X3BlcmNlbnQYBSABKAUSEwoLbWNpZF9wb2ludHMYBiABKAESFAoMbWNpZF9wZXJjZW50GAcgASgFEhUKDWluYWN0aXZlX2RheXMYCCABKAUiXgoSR2V0UHJvZ3Jlc3NSZXF1ZXN0EhIKCnBhdGllbnRfaWQYASABKAkSGgoEZnJvbRgCIAEoCzIMLmhlcC52MS5EYXRlEhgKAnRvGAMgASgLMgwuaGVwLnYxLkRhdGUiOQoTR2V0UHJvZ3Jlc3NSZXNwb25zZRIiCghwcm9ncmVzcxgBIAEoCzIQLmhlcC52MS5Qcm9ncmVzcyKFAQoJQWRoZXJlbmNlEhIKCnByZXNjcmliZWQYASABKAUSEQoJY29tcGxldGVkGAIgASgFEg8KB3BlcmNlbnQYAyABKAESEAoIYWRoZXJlbnQYBCABKAgSDgoGbG9nZ2VkGAUgASgFEh4KFmxvZ2dlZF93aGlsZV9zdXNwZW5kZWQYBiABKAUi6AEKDFByb2dyZXNzV2VlaxIbCgVzdGFydBgBIAEoCzIMLmhlcC52MS5EYXRlEhkKA2VuZBgCIAEoCzIMLmhlcC52MS5EYXRlEiQKCWFkaGVyZW5jZRgDIAEoCzIRLmhlcC52MS5BZGhlcmVuY2USEAoIY2hlY2tpbnMYBCABKAUSEQoJcGFpbl9tZWFuGAUgASgBEhMKC3BhaW5fbWVkaWFuGAYgASgBEhwKFGNoYW5nZV9mcm9tX2Jhc2VsaW5lGAcgASgBEiIKBmNoYW5nZRgIIAEoDjISLmhlcC52MS5QYWluQ2hhbmdlIuABCgxJdGVtUHJvZ3Jlc3MSEwoLZXhlcmNpc2VfaWQYASABKAkSFQoNZXhlcmNpc2VfbmFtZRgCIAEoCRIkCglhZGhlcmVuY2UYAyABKAsyES5oZXAudjEuQWRoZXJlbmNlEiEKBndlZWtseRgEIAMoCzIRLmhlcC52MS5BZGhlcmVuY2USFwoPc2NvcmVkX3Nlc3Npb25zGAUgASgFEhoKEm1lYW5fcGFpbl9yZXNwb25zZRgGIAEoARIOCgZmbGFyZXMYByABKAUSFgoOc3VzcGVuZGVkX2RheXMYCCABKAUidAoNU3VzcGVuZGVkSXRlbRITCgtleGVyY2lzZV9pZBgBIAEoCRIjCgdyZWFzb25zGAIgAygLMhIuaGVwLnYxLkdhdGVSZWFzb24SKQoFc2luY2UYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrIECghQcm9ncmVzcxISCgpwYXRpZW50X2lkGAEgASgJEhEKCXRpbWVfem9uZRgCIAEoCRIaCgRmcm9tGAMgASgLMgwuaGVwLnYxLkRhdGUSGAoCdG8YBCABKAsyDC5oZXAudjEuRGF0ZRIkCglhZGhlcmVuY2UYBSABKAsyES5oZXAudjEuQWRoZXJlbmNlEiMKBXdlZWtzGAYgAygLMhQuaGVwLnYxLlByb2dyZXNzV2VlaxIjCgVpdGVtcxgHIAMoCzIULmhlcC52MS5JdGVtUHJvZ3Jlc3MSFQoNYmFzZWxpbmVfd2VlaxgIIAEoBRInCgtwYWluX2NoYW5nZRgJIAEoDjISLmhlcC52MS5QYWluQ2hhbmdlEhsKE2RheXNfc2luY2VfYWN0aXZpdHkYCiABKAUSNgoSbGFzdF9hY3Rpdml0eV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtzdHJlYWtfZGF5cxgMIAEoBRIVCg1wbGFuX3ZlcnNpb25zGA0gAygDEi4KD3N1c3BlbmRlZF9pdGVtcxgOIAMoCzIVLmhlcC52MS5TdXNwZW5kZWRJdGVtEhUKDXJlZF9mbGFnX2hvbGQYDyABKAgSKwoKdGhyZXNob2xkcxgQIAEoCzIXLmhlcC52MS5BbGVydFRocmVzaG9sZHMSEQoJbWNpZF9mYWxsGBEgASgBEhEKCW1jaWRfcmlzZRgSIAEoASI6ChFMaXN0VHJpYWdlUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSLiAgoLVHJpYWdlRW50cnkSDAoEcmFuaxgBIAEoBRISCgpwYXRpZW50X2lkGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIgCgR0aWVyGAQgASgOMhIuaGVwLnYxLlRyaWFnZVRpZXISDgoGcmVhc29uGAUgASgJEhoKEm9wZW5fdXJnZW50X2FsZXJ0cxgGIAEoBRITCgtvcGVuX2FsZXJ0cxgHIAEoBRISCgpwYWluX2RlbHRhGAggASgBEhYKDmhhc19wYWluX2RlbHRhGAkgASgIEhkKEWFkaGVyZW5jZV9wZXJjZW50GAogASgBEhsKE2RheXNfc2luY2VfYWN0aXZpdHkYCyABKAUSOgoWb2xkZXN0X29wZW5fYWxlcnRfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQb3Blbl9vY2N1cnJlbmNlcxgNIAEoBSJiChJMaXN0VHJpYWdlUmVzcG9uc2USJAoHZW50cmllcxgBIAMoCzITLmhlcC52MS5UcmlhZ2VFbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSDQoFdG90YWwYAyABKAUiGwoZR2V0QWxlcnRUaHJlc2hvbGRzUmVxdWVzdCJJChpHZXRBbGVydFRocmVzaG9sZHNSZXNwb25zZRIrCgp0aHJlc2hvbGRzGAEgASgLMhcuaGVwLnYxLkFsZXJ0VGhyZXNob2xkcyJLChxVcGRhdGVBbGVydFRocmVzaG9sZHNSZXF1ZXN0EisKCnRocmVzaG9sZHMYASABKAsyFy5oZXAudjEuQWxlcnRUaHJlc2hvbGRzIkwKHVVwZGF0ZUFsZXJ0VGhyZXNob2xkc1Jlc3BvbnNlEisKCnRocmVzaG9sZHMYASABKAsyFy5oZXAudjEuQWxlcnRUaHJlc2hvbGRzKnMKClBhaW5DaGFuZ2USGwoXUEFJTl9DSEFOR0VfVU5TUEVDSUZJRUQQABIUChBQQUlOX0NIQU5HRV9OT05FEAESGAoUUEFJTl9DSEFOR0VfSU1QUk9WRUQQAhIYChRQQUlOX0NIQU5HRV9XT1JTRU5FRBADKswBCgpUcmlhZ2VUaWVyEhsKF1RSSUFHRV9USUVSX1VOU1BFQ0lGSUVEEAASFgoSVFJJQUdFX1RJRVJfVVJHRU5UEAESGwoXVFJJQUdFX1RJRVJfT1BFTl9BTEVSVFMQAhIZChVUUklBR0VfVElFUl9XT1JTRU5JTkcQAxIdChlUUklBR0VfVElFUl9MT1dfQURIRVJFTkNFEAQSGAoUVFJJQUdFX1RJRVJfSU5BQ1RJVkUQBRIYChRUUklBR0VfVElFUl9PTl9UUkFDSxAGMt8CCg1SZXZpZXdTZXJ2aWNlEkYKC0dldFByb2dyZXNzEhouaGVwLnYxLkdldFByb2dyZXNzUmVxdWVzdBobLmhlcC52MS5HZXRQcm9ncmVzc1Jlc3BvbnNlEkMKCkxpc3RUcmlhZ2USGS5oZXAudjEuTGlzdFRyaWFnZVJlcXVlc3QaGi5oZXAudjEuTGlzdFRyaWFnZVJlc3BvbnNlElsKEkdldEFsZXJ0VGhyZXNob2xkcxIhLmhlcC52MS5HZXRBbGVydFRocmVzaG9sZHNSZXF1ZXN0GiIuaGVwLnYxLkdldEFsZXJ0VGhyZXNob2xkc1Jlc3BvbnNlEmQKFVVwZGF0ZUFsZXJ0VGhyZXNob2xkcxIkLmhlcC52MS5VcGRhdGVBbGVydFRocmVzaG9sZHNSZXF1ZXN0GiUuaGVwLnYxLlVwZGF0ZUFsZXJ0VGhyZXNob2xkc1Jlc3BvbnNlQi1aK2dpdGh1Yi5jb20vaGVwY2xpbmljL2hlcC9wcm90by9oZXAvdjE7aGVwdjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_hep_v1_plan]);
 
 /**
  * AlertThresholds are the clinic's rules for alerts and review. Defaults
@@ -188,12 +188,23 @@ export type Adherence = Message<"hep.v1.Adherence"> & {
   adherent: boolean;
 
   /**
-   * logged is every live session logged, before capping (sessions logged
-   * while the item was suspended are not counted).
+   * logged is the live sessions that count toward adherence, before
+   * capping: every live session except those logged while their plan item
+   * was suspended, which are in logged_while_suspended instead.
    *
    * @generated from field: int32 logged = 5;
    */
   logged: number;
+
+  /**
+   * logged_while_suspended is the live sessions logged while their plan
+   * item was suspended: done (and counted in the pain response and
+   * activity) but never toward adherence. logged + logged_while_suspended
+   * is every live session, as the exports list them.
+   *
+   * @generated from field: int32 logged_while_suspended = 6;
+   */
+  loggedWhileSuspended: number;
 };
 
 /**
@@ -312,7 +323,8 @@ export type ItemProgress = Message<"hep.v1.ItemProgress"> & {
   weekly: Adherence[];
 
   /**
-   * scored_sessions is how many sessions have both pain before and after.
+   * scored_sessions is how many sessions have both pain before and after,
+   * sessions logged while the item was suspended included.
    *
    * @generated from field: int32 scored_sessions = 5;
    */
@@ -504,6 +516,23 @@ export type Progress = Message<"hep.v1.Progress"> & {
    * @generated from field: hep.v1.AlertThresholds thresholds = 16;
    */
   thresholds?: AlertThresholds | undefined;
+
+  /**
+   * mcid_fall is how many NRS points below the baseline week's mean a
+   * week's mean must be to count as improved (the smaller of mcid_points
+   * and mcid_percent of the baseline); 0 when no week has check-ins.
+   *
+   * @generated from field: double mcid_fall = 17;
+   */
+  mcidFall: number;
+
+  /**
+   * mcid_rise is how many NRS points above the baseline week's mean a
+   * week's mean must be to count as worsened; 0 when no week has check-ins.
+   *
+   * @generated from field: double mcid_rise = 18;
+   */
+  mcidRise: number;
 };
 
 /**
@@ -576,7 +605,9 @@ export type TriageEntry = Message<"hep.v1.TriageEntry"> & {
   tier: TriageTier;
 
   /**
-   * reason is the one-line reason for the position.
+   * reason is the one-line reason for the position; for open alerts it
+   * names them with their counts ("3 pain flares with cat-cow; 1 severe
+   * pain check-in (leg), open since 2026-06-05 10:00 UTC").
    *
    * @generated from field: string reason = 5;
    */
@@ -590,7 +621,9 @@ export type TriageEntry = Message<"hep.v1.TriageEntry"> & {
   openUrgentAlerts: number;
 
   /**
-   * open_alerts is the number of open alerts (urgent included).
+   * open_alerts is the number of open alerts (urgent included). Alerts are
+   * coalesced: one open alert per kind and subject, with a count of
+   * occurrences (see open_occurrences).
    *
    * @generated from field: int32 open_alerts = 7;
    */
@@ -628,11 +661,19 @@ export type TriageEntry = Message<"hep.v1.TriageEntry"> & {
   daysSinceActivity: number;
 
   /**
-   * oldest_open_alert_time is the creation time of the oldest open alert.
+   * oldest_open_alert_time is the creation time (first occurrence) of the
+   * oldest open alert.
    *
    * @generated from field: google.protobuf.Timestamp oldest_open_alert_time = 12;
    */
   oldestOpenAlertTime?: Timestamp | undefined;
+
+  /**
+   * open_occurrences is the number of occurrences the open alerts hold.
+   *
+   * @generated from field: int32 open_occurrences = 13;
+   */
+  openOccurrences: number;
 };
 
 /**

@@ -1,0 +1,31 @@
+// The seeded clinic every spec reads: who signs in, which patients exist,
+// and the pain check-ins the charts must show. Written by global-setup.ts,
+// read by the specs through HEP_E2E_SEED.
+import { readFileSync } from "node:fs";
+
+export interface Seed {
+  base: string;
+  admin: { email: string; password: string };
+  clinicianA: { email: string; password: string; id: string };
+  clinicianB: { email: string; password: string; id: string };
+  clinicianC: { email: string; password: string; id: string };
+  patients: {
+    urgent: string;
+    chart: string;
+    ack: string;
+    clearance: string;
+    otherTeam: string;
+  };
+  // triage: clinician C's care team, in the order triage must rank it.
+  triage: { urgent: string; alert: string; quiet: string };
+  ackPhone: { deviceId: string; token: string; seq: number };
+  // chartCheckins are the chart patient's check-ins (UTC; the patient's
+  // time zone is UTC).
+  chartCheckins: { at: string; score: number }[];
+}
+
+export function seed(): Seed {
+  const f = process.env.HEP_E2E_SEED;
+  if (!f) throw new Error("HEP_E2E_SEED is not set: run the specs through playwright test (global-setup.ts)");
+  return JSON.parse(readFileSync(f, "utf8")) as Seed;
+}
