@@ -8,6 +8,10 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Exercise } from "./catalog_pb";
 import { file_hep_v1_catalog } from "./catalog_pb";
+import type { Message as Message$1, MessagesRead, MessageThread, PatientMessage } from "./message_pb";
+import { file_hep_v1_message } from "./message_pb";
+import type { QuestionnaireResponse, QuestionnairesSnapshot } from "./outcome_pb";
+import { file_hep_v1_outcome } from "./outcome_pb";
 import type { Plan } from "./plan_pb";
 import { file_hep_v1_plan } from "./plan_pb";
 import type { RedFlagSymptom, ScreeningAnswer, ScreeningAnswerInput } from "./screening_pb";
@@ -18,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hep/v1/sync.proto.
  */
 export const file_hep_v1_sync: GenFile = /*@__PURE__*/
-  fileDesc("ChFoZXAvdjEvc3luYy5wcm90bxIGaGVwLnYxIosECgtFeGVyY2lzZUxvZxIKCgJpZBgBIAEoCRITCgtleGVyY2lzZV9pZBgCIAEoCRIUCgxwbGFuX3ZlcnNpb24YAyABKAMSMAoMcGVyZm9ybV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglzZXRzX2RvbmUYBSABKAUSEQoJcmVwc19kb25lGAYgASgFEhkKEWhvbGRfc2Vjb25kc19kb25lGAcgASgFEh0KFWR1cmF0aW9uX3NlY29uZHNfZG9uZRgIIAEoBRIYCgtwYWluX2JlZm9yZRgJIAEoBUgAiAEBEhcKCnBhaW5fYWZ0ZXIYCiABKAVIAYgBARImCgpkaWZmaWN1bHR5GAsgASgOMhIuaGVwLnYxLkRpZmZpY3VsdHkSDAoEbm90ZRgMIAEoCRISCgpzdXBlcnNlZGVzGA0gASgJEjoKFmNvcnJlY3RlZF9wZXJmb3JtX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHJlY2VpdmVfdGltZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJZGV2aWNlX2lkGBAgASgJEhYKDml0ZW1fc3VzcGVuZGVkGBEgASgIQg4KDF9wYWluX2JlZm9yZUINCgtfcGFpbl9hZnRlciLOAgoLUGFpbkNoZWNraW4SCgoCaWQYASABKAkSLwoLcmVjb3JkX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXNjb3JlGAMgASgFEiYKCGxvY2F0aW9uGAQgASgOMhQuaGVwLnYxLlBhaW5Mb2NhdGlvbhIpCglyZWRfZmxhZ3MYBSADKA4yFi5oZXAudjEuUmVkRmxhZ1N5bXB0b20SDAoEbm90ZRgGIAEoCRISCgpzdXBlcnNlZGVzGAcgASgJEjkKFWNvcnJlY3RlZF9yZWNvcmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMcmVjZWl2ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglkZXZpY2VfaWQYCiABKAkiPAoMRGVsZXRlUmVjb3JkEiAKBGtpbmQYASABKA4yEi5oZXAudjEuUmVjb3JkS2luZBIKCgJpZBgCIAEoCSJACg9SZXBvcnRTY3JlZW5pbmcSLQoHYW5zd2VycxgBIAMoCzIcLmhlcC52MS5TY3JlZW5pbmdBbnN3ZXJJbnB1dCLIAQoITXV0YXRpb24SEAoIc2VxdWVuY2UYASABKAMSIgoDbG9nGAIgASgLMhMuaGVwLnYxLkV4ZXJjaXNlTG9nSAASJgoHY2hlY2tpbhgDIAEoCzITLmhlcC52MS5QYWluQ2hlY2tpbkgAEiYKBmRlbGV0ZRgEIAEoCzIULmhlcC52MS5EZWxldGVSZWNvcmRIABIsCglzY3JlZW5pbmcYBSABKAsyFy5oZXAudjEuUmVwb3J0U2NyZWVuaW5nSABCCAoGY2hhbmdlInsKDk11dGF0aW9uUmVzdWx0EhAKCHNlcXVlbmNlGAEgASgDEiYKBnN0YXR1cxgCIAEoDjIWLmhlcC52MS5NdXRhdGlvblN0YXR1cxIOCgZyZWFzb24YAyABKAkSDQoFZmllbGQYBCABKAkSEAoIcmVwbGF5ZWQYBSABKAgidgoLUHVzaFJlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEiMKCW11dGF0aW9ucxgCIAMoCzIQLmhlcC52MS5NdXRhdGlvbhIvCgtkZXZpY2VfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTgoMUHVzaFJlc3BvbnNlEicKB3Jlc3VsdHMYASADKAsyFi5oZXAudjEuTXV0YXRpb25SZXN1bHQSFQoNbGFzdF9zZXF1ZW5jZRgCIAEoAyKRAgoGUmVjb3JkEiAKBGtpbmQYASABKA4yEi5oZXAudjEuUmVjb3JkS2luZBIKCgJpZBgCIAEoCRIQCghzZXF1ZW5jZRgDIAEoAxIiCgNsb2cYBCABKAsyEy5oZXAudjEuRXhlcmNpc2VMb2dIABImCgdjaGVja2luGAUgASgLMhMuaGVwLnYxLlBhaW5DaGVja2luSAASHAoEcGxhbhgGIAEoCzIMLmhlcC52MS5QbGFuSAASJAoIZXhlcmNpc2UYByABKAsyEC5oZXAudjEuRXhlcmNpc2VIABIuCglzY3JlZW5pbmcYCCABKAsyGS5oZXAudjEuU2NyZWVuaW5nU25hcHNob3RIAEIHCgV2YWx1ZSI9ChFTY3JlZW5pbmdTbmFwc2hvdBIoCgdjdXJyZW50GAEgAygLMhcuaGVwLnYxLlNjcmVlbmluZ0Fuc3dlciJLCglUb21ic3RvbmUSIAoEa2luZBgBIAEoDjISLmhlcC52MS5SZWNvcmRLaW5kEgoKAmlkGAIgASgJEhAKCHNlcXVlbmNlGAMgASgDIlwKBkNoYW5nZRIgCgZ1cHNlcnQYASABKAsyDi5oZXAudjEuUmVjb3JkSAASJgoJdG9tYnN0b25lGAIgASgLMhEuaGVwLnYxLlRvbWJzdG9uZUgAQggKBmNoYW5nZSJDCgtQdWxsUmVxdWVzdBIRCglkZXZpY2VfaWQYASABKAkSDgoGY3Vyc29yGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBSKCAQoMUHVsbFJlc3BvbnNlEh8KB2NoYW5nZXMYASADKAsyDi5oZXAudjEuQ2hhbmdlEhMKC25leHRfY3Vyc29yGAIgASgJEhAKCGhhc19tb3JlGAMgASgIEhQKDHJlY29yZF9jb3VudBgEIAEoAxIUCgxyZWNvcmRzX2hhc2gYBSABKAkiVAoXTGlzdEV4ZXJjaXNlTG9nc1JlcXVlc3QSEgoKcGF0aWVudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJWChhMaXN0RXhlcmNpc2VMb2dzUmVzcG9uc2USIQoEbG9ncxgBIAMoCzITLmhlcC52MS5FeGVyY2lzZUxvZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVAoXTGlzdFBhaW5DaGVja2luc1JlcXVlc3QSEgoKcGF0aWVudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJaChhMaXN0UGFpbkNoZWNraW5zUmVzcG9uc2USJQoIY2hlY2tpbnMYASADKAsyEy5oZXAudjEuUGFpbkNoZWNraW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKnUKCkRpZmZpY3VsdHkSGgoWRElGRklDVUxUWV9VTlNQRUNJRklFRBAAEhcKE0RJRkZJQ1VMVFlfVE9PX0VBU1kQARIZChVESUZGSUNVTFRZX0pVU1RfUklHSFQQAhIXChNESUZGSUNVTFRZX1RPT19IQVJEEAMqkQEKDFBhaW5Mb2NhdGlvbhIdChlQQUlOX0xPQ0FUSU9OX1VOU1BFQ0lGSUVEEAASGgoWUEFJTl9MT0NBVElPTl9MT1dfQkFDSxABEhYKElBBSU5fTE9DQVRJT05fTkVDSxACEhUKEVBBSU5fTE9DQVRJT05fTEVHEAMSFwoTUEFJTl9MT0NBVElPTl9PVEhFUhAEKrABCgpSZWNvcmRLaW5kEhsKF1JFQ09SRF9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYUkVDT1JEX0tJTkRfRVhFUkNJU0VfTE9HEAESHAoYUkVDT1JEX0tJTkRfUEFJTl9DSEVDS0lOEAISFAoQUkVDT1JEX0tJTkRfUExBThADEhgKFFJFQ09SRF9LSU5EX0VYRVJDSVNFEAQSGQoVUkVDT1JEX0tJTkRfU0NSRUVOSU5HEAUqbAoOTXV0YXRpb25TdGF0dXMSHwobTVVUQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXTVVUQVRJT05fU1RBVFVTX0FQUExJRUQQARIcChhNVVRBVElPTl9TVEFUVVNfUkVKRUNURUQQAjJzCgtTeW5jU2VydmljZRIxCgRQdXNoEhMuaGVwLnYxLlB1c2hSZXF1ZXN0GhQuaGVwLnYxLlB1c2hSZXNwb25zZRIxCgRQdWxsEhMuaGVwLnYxLlB1bGxSZXF1ZXN0GhQuaGVwLnYxLlB1bGxSZXNwb25zZTLCAQoSRXhlcmNpc2VMb2dTZXJ2aWNlElUKEExpc3RFeGVyY2lzZUxvZ3MSHy5oZXAudjEuTGlzdEV4ZXJjaXNlTG9nc1JlcXVlc3QaIC5oZXAudjEuTGlzdEV4ZXJjaXNlTG9nc1Jlc3BvbnNlElUKEExpc3RQYWluQ2hlY2tpbnMSHy5oZXAudjEuTGlzdFBhaW5DaGVja2luc1JlcXVlc3QaIC5oZXAudjEuTGlzdFBhaW5DaGVja2luc1Jlc3BvbnNlQi1aK2dpdGh1Yi5jb20vaGVwY2xpbmljL2hlcC9wcm90by9oZXAvdjE7aGVwdjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_hep_v1_catalog, file_hep_v1_plan, file_hep_v1_screening]);
+  fileDesc("ChFoZXAvdjEvc3luYy5wcm90bxIGaGVwLnYxIosECgtFeGVyY2lzZUxvZxIKCgJpZBgBIAEoCRITCgtleGVyY2lzZV9pZBgCIAEoCRIUCgxwbGFuX3ZlcnNpb24YAyABKAMSMAoMcGVyZm9ybV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglzZXRzX2RvbmUYBSABKAUSEQoJcmVwc19kb25lGAYgASgFEhkKEWhvbGRfc2Vjb25kc19kb25lGAcgASgFEh0KFWR1cmF0aW9uX3NlY29uZHNfZG9uZRgIIAEoBRIYCgtwYWluX2JlZm9yZRgJIAEoBUgAiAEBEhcKCnBhaW5fYWZ0ZXIYCiABKAVIAYgBARImCgpkaWZmaWN1bHR5GAsgASgOMhIuaGVwLnYxLkRpZmZpY3VsdHkSDAoEbm90ZRgMIAEoCRISCgpzdXBlcnNlZGVzGA0gASgJEjoKFmNvcnJlY3RlZF9wZXJmb3JtX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHJlY2VpdmVfdGltZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJZGV2aWNlX2lkGBAgASgJEhYKDml0ZW1fc3VzcGVuZGVkGBEgASgIQg4KDF9wYWluX2JlZm9yZUINCgtfcGFpbl9hZnRlciLOAgoLUGFpbkNoZWNraW4SCgoCaWQYASABKAkSLwoLcmVjb3JkX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXNjb3JlGAMgASgFEiYKCGxvY2F0aW9uGAQgASgOMhQuaGVwLnYxLlBhaW5Mb2NhdGlvbhIpCglyZWRfZmxhZ3MYBSADKA4yFi5oZXAudjEuUmVkRmxhZ1N5bXB0b20SDAoEbm90ZRgGIAEoCRISCgpzdXBlcnNlZGVzGAcgASgJEjkKFWNvcnJlY3RlZF9yZWNvcmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMcmVjZWl2ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglkZXZpY2VfaWQYCiABKAkiPAoMRGVsZXRlUmVjb3JkEiAKBGtpbmQYASABKA4yEi5oZXAudjEuUmVjb3JkS2luZBIKCgJpZBgCIAEoCSJACg9SZXBvcnRTY3JlZW5pbmcSLQoHYW5zd2VycxgBIAMoCzIcLmhlcC52MS5TY3JlZW5pbmdBbnN3ZXJJbnB1dCLVAgoITXV0YXRpb24SEAoIc2VxdWVuY2UYASABKAMSIgoDbG9nGAIgASgLMhMuaGVwLnYxLkV4ZXJjaXNlTG9nSAASJgoHY2hlY2tpbhgDIAEoCzITLmhlcC52MS5QYWluQ2hlY2tpbkgAEiYKBmRlbGV0ZRgEIAEoCzIULmhlcC52MS5EZWxldGVSZWNvcmRIABIsCglzY3JlZW5pbmcYBSABKAsyFy5oZXAudjEuUmVwb3J0U2NyZWVuaW5nSAASMQoIcmVzcG9uc2UYBiABKAsyHS5oZXAudjEuUXVlc3Rpb25uYWlyZVJlc3BvbnNlSAASKQoHbWVzc2FnZRgHIAEoCzIWLmhlcC52MS5QYXRpZW50TWVzc2FnZUgAEi0KDW1lc3NhZ2VzX3JlYWQYCCABKAsyFC5oZXAudjEuTWVzc2FnZXNSZWFkSABCCAoGY2hhbmdlInsKDk11dGF0aW9uUmVzdWx0EhAKCHNlcXVlbmNlGAEgASgDEiYKBnN0YXR1cxgCIAEoDjIWLmhlcC52MS5NdXRhdGlvblN0YXR1cxIOCgZyZWFzb24YAyABKAkSDQoFZmllbGQYBCABKAkSEAoIcmVwbGF5ZWQYBSABKAgidgoLUHVzaFJlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEiMKCW11dGF0aW9ucxgCIAMoCzIQLmhlcC52MS5NdXRhdGlvbhIvCgtkZXZpY2VfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTgoMUHVzaFJlc3BvbnNlEicKB3Jlc3VsdHMYASADKAsyFi5oZXAudjEuTXV0YXRpb25SZXN1bHQSFQoNbGFzdF9zZXF1ZW5jZRgCIAEoAyLLAwoGUmVjb3JkEiAKBGtpbmQYASABKA4yEi5oZXAudjEuUmVjb3JkS2luZBIKCgJpZBgCIAEoCRIQCghzZXF1ZW5jZRgDIAEoAxIiCgNsb2cYBCABKAsyEy5oZXAudjEuRXhlcmNpc2VMb2dIABImCgdjaGVja2luGAUgASgLMhMuaGVwLnYxLlBhaW5DaGVja2luSAASHAoEcGxhbhgGIAEoCzIMLmhlcC52MS5QbGFuSAASJAoIZXhlcmNpc2UYByABKAsyEC5oZXAudjEuRXhlcmNpc2VIABIuCglzY3JlZW5pbmcYCCABKAsyGS5oZXAudjEuU2NyZWVuaW5nU25hcHNob3RIABI4Cg5xdWVzdGlvbm5haXJlcxgJIAEoCzIeLmhlcC52MS5RdWVzdGlvbm5haXJlc1NuYXBzaG90SAASMQoIcmVzcG9uc2UYCiABKAsyHS5oZXAudjEuUXVlc3Rpb25uYWlyZVJlc3BvbnNlSAASIgoHbWVzc2FnZRgLIAEoCzIPLmhlcC52MS5NZXNzYWdlSAASJwoGdGhyZWFkGAwgASgLMhUuaGVwLnYxLk1lc3NhZ2VUaHJlYWRIAEIHCgV2YWx1ZSI9ChFTY3JlZW5pbmdTbmFwc2hvdBIoCgdjdXJyZW50GAEgAygLMhcuaGVwLnYxLlNjcmVlbmluZ0Fuc3dlciJLCglUb21ic3RvbmUSIAoEa2luZBgBIAEoDjISLmhlcC52MS5SZWNvcmRLaW5kEgoKAmlkGAIgASgJEhAKCHNlcXVlbmNlGAMgASgDIlwKBkNoYW5nZRIgCgZ1cHNlcnQYASABKAsyDi5oZXAudjEuUmVjb3JkSAASJgoJdG9tYnN0b25lGAIgASgLMhEuaGVwLnYxLlRvbWJzdG9uZUgAQggKBmNoYW5nZSJDCgtQdWxsUmVxdWVzdBIRCglkZXZpY2VfaWQYASABKAkSDgoGY3Vyc29yGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBSKCAQoMUHVsbFJlc3BvbnNlEh8KB2NoYW5nZXMYASADKAsyDi5oZXAudjEuQ2hhbmdlEhMKC25leHRfY3Vyc29yGAIgASgJEhAKCGhhc19tb3JlGAMgASgIEhQKDHJlY29yZF9jb3VudBgEIAEoAxIUCgxyZWNvcmRzX2hhc2gYBSABKAkiVAoXTGlzdEV4ZXJjaXNlTG9nc1JlcXVlc3QSEgoKcGF0aWVudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJWChhMaXN0RXhlcmNpc2VMb2dzUmVzcG9uc2USIQoEbG9ncxgBIAMoCzITLmhlcC52MS5FeGVyY2lzZUxvZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVAoXTGlzdFBhaW5DaGVja2luc1JlcXVlc3QSEgoKcGF0aWVudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJaChhMaXN0UGFpbkNoZWNraW5zUmVzcG9uc2USJQoIY2hlY2tpbnMYASADKAsyEy5oZXAudjEuUGFpbkNoZWNraW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKnUKCkRpZmZpY3VsdHkSGgoWRElGRklDVUxUWV9VTlNQRUNJRklFRBAAEhcKE0RJRkZJQ1VMVFlfVE9PX0VBU1kQARIZChVESUZGSUNVTFRZX0pVU1RfUklHSFQQAhIXChNESUZGSUNVTFRZX1RPT19IQVJEEAMqkQEKDFBhaW5Mb2NhdGlvbhIdChlQQUlOX0xPQ0FUSU9OX1VOU1BFQ0lGSUVEEAASGgoWUEFJTl9MT0NBVElPTl9MT1dfQkFDSxABEhYKElBBSU5fTE9DQVRJT05fTkVDSxACEhUKEVBBSU5fTE9DQVRJT05fTEVHEAMSFwoTUEFJTl9MT0NBVElPTl9PVEhFUhAEKrECCgpSZWNvcmRLaW5kEhsKF1JFQ09SRF9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYUkVDT1JEX0tJTkRfRVhFUkNJU0VfTE9HEAESHAoYUkVDT1JEX0tJTkRfUEFJTl9DSEVDS0lOEAISFAoQUkVDT1JEX0tJTkRfUExBThADEhgKFFJFQ09SRF9LSU5EX0VYRVJDSVNFEAQSGQoVUkVDT1JEX0tJTkRfU0NSRUVOSU5HEAUSHgoaUkVDT1JEX0tJTkRfUVVFU1RJT05OQUlSRVMQBhImCiJSRUNPUkRfS0lORF9RVUVTVElPTk5BSVJFX1JFU1BPTlNFEAcSFwoTUkVDT1JEX0tJTkRfTUVTU0FHRRAIEh4KGlJFQ09SRF9LSU5EX01FU1NBR0VfVEhSRUFEEAkqbAoOTXV0YXRpb25TdGF0dXMSHwobTVVUQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXTVVUQVRJT05fU1RBVFVTX0FQUExJRUQQARIcChhNVVRBVElPTl9TVEFUVVNfUkVKRUNURUQQAjJzCgtTeW5jU2VydmljZRIxCgRQdXNoEhMuaGVwLnYxLlB1c2hSZXF1ZXN0GhQuaGVwLnYxLlB1c2hSZXNwb25zZRIxCgRQdWxsEhMuaGVwLnYxLlB1bGxSZXF1ZXN0GhQuaGVwLnYxLlB1bGxSZXNwb25zZTLCAQoSRXhlcmNpc2VMb2dTZXJ2aWNlElUKEExpc3RFeGVyY2lzZUxvZ3MSHy5oZXAudjEuTGlzdEV4ZXJjaXNlTG9nc1JlcXVlc3QaIC5oZXAudjEuTGlzdEV4ZXJjaXNlTG9nc1Jlc3BvbnNlElUKEExpc3RQYWluQ2hlY2tpbnMSHy5oZXAudjEuTGlzdFBhaW5DaGVja2luc1JlcXVlc3QaIC5oZXAudjEuTGlzdFBhaW5DaGVja2luc1Jlc3BvbnNlQi1aK2dpdGh1Yi5jb20vaGVwY2xpbmljL2hlcC9wcm90by9oZXAvdjE7aGVwdjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_hep_v1_catalog, file_hep_v1_message, file_hep_v1_outcome, file_hep_v1_plan, file_hep_v1_screening]);
 
 /**
  * ExerciseLog is one exercise session the patient did.
@@ -345,6 +349,31 @@ export type Mutation = Message<"hep.v1.Mutation"> & {
      */
     value: ReportScreening;
     case: "screening";
+  } | {
+    /**
+     * response answers a due questionnaire (superseding an earlier
+     * response for the same slot).
+     *
+     * @generated from field: hep.v1.QuestionnaireResponse response = 6;
+     */
+    value: QuestionnaireResponse;
+    case: "response";
+  } | {
+    /**
+     * message sends a message to the care team.
+     *
+     * @generated from field: hep.v1.PatientMessage message = 7;
+     */
+    value: PatientMessage;
+    case: "message";
+  } | {
+    /**
+     * messages_read moves the patient's read mark of the thread.
+     *
+     * @generated from field: hep.v1.MessagesRead messages_read = 8;
+     */
+    value: MessagesRead;
+    case: "messagesRead";
   } | { case: undefined; value?: undefined };
 };
 
@@ -542,6 +571,38 @@ export type Record = Message<"hep.v1.Record"> & {
      */
     value: ScreeningSnapshot;
     case: "screening";
+  } | {
+    /**
+     * questionnaires are the active questionnaire assignments.
+     *
+     * @generated from field: hep.v1.QuestionnairesSnapshot questionnaires = 9;
+     */
+    value: QuestionnairesSnapshot;
+    case: "questionnaires";
+  } | {
+    /**
+     * response is a questionnaire response.
+     *
+     * @generated from field: hep.v1.QuestionnaireResponse response = 10;
+     */
+    value: QuestionnaireResponse;
+    case: "response";
+  } | {
+    /**
+     * message is a message of the thread.
+     *
+     * @generated from field: hep.v1.Message message = 11;
+     */
+    value: Message$1;
+    case: "message";
+  } | {
+    /**
+     * thread is the thread's read marks.
+     *
+     * @generated from field: hep.v1.MessageThread thread = 12;
+     */
+    value: MessageThread;
+    case: "thread";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1001,6 +1062,35 @@ export enum RecordKind {
    * @generated from enum value: RECORD_KIND_SCREENING = 5;
    */
   SCREENING = 5,
+
+  /**
+   * RECORD_KIND_QUESTIONNAIRES is the patient's active questionnaire
+   * assignments with their instruments (id "current").
+   *
+   * @generated from enum value: RECORD_KIND_QUESTIONNAIRES = 6;
+   */
+  QUESTIONNAIRES = 6,
+
+  /**
+   * RECORD_KIND_QUESTIONNAIRE_RESPONSE is a QuestionnaireResponse.
+   *
+   * @generated from enum value: RECORD_KIND_QUESTIONNAIRE_RESPONSE = 7;
+   */
+  QUESTIONNAIRE_RESPONSE = 7,
+
+  /**
+   * RECORD_KIND_MESSAGE is a Message of the patient's thread.
+   *
+   * @generated from enum value: RECORD_KIND_MESSAGE = 8;
+   */
+  MESSAGE = 8,
+
+  /**
+   * RECORD_KIND_MESSAGE_THREAD is the thread's read marks (id "current").
+   *
+   * @generated from enum value: RECORD_KIND_MESSAGE_THREAD = 9;
+   */
+  MESSAGE_THREAD = 9,
 }
 
 /**
