@@ -8,10 +8,9 @@ import (
 	"strings"
 )
 
-// dist is what hepd serves at /: the dashboard's built files once
-// clients/web builds them (issue 12; committed, so that hepd serves them
-// with no Node installed, and checked fresh by CI), and until then a page
-// saying the dashboard is not in this build.
+// dist is what hepd serves at /: the clinician dashboard as clients/web
+// builds it (npm run build), committed so that hepd serves it with no Node
+// installed, and checked fresh by CI (.ci/web.sh).
 //
 //go:embed all:dist
 var dist embed.FS
