@@ -174,6 +174,7 @@ func odiSnapshot() *hep.ExportSnapshot {
 	snap.Start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	snap.End = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	snap.GenerateTime = snap.End
+	snap.Facts.From, snap.Facts.To, snap.Facts.TimeZone = snap.From, snap.To, "UTC" // the PDF's weeks
 	a := hep.Assignment{ID: "0f1e2d3c-0000-4000-8000-000000000001", PatientID: "p", InstrumentID: hep.InstrumentODI,
 		Start: hep.Date{Year: 2026, Month: 1, Day: 5}, EveryWeeks: 4, CreateTime: snap.Start}
 	sections := func(skip map[int]bool, n int, vals ...int32) []hep.Answer {
