@@ -20,8 +20,9 @@ import (
 // Formula injection: a cell starting with = + - @, a tab or a carriage
 // return would be run as a formula by a spreadsheet; Inert prefixes it with
 // a single quote, which shows the text as typed and runs nothing. Every
-// cell goes through it, coded values and numbers too (none of ours starts
-// with those characters, so they are unchanged).
+// cell goes through it, coded values and numbers too: none of ours starts
+// with those characters except a negative change_from_baseline, which so
+// reads as text ('-2) in a spreadsheet.
 
 // CSV file names in the zip.
 const (
@@ -36,6 +37,11 @@ const (
 	// CSVOccurrences holds every occurrence of the range: an alert
 	// coalesces repeats, its occurrences keep each one.
 	CSVOccurrences = "alert_occurrences.csv"
+	// CSVResponses holds one row per questionnaire response of the
+	// snapshot (the baseline too when it is older than the range) with its
+	// score; CSVAnswers one row per answer.
+	CSVResponses = "questionnaire_responses.csv"
+	CSVAnswers   = "questionnaire_answers.csv"
 )
 
 // Headers of the CSV files, in column order.
@@ -59,6 +65,9 @@ var (
 	HeaderAlerts     = []string{"id", "raised_at", "kind", "severity", "status", "summary", "acknowledged_at",
 		"acknowledged_by", "acknowledgement_note", "occurrences", "latest_at"}
 	HeaderOccurrences = []string{"id", "alert_id", "occurred_at", "kind", "trigger", "summary"}
+	HeaderResponses   = []string{"response_id", "assignment_id", "instrument", "slot_date", "authored_time", "score",
+		"scored_items_answered", "scored_items_skipped", "change_from_baseline", "change_vs_mcid", "supersedes"}
+	HeaderAnswers = []string{"response_id", "link_id", "value", "text", "skipped"}
 )
 
 // Inert makes a cell safe to open in a spreadsheet: a cell that starts
@@ -247,6 +256,9 @@ func WriteCSV(ctx context.Context, w io.Writer, snap *hep.ExportSnapshot, src So
 	if err := f.done(); err != nil {
 		return err
 	}
+	if err := writeOutcomesCSV(c, snap, loc); err != nil {
+		return err
+	}
 	prog.add(snapshotRows(snap))
 
 	// Sessions, a page at a time.
@@ -299,4 +311,46 @@ func WriteCSV(ctx context.Context, w io.Writer, snap *hep.ExportSnapshot, src So
 		return err
 	}
 	return c.z.Close()
+}
+
+// writeOutcomesCSV writes the questionnaire responses, scored, and their
+// answers.
+func writeOutcomesCSV(c *csvZip, snap *hep.ExportSnapshot, loc *time.Location) error {
+	series := outcomesOf(snap)
+	f, err := c.file(CSVResponses, HeaderResponses)
+	if err != nil {
+		return err
+	}
+	for _, s := range series {
+		for _, p := range s.Points {
+			r := p.Response
+			var sc, delta string
+			if p.Score.Valid {
+				sc = scoreText(p.Score.Value)
+			}
+			if p.HasChange {
+				delta = scoreText(p.Delta)
+			}
+			if err := f.write(r.ID, r.AssignmentID, string(s.Instrument.ID), dateText(r.Slot), timeIn(r.CorrectedAuthoredTime, loc),
+				sc, itoa(p.Score.Answered), itoa(p.Score.Skipped), delta, string(p.Change), r.Supersedes); err != nil {
+				return err
+			}
+		}
+	}
+	if err := f.done(); err != nil {
+		return err
+	}
+	if f, err = c.file(CSVAnswers, HeaderAnswers); err != nil {
+		return err
+	}
+	for _, s := range series {
+		for _, p := range s.Points {
+			for _, a := range p.Response.Answers {
+				if err := f.write(p.Response.ID, a.LinkID, score(a.Value), a.Text, yesNo(a.Skipped)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return f.done()
 }

@@ -311,3 +311,111 @@ func TestInert(t *testing.T) {
 		}
 	}
 }
+
+// outcomeTables reads the two questionnaire files of a CSV export,
+// checking their headers.
+func outcomeTables(t *testing.T, files map[string][][]string) (table, table) {
+	t.Helper()
+	var out [2]table
+	for i, f := range []struct {
+		name   string
+		header []string
+	}{{export.CSVResponses, export.HeaderResponses}, {export.CSVAnswers, export.HeaderAnswers}} {
+		rows, ok := files[f.name]
+		if !ok || len(rows) == 0 || !slices.Equal(rows[0], f.header) {
+			t.Fatalf("%s: %v, want the header %v", f.name, rows, f.header)
+		}
+		out[i] = table{f.header, rows[1:]}
+	}
+	return out[0], out[1]
+}
+
+// TestCSVOutcomes checks the fixture's PSFS series in
+// questionnaire_responses.csv (scores equal hep.ScoreResponse's, the change
+// from the baseline and its class against the MCID) and every answer in
+// questionnaire_answers.csv, formula characters inert.
+func TestCSVOutcomes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, hep.ExportCSV)
+	files := readZip(t, e.export(t, hep.ExportCSV, 500))
+	rt, at := outcomeTables(t, files)
+	psfs, _ := hep.LookupInstrument(hep.InstrumentPSFS)
+	rs := e.snap.Outcomes[0].Responses
+	if len(rt.rows) != len(e.f.Responses) || len(rs) != 3 {
+		t.Fatalf("%d response rows, %d responses", len(rt.rows), len(e.f.Responses))
+	}
+	wantDelta := []string{"", "-2", "3"}
+	wantRaw := []string{"", "'-2", "3"} // a negative number is inert text
+	wantClass := []string{"", "WORSENED", "IMPROVED"}
+	answers := 0
+	for i, r := range rs {
+		row := rt.rows[i]
+		sc := hep.ScoreResponse(psfs, r.Answers)
+		if rt.get(row, "response_id") != r.ID || rt.get(row, "assignment_id") != e.f.Assignment.ID ||
+			rt.get(row, "instrument") != "psfs" || rt.get(row, "slot_date") != r.Slot.String() ||
+			rt.get(row, "authored_time") != r.CorrectedAuthoredTime.In(e.f.Zone).Format(time.RFC3339) ||
+			rt.get(row, "score") != strconv.FormatFloat(sc.Value, 'f', -1, 64) ||
+			rt.get(row, "scored_items_answered") != strconv.Itoa(sc.Answered) || rt.get(row, "scored_items_skipped") != "0" ||
+			rt.get(row, "change_from_baseline") != wantDelta[i] || row[slices.Index(rt.header, "change_from_baseline")] != wantRaw[i] ||
+			rt.get(row, "change_vs_mcid") != wantClass[i] || rt.get(row, "supersedes") != "" {
+			t.Errorf("response %d: %v (score %v)", i, row, sc)
+		}
+		for _, a := range r.Answers {
+			ar := at.rows[answers]
+			answers++
+			if at.get(ar, "response_id") != r.ID || at.get(ar, "link_id") != a.LinkID || at.get(ar, "value") != optScore(a.Value) ||
+				at.get(ar, "text") != a.Text || at.get(ar, "skipped") != "no" {
+				t.Errorf("answer %s of response %d: %v", a.LinkID, i, ar)
+			}
+		}
+	}
+	if answers != len(at.rows) || answers != 3*2+3*2+4*2 {
+		t.Errorf("%d answer rows, %d answers", len(at.rows), answers)
+	}
+	found := false
+	for _, row := range at.rows {
+		found = found || row[slices.Index(at.header, "text")] == "'@gym: rowing machine, 10 min"
+	}
+	if !found {
+		t.Error("the activity starting with @ is not inert in questionnaire_answers.csv")
+	}
+}
+
+// TestCSVOutcomesODI checks an unscorable response (empty score and
+// change) and a skipped section.
+func TestCSVOutcomesODI(t *testing.T) {
+	snap := odiSnapshot()
+	var buf bytes.Buffer
+	if err := export.WriteCSV(t.Context(), &buf, snap, &synthetic{}, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	rt, at := outcomeTables(t, readZip(t, buf.Bytes()))
+	want := [][]string{ // score, answered, skipped, change, class
+		{"60", "9", "1", "", ""},
+		{"", "5", "0", "", ""},
+		{"20", "10", "0", "-40", "IMPROVED"},
+	}
+	if len(rt.rows) != len(want) {
+		t.Fatalf("rows %v", rt.rows)
+	}
+	for i, w := range want {
+		row := rt.rows[i]
+		got := []string{rt.get(row, "score"), rt.get(row, "scored_items_answered"), rt.get(row, "scored_items_skipped"),
+			rt.get(row, "change_from_baseline"), rt.get(row, "change_vs_mcid")}
+		if !slices.Equal(got, w) {
+			t.Errorf("response %d: %v, want %v", i, got, w)
+		}
+	}
+	skipped := 0
+	for _, row := range at.rows {
+		if at.get(row, "skipped") == "yes" {
+			skipped++
+			if at.get(row, "link_id") != "section-8" || at.get(row, "value") != "" {
+				t.Errorf("skipped answer %v", row)
+			}
+		}
+	}
+	if len(at.rows) != 25 || skipped != 1 {
+		t.Errorf("%d answer rows, %d skipped", len(at.rows), skipped)
+	}
+}

@@ -33,13 +33,18 @@ import (
 // system keys on it):
 // SystemExercise (catalog slugs), SystemScreeningFlag (screening flags),
 // SystemGateOutcome (gate outcomes), SystemMitigation (what was done about
-// a decision), and identifier systems under "urn:hep:id:". Pain scores use
-// LOINC 72514-3.
+// a decision), SystemQuestionnaireScore (the score of an instrument without
+// a LOINC code), the questionnaire extensions under "urn:hep:questionnaire:"
+// (as in the instruments' own Questionnaires), and identifier systems under
+// "urn:hep:id:". Pain scores use LOINC 72514-3.
 //
 // Provenance: records come from three kinds of author, and each kind gets
 // Provenance of its own, so memory stays bounded by a page:
 //   - each CarePlan version: one Provenance naming its clinician author
 //     (recorded: the version's creation);
+//   - questionnaire responses and their scores: one Provenance for all of
+//     the export's, the phones as authors on behalf of the Patient
+//     (recorded: the newest receive time);
 //   - patient-reported records (sessions and their pain scores, check-ins):
 //     one Provenance per page of at most Options.PageSize rows, targeting
 //     that page's resources, with the patient's phones (Device) as authors
@@ -268,7 +273,8 @@ func (x *fhirExport) device(deviceID string) (string, error) {
 func uuidOf(fullURL string) string { return strings.TrimPrefix(fullURL, "urn:uuid:") }
 
 // static writes everything of the snapshot: Patient, the hep server
-// Device, CarePlans, Flags, DetectedIssues and their Provenance.
+// Device, CarePlans, the outcome measures (fhir_outcomes.go), Flags,
+// DetectedIssues and their Provenance.
 func (x *fhirExport) static() error {
 	s := x.snap
 	p := fhir.Patient{Id: ptr(uuidOf(x.patient)), Active: ptr(true),
@@ -292,6 +298,9 @@ func (x *fhirExport) static() error {
 		if err := x.carePlan(i); err != nil {
 			return err
 		}
+	}
+	if err := x.outcomes(); err != nil {
+		return err
 	}
 	var derived []fhir.Reference
 	for _, pf := range presentFlags(s) {

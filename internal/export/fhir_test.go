@@ -173,12 +173,14 @@ func TestFHIRBundleValidates(t *testing.T) {
 		}
 	}
 	want := map[string]int{
-		"Patient":       1,
-		"CarePlan":      len(e.snap.Plans),
-		"Procedure":     len(logs),
-		"Observation":   len(checkins) + scores,
-		"Flag":          present,
-		"DetectedIssue": len(e.snap.Decisions),
+		"Patient":               1,
+		"CarePlan":              len(e.snap.Plans),
+		"Procedure":             len(logs),
+		"Observation":           len(checkins) + scores + len(e.f.Responses), // every PSFS response is scorable
+		"Flag":                  present,
+		"DetectedIssue":         len(e.snap.Decisions),
+		"Questionnaire":         1,
+		"QuestionnaireResponse": len(e.f.Responses),
 	}
 	for typ, n := range want {
 		if count[typ] != n {
@@ -195,6 +197,9 @@ func TestFHIRBundleValidates(t *testing.T) {
 	}
 	for _, o := range byType["Observation"] {
 		code := o["code"].(map[string]any)["coding"].([]any)[0].(map[string]any)
+		if code["system"] == export.SystemQuestionnaireScore {
+			continue // TestFHIROutcomes
+		}
 		if code["system"] != "http://loinc.org" || code["code"] != export.LOINCPain || o["valueInteger"] == nil || o["effectiveDateTime"] == nil {
 			t.Errorf("observation %v", o)
 		}
@@ -202,7 +207,7 @@ func TestFHIRBundleValidates(t *testing.T) {
 
 	// Nothing of the other patient.
 	other := e.f.Other
-	for _, s := range []string{other.ID, other.ExternalMRN, other.DisplayName, "other patient's note"} {
+	for _, s := range []string{other.ID, other.ExternalMRN, other.DisplayName, "other patient's note", "other patient's activity"} {
 		if bytes.Contains(out, []byte(s)) {
 			t.Errorf("the export holds %q of the other patient", s)
 		}

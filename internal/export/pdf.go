@@ -356,6 +356,7 @@ func (d *pdfDoc) render() {
 	d.para("A negative response means less pain after the session. Sessions logged while the item was suspended count " +
 		"in the response and the flares, not in adherence. Suspended days are days the item could not be done.")
 
+	d.outcomes()
 	d.plans()
 	d.screening()
 	d.decisions()

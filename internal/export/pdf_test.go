@@ -1,6 +1,7 @@
 package export_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hepclinic/hep/internal/export"
 	"github.com/hepclinic/hep/internal/hep"
 )
 
@@ -128,4 +130,92 @@ func exerciseName(e *env, id string) string {
 		return x.Name
 	}
 	return id
+}
+
+// pdfText writes a PDF to a file and returns pdftotext's reading of it,
+// white space collapsed.
+func pdfText(t *testing.T, pdf []byte, name string) string {
+	t.Helper()
+	pdftotext := tool(t, "pdftotext", "apt-get install poppler-utils; .ci/tools.sh does it on CI")
+	dir := t.TempDir()
+	if keep := os.Getenv("HEP_EXPORT_KEEP"); keep != "" {
+		dir = keep
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := exec.Command(pdftotext, "-raw", "-enc", "UTF-8", path, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, raw)
+	}
+	return regexp.MustCompile(`\s+`).ReplaceAllString(string(raw), " ")
+}
+
+// TestPDFOutcomes reads the fixture's "Outcome measures" section: the
+// instrument, its MCID and source, and one table row per response with
+// the score (hep.ScoreResponse's), the change from the baseline and what
+// it means against the MCID.
+func TestPDFOutcomes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, hep.ExportPDF)
+	text := pdfText(t, e.export(t, hep.ExportPDF, 0), "outcomes.pdf")
+	psfs, _ := hep.LookupInstrument(hep.InstrumentPSFS)
+	i := strings.Index(text, "Outcome measures")
+	if i < 0 {
+		t.Fatalf("no Outcome measures section in %q", text)
+	}
+	section := text[i:]
+	if j := strings.Index(section, "Plan and its changes"); j > 0 {
+		section = section[:j]
+	}
+	for _, s := range []string{psfs.Title, "from 2030-03-11, every 2 weeks (active)", "MCID 2 points (source: Stratford et al.",
+		"baseline 4 on 2030-03-11, latest 7 on 2030-04-08: +3 points, improved", "within the MCID of the baseline (± 2 points)"} {
+		if !strings.Contains(section, s) {
+			t.Errorf("the section lacks %q:\n%s", s, section)
+		}
+	}
+	rs := e.snap.Outcomes[0].Responses
+	change := []string{"baseline", "-2 worsened", "+3 improved"}
+	for k, r := range rs {
+		sc := hep.ScoreResponse(psfs, r.Answers)
+		slot := r.Slot.String()
+		if k == 0 {
+			slot += " (before this period)"
+		}
+		row := fmt.Sprintf("%s %s %g %s", slot, r.CorrectedAuthoredTime.In(e.f.Zone).Format("2006-01-02 15:04"), sc.Value, change[k])
+		if !strings.Contains(section, row) {
+			t.Errorf("the section lacks the row %q:\n%s", row, section)
+		}
+	}
+	if strings.Contains(section, "not scorable") {
+		t.Error("a not scorable mark in a series where every response scores")
+	}
+}
+
+// TestPDFOutcomesODI: an unscorable response says so, a skipped section
+// is counted, the lower-is-better change reads as improved; a snapshot
+// without assignments has no section.
+func TestPDFOutcomesODI(t *testing.T) {
+	var buf bytes.Buffer
+	if err := export.WritePDF(t.Context(), &buf, odiSnapshot(), &synthetic{}, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	text := pdfText(t, buf.Bytes(), "odi.pdf")
+	for _, s := range []string{"Oswestry Disability Index", "10 points or 30% of the baseline", "lower is better",
+		"2026-01-05 2026-01-05 10:00 60 (1 skipped) baseline", "2026-02-02 2026-02-02 10:00 not scorable (too few items answered)",
+		"2026-03-02 2026-03-02 10:00 20 -40 improved", "baseline 60 on 2026-01-05, latest 20 on 2026-03-02: -40 points, improved"} {
+		if !strings.Contains(text, s) {
+			t.Errorf("the ODI summary lacks %q:\n%s", s, text)
+		}
+	}
+	buf.Reset()
+	none := odiSnapshot()
+	none.Outcomes = nil
+	if err := export.WritePDF(t.Context(), &buf, none, &synthetic{}, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if text := pdfText(t, buf.Bytes(), "none.pdf"); strings.Contains(text, "Outcome measures") {
+		t.Error("a summary without assignments has an Outcome measures section")
+	}
 }

@@ -16,9 +16,16 @@
 //     them), one logged while suspended (alert, left open), one corrected
 //     and one deleted; pain check-ins every other day, one deleted (with
 //     the review store, high scores also raise pain alerts, left open);
+//   - outcome measures: a PSFS assignment made before the range (every
+//     two weeks from 2030-03-11) with three responses from the phone: the
+//     baseline on 2030-03-11 (before the range: a series keeps it), a
+//     worse one on 2030-03-25 (by the MCID: a FUNCTION_WORSENED alert) and
+//     a better one with a fourth activity on 2030-04-08, received two days
+//     later;
 //   - after the range: a session and a check-in that must not be exported;
-//   - a second patient with a plan, sessions and check-ins in the same
-//     range, none of which may appear in the first patient's export.
+//   - a second patient with a plan, sessions, check-ins and a PSFS baseline
+//     in the same range, none of which may appear in the first patient's
+//     export.
 package exporttest
 
 import (
@@ -48,6 +55,10 @@ type Fixture struct {
 	InjectionNotes []string
 	// Zone is the patient's location.
 	Zone *time.Location
+	// Assignment is the patient's PSFS assignment, and Responses its live
+	// responses as pushed, oldest slot first (baseline, worse, better).
+	Assignment hep.Assignment
+	Responses  []hep.QuestionnaireResponse
 
 	t    testing.TB
 	seqs map[string]int64
@@ -107,6 +118,13 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 	f.ok(err2(f.Store.SetPlan(doctor, f.Patient.ID, hep.PlanInput{Items: []hep.ItemSpec{catCow, childs, traction},
 		Note: "Start gently; stop if pain goes above 7."})))
 	f.ok(err2(f.Store.SetPlan(doctor, f.Other.ID, hep.PlanInput{Items: []hep.ItemSpec{catCow}})))
+	// Outcome measures: PSFS every two weeks, the baseline today.
+	f.Assignment = f.must2(f.Store.AssignQuestionnaire(doctor, f.Patient.ID, hep.AssignmentInput{
+		InstrumentID: hep.InstrumentPSFS, Start: start, EveryWeeks: 2})).(hep.Assignment)
+	otherPSFS := f.must2(f.Store.AssignQuestionnaire(doctor, f.Other.ID, hep.AssignmentInput{
+		InstrumentID: hep.InstrumentPSFS, Start: start})).(hep.Assignment)
+	f.respond(phone, f.Assignment.ID, start, f.at(3, 11, 9, 20), psfsActivities[:3], 4, 5, 3)
+	f.respond(otherPhone, otherPSFS.ID, start, f.at(3, 11, 9, 25), []string{"other patient's activity", "other patient's activity", "other patient's activity"}, 6, 6, 5)
 	for day := 15; day <= 17; day++ {
 		f.push(phone, f.log("cat-cow", 1, f.at(3, day, 8, 0), nrs(6), nrs(5), ""))
 	}
@@ -138,7 +156,9 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 	f.push(phone, goneCheckin)
 	f.push(phone, hep.Mutation{Delete: &hep.DeleteRecord{Kind: hep.KindCheckin, ID: goneCheckin.Checkin.ID}})
 
-	// Week 2: plan 2 (adds the overhead stretch).
+	// Week 2: the second PSFS slot, worse than the baseline by the MCID (2
+	// points); plan 2 (adds the overhead stretch).
+	f.respond(phone, f.Assignment.ID, hep.Date{Year: 2030, Month: 3, Day: 25}, f.at(3, 25, 7, 40), psfsActivities[:3], 2, 3, 1)
 	f.set(3, 25, 10, 0)
 	overhead := hep.ItemSpec{ExerciseID: "overhead-stretch", Dose: hep.Dose{Sets: 2, Reps: 5, HoldSeconds: 20},
 		Frequency: hep.Frequency{TimesPerDay: 2, DaysPerWeek: 7}, StartDate: hep.Date{Year: 2030, Month: 3, Day: 25},
@@ -178,6 +198,7 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 		"Called her: cat-cow and the overhead stretch cleared, child's pose and traction paused", alerts[0].Occurrences)))
 
 	// Weeks 3 and 4 (summer time from 2030-03-31).
+	var better hep.Mutation
 	for day := 30; day <= 41; day++ {
 		m, d := 3, day
 		if day > 31 {
@@ -189,10 +210,17 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 		if day%2 == 1 {
 			f.push(phone, f.log("overhead-stretch", 2, f.at(m, d, 19, 0), nrs(4), nrs(3), ""))
 		}
+		if day == 39 {
+			// The third PSFS slot (2030-04-08), better, with a fourth
+			// activity; the phone syncs it two days later.
+			better = f.response(f.Assignment.ID, hep.Date{Year: 2030, Month: 4, Day: 8}, f.at(4, 8, 19, 45), psfsActivities, 7, 8, 6, 7)
+		}
 		if day%2 == 0 {
 			f.push(phone, f.checkin(f.at(m, d, 20, 0), int32(5-(day-30)/4), ""))
 		}
 	}
+	f.push(phone, better)
+	f.Responses = append(f.Responses, *better.Response)
 	// Child's pose while it is suspended, twice: kept, alerted once with
 	// two occurrences (left open).
 	f.push(phone, f.log("childs-pose", 2, f.at(4, 3, 8, 30), nrs(4), nrs(6), "did it anyway"))
@@ -237,6 +265,32 @@ func noteFor(day int) string {
 		return injectionNotes[4]
 	}
 	return ""
+}
+
+// psfsActivities are the activities the patient names in the PSFS; the
+// last starts with a spreadsheet's formula character.
+var psfsActivities = []string{"Putting on socks", "Sitting through a work meeting (1 h)", "Lifting the laundry basket",
+	"@gym: rowing machine, 10 min"}
+
+// response is a PSFS response mutation: activities named and rated.
+func (f *Fixture) response(assignmentID string, slot hep.Date, at time.Time, activities []string, ratings ...int32) hep.Mutation {
+	var answers []hep.Answer
+	for i, r := range ratings {
+		n := fmt.Sprintf("activity-%d", i+1)
+		answers = append(answers, hep.Answer{LinkID: n + "-name", Text: activities[i]}, hep.Answer{LinkID: n + "-rating", Value: nrs(r)})
+	}
+	return hep.Mutation{Response: &hep.QuestionnaireResponse{ID: uuid.Must(uuid.NewV7()).String(), AssignmentID: assignmentID,
+		Slot: slot, AuthoredTime: at, CorrectedAuthoredTime: at, Answers: answers}}
+}
+
+// respond pushes a PSFS response; the patient's own are kept in Responses.
+func (f *Fixture) respond(p phone, assignmentID string, slot hep.Date, at time.Time, activities []string, ratings ...int32) {
+	f.t.Helper()
+	m := f.response(assignmentID, slot, at, activities, ratings...)
+	f.push(p, m)
+	if p.device.ID == f.Device.ID {
+		f.Responses = append(f.Responses, *m.Response)
+	}
 }
 
 // at is a time in the patient's zone.
@@ -318,6 +372,8 @@ func (f *Fixture) push(p phone, m hep.Mutation) {
 		at = m.Log.CorrectedPerformTime
 	case m.Checkin != nil:
 		at = m.Checkin.CorrectedRecordTime
+	case m.Response != nil:
+		at = m.Response.CorrectedAuthoredTime
 	}
 	if at.Add(time.Minute).After(*f.Clock) {
 		*f.Clock = at.Add(time.Minute)
