@@ -161,6 +161,7 @@ type TriageFacts struct {
 	Pain             WorseningWindow
 	Adherence        Adherence // the last 7 closed days
 	DaysSinceSession int       // -1: never
+	UnreadMessages   int       // the patient's messages the care team has not read
 }
 
 // TriageEntry is one patient's place in the list.

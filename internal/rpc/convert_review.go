@@ -108,5 +108,6 @@ func triageEntryToProto(e hep.TriageEntry) *hepv1.TriageEntry {
 		Reason: e.Reason, OpenUrgentAlerts: int32(e.OpenUrgent), OpenAlerts: int32(e.OpenAlerts), OpenOccurrences: int32(e.OpenOccurrences),
 		PainDelta: e.PainDelta, HasPainDelta: e.HasDelta, AdherencePercent: adh,
 		DaysSinceActivity: int32(f.DaysSinceSession), OldestOpenAlertTime: ts(e.OldestOpenAlert),
+		UnreadMessages: int32(f.UnreadMessages),
 	}
 }

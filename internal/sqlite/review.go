@@ -688,7 +688,8 @@ func (s *Store) ProgressFacts(ctx context.Context, patientID string, from, to he
 // triagePatientsQuery reads the clinician's care-team patients with their
 // newest live log (a seek on exercise_logs_live each).
 const triagePatientsQuery = `SELECT p.id, p.display_name, p.time_zone,
-		(SELECT max(l.corrected_perform_time) FROM exercise_logs l WHERE l.patient_id = p.id AND ` + liveLogsOf + `)
+		(SELECT max(l.corrected_perform_time) FROM exercise_logs l WHERE l.patient_id = p.id AND ` + liveLogsOf + `),
+		(SELECT count(*) FROM messages m WHERE m.patient_id = p.id AND m.sender = 'PATIENT' AND m.thread_seq > p.read_by_team_through)
 	FROM care_team c JOIN patients p ON p.id = c.patient_id WHERE c.clinician_id = ? ORDER BY p.id`
 
 // triageAlertsQuery reads the open alerts of the care team's patients
@@ -757,7 +758,7 @@ func (s *Store) TriageFacts(ctx context.Context, clinicianID string, now time.Ti
 		for rows.Next() {
 			p := &patient{facts: hep.TriageFacts{DaysSinceSession: -1}}
 			var last any
-			if err := rows.Scan(&p.facts.PatientID, &p.facts.DisplayName, &p.tz, &last); err != nil {
+			if err := rows.Scan(&p.facts.PatientID, &p.facts.DisplayName, &p.tz, &last, &p.facts.UnreadMessages); err != nil {
 				rows.Close()
 				return err
 			}

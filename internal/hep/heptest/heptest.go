@@ -70,6 +70,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Review", testReview},
 		{"Coalescing", testCoalescing},
 		{"Outcomes", testOutcomes},
+		{"Messages", testMessages},
 		{"Close", testClose},
 	}
 	for _, g := range groups {
