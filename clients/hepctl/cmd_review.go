@@ -133,8 +133,15 @@ func parseDateFlag(cmd, name, s string) (*hepv1.Date, error) {
 func (a *app) printTriage(entries []*hepv1.TriageEntry) error {
 	rows := make([][]string, 0, len(entries))
 	for _, e := range entries {
+		reason := e.GetReason()
+		switch n := e.GetUnreadMessages(); {
+		case n == 1:
+			reason += " (1 unread message)"
+		case n > 1:
+			reason += fmt.Sprintf(" (%d unread messages)", n)
+		}
 		rows = append(rows, []string{strconv.Itoa(int(e.GetRank())), e.GetDisplayName(), e.GetPatientId(),
-			tierName(e.GetTier()), e.GetReason()})
+			tierName(e.GetTier()), reason})
 	}
 	return a.printTable([]string{"RANK", "PATIENT", "PATIENT_ID", "TIER", "REASON"}, rows)
 }

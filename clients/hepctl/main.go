@@ -109,7 +109,7 @@ func (c *command) usageLine() string {
 
 // commands is every command, in help order.
 var commands = concat(authCommands, accountCommands, patientCommands, careTeamCommands, deviceCommands, auditCommands,
-	catalogCommands, screeningCommands, planCommands, alertCommands, logCommands, reviewCommands, questionnaireCommands, exportCommands,
+	catalogCommands, screeningCommands, planCommands, alertCommands, logCommands, reviewCommands, questionnaireCommands, messageCommands, exportCommands,
 	[]*command{{
 		name: "version", summary: "print hepctl's version", offline: true,
 		define: func(fs *flag.FlagSet) runner {
