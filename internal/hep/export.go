@@ -74,6 +74,10 @@ type ExportSnapshot struct {
 	// End, oldest slot first: a series keeps its baseline even when the
 	// baseline is older than the range.
 	Outcomes []AssignmentResponses
+	// Messages are the patient's thread messages received in the range,
+	// oldest first, and Thread the thread's read marks now.
+	Messages []Message
+	Thread   MessageThread
 	// Exercises are the catalog entries the plans, logs and decisions name.
 	Exercises map[string]Exercise
 	// Names are the display names of the accounts the record names (plan

@@ -184,6 +184,14 @@ func exportSnapshot(ctx context.Context, q querier, patientID string, from, to h
 		snap.Outcomes = append(snap.Outcomes, o)
 	}
 
+	if snap.Messages, err = queryAll(ctx, q, scanMessage, "SELECT "+messageColumns+messageFrom+
+		" WHERE m.patient_id = ? AND m.receive_time >= ? AND m.receive_time < ? ORDER BY m.thread_seq", patientID, start, end); err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+	if snap.Thread, err = loadThread(ctx, q, patientID); err != nil {
+		return hep.ExportSnapshot{}, err
+	}
+
 	// The catalog entries the record names.
 	cat, err := loadCatalog(ctx, q)
 	if err != nil {
