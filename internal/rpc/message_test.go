@@ -1,0 +1,116 @@
+package rpc
+
+import (
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
+)
+
+func messageMutation(id, body string) *hepv1.Mutation {
+	return &hepv1.Mutation{Change: &hepv1.Mutation_Message{Message: &hepv1.PatientMessage{Id: id, Body: body, SentTime: timestamppb.Now()}}}
+}
+
+// TestMessagesOverGRPC: a patient and a clinician write to each other over
+// the real server; bad input is refused with field violations and changes
+// nothing; the read marks travel both ways; another team cannot read the
+// thread.
+func TestMessagesOverGRPC(t *testing.T) {
+	e := newEnv(t)
+	mc := hepv1.NewMessageServiceClient(e.conn)
+	clin := e.as(callerClinA)
+	before, _ := e.snapshot()
+	for _, c := range []struct {
+		name  string
+		call  func() error
+		code  codes.Code
+		field string
+	}{
+		{"empty", func() error {
+			_, err := mc.SendMessage(clin, &hepv1.SendMessageRequest{PatientId: e.patientA})
+			return err
+		}, codes.InvalidArgument, "body"},
+		{"too long", func() error {
+			_, err := mc.SendMessage(clin, &hepv1.SendMessageRequest{PatientId: e.patientA, Body: strings.Repeat("é", 2001)})
+			return err
+		}, codes.InvalidArgument, "body"},
+		{"control characters", func() error {
+			_, err := mc.SendMessage(clin, &hepv1.SendMessageRequest{PatientId: e.patientA, Body: "hi\x00"})
+			return err
+		}, codes.InvalidArgument, "body"},
+		{"read mark 0", func() error {
+			_, err := mc.MarkMessagesRead(clin, &hepv1.MarkMessagesReadRequest{PatientId: e.patientA})
+			return err
+		}, codes.InvalidArgument, "read_through"},
+		{"read mark beyond", func() error {
+			_, err := mc.MarkMessagesRead(clin, &hepv1.MarkMessagesReadRequest{PatientId: e.patientA, ReadThrough: 1})
+			return err
+		}, codes.InvalidArgument, "read_through"},
+		{"another team's patient", func() error {
+			_, err := mc.ListMessages(e.as(callerClinB), &hepv1.ListMessagesRequest{PatientId: e.patientA})
+			return err
+		}, codes.NotFound, ""},
+	} {
+		err := c.call()
+		if status.Code(err) != c.code || (c.field != "" && !violationMentions(err, c.field)) {
+			t.Errorf("%s: %v, want %v on %s", c.name, err, c.code, c.field)
+		}
+	}
+	if after, _ := e.snapshot(); after != before {
+		t.Fatal("a refused call changed data")
+	}
+
+	ph := e.phone(callerPatientA, e.deviceA)
+	res := ph.push(messageMutation(newID(), "Is it normal that my leg tingles after bar hanging?"), messageMutation("not-a-uuid", "hi"))
+	if res.Results[0].Status != applied || res.Results[1].Status != rejected || res.Results[1].Field != "message.id" {
+		t.Fatalf("push: %v", res.Results)
+	}
+	tri, err := e.review.ListTriage(clin, &hepv1.ListTriageRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range tri.Entries {
+		if en.PatientId == e.patientA && en.UnreadMessages != 1 {
+			t.Errorf("triage unread %d, want 1", en.UnreadMessages)
+		}
+	}
+	sent, err := mc.SendMessage(clin, &hepv1.SendMessageRequest{PatientId: e.patientA, Body: "Please stop bar hanging until we talk tomorrow."})
+	if err != nil || sent.Message.ThreadSeq != 2 || sent.Message.Sender != hepv1.MessageSender_MESSAGE_SENDER_CLINICIAN || sent.Message.SenderName == "" {
+		t.Fatalf("send: %v %v", sent, err)
+	}
+	list, err := mc.ListMessages(clin, &hepv1.ListMessagesRequest{PatientId: e.patientA, PageSize: 1})
+	if err != nil || len(list.Messages) != 1 || list.Messages[0].Id != sent.Message.Id || list.Thread.UnreadByTeam != 1 || list.NextPageToken == "" {
+		t.Fatalf("list: %v %v", list, err)
+	}
+	page2, err := mc.ListMessages(clin, &hepv1.ListMessagesRequest{PatientId: e.patientA, PageSize: 1, PageToken: list.NextPageToken})
+	if err != nil || len(page2.Messages) != 1 || page2.Messages[0].ThreadSeq != 1 || page2.NextPageToken != "" {
+		t.Fatalf("page 2: %v %v", page2, err)
+	}
+	if _, err := mc.ListMessages(clin, &hepv1.ListMessagesRequest{PatientId: e.patientB, PageToken: list.NextPageToken}); status.Code(err) == codes.OK {
+		t.Error("a page token of patient A's thread worked on patient B's")
+	}
+	mark, err := mc.MarkMessagesRead(clin, &hepv1.MarkMessagesReadRequest{PatientId: e.patientA, ReadThrough: 2})
+	if err != nil || mark.Thread.ReadByTeamThrough != 2 || mark.Thread.UnreadByTeam != 0 || mark.Thread.TeamReadBy != e.clinAID {
+		t.Fatalf("mark: %v %v", mark, err)
+	}
+	// The phone pulls the reply and the team's mark, then marks it read.
+	ph.pull(100)
+	th := pullRecord(t, e, hepv1.RecordKind_RECORD_KIND_MESSAGE_THREAD, "current").GetThread()
+	if th.ReadByTeamThrough != 2 || th.UnreadByPatient != 1 {
+		t.Errorf("the phone's thread: %v", th)
+	}
+	if m := pullRecord(t, e, hepv1.RecordKind_RECORD_KIND_MESSAGE, sent.Message.Id).GetMessage(); m.Body != sent.Message.Body {
+		t.Errorf("the phone's copy: %v", m)
+	}
+	ph.pushOK(&hepv1.Mutation{Change: &hepv1.Mutation_MessagesRead{MessagesRead: &hepv1.MessagesRead{ReadThrough: 2}}})
+	if th := pullRecord(t, e, hepv1.RecordKind_RECORD_KIND_MESSAGE_THREAD, "current").GetThread(); th.ReadByPatientThrough != 2 || th.UnreadByPatient != 0 {
+		t.Errorf("after the phone read it: %v", th)
+	}
+	if last := ph.pull(100); last.RecordsHash != ph.hash() {
+		t.Errorf("hash %s, phone %s", last.RecordsHash, ph.hash())
+	}
+}
