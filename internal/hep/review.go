@@ -469,7 +469,7 @@ func computeProgress(f ProgressFacts, t Thresholds, now time.Time, weeks []Progr
 			p.PlanVersions = append(p.PlanVersions, v.Version)
 		}
 		for _, it := range v.Items {
-			if d.Before(it.StartDate) || (!it.EndDate.IsZero() && it.EndDate.Before(d)) {
+			if !it.OnDay(d) {
 				continue
 			}
 			a := get(it.ExerciseID)
@@ -477,16 +477,9 @@ func computeProgress(f ProgressFacts, t Thresholds, now time.Time, weeks []Progr
 				a.suspendedDays++
 				continue
 			}
-			fr := it.Frequency
-			if len(fr.Weekdays) > 0 {
-				for _, wd := range fr.Weekdays {
-					if wd == d.Weekday() {
-						a.weekdaySessions[wi] += fr.TimesPerDay
-					}
-				}
-			} else {
-				a.dpwNumerator[wi] += fr.TimesPerDay * fr.DaysPerWeek
-			}
+			weekday, sevenths := it.SessionsOn(d)
+			a.weekdaySessions[wi] += weekday
+			a.dpwNumerator[wi] += sevenths
 		}
 	}
 
@@ -522,7 +515,7 @@ func computeProgress(f ProgressFacts, t Thresholds, now time.Time, weeks []Progr
 			ip.MeanPainResponse = round2(float64(a.responseSum) / float64(a.scored))
 		}
 		for wi := range p.Weeks {
-			w := Adherence{Prescribed: a.weekdaySessions[wi] + (a.dpwNumerator[wi]+6)/7, Logged: a.logged[wi],
+			w := Adherence{Prescribed: a.weekdaySessions[wi] + WeekShare(a.dpwNumerator[wi]), Logged: a.logged[wi],
 				LoggedWhileSuspended: a.whileSuspended[wi]}
 			w.Completed = min(w.Logged, w.Prescribed)
 			percentOf(&w, t)

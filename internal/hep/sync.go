@@ -437,9 +437,12 @@ type PullPage struct {
 	Changes []Change
 	Next    int64 // the sequence to resume after
 	HasMore bool
-	// On the last page: what the phone should hold.
-	Count int64
-	Hash  string
+	// On the last page: what the phone should hold, and what is due
+	// (DueList) in the patient's zone.
+	Count    int64
+	Hash     string
+	Due      []DueEntry
+	TimeZone string
 }
 
 // LogFilter selects a page of a patient's live logs or check-ins, newest

@@ -3,11 +3,13 @@ package rpc
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/hepclinic/hep/internal/hep"
 	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
 )
 
@@ -114,3 +116,46 @@ func TestMessagesOverGRPC(t *testing.T) {
 		t.Errorf("hash %s, phone %s", last.RecordsHash, ph.hash())
 	}
 }
+
+// TestDueListInPull: the last page of a pull carries what is due over the
+// next 14 days; a suspension empties it at the next pull, and a
+// questionnaire slot is listed until answered.
+func TestDueListInPull(t *testing.T) {
+	e := newEnv(t)
+	e.screenAll(callerClinA, e.patientA, absent)
+	if _, err := e.setPlan(callerClinA, e.patientA, everyDay()); err != nil {
+		t.Fatal(err)
+	}
+	lastPage := func() *hepv1.PullResponse {
+		t.Helper()
+		r, err := e.sync.Pull(e.as(callerPatientA), &hepv1.PullRequest{DeviceId: e.deviceA, PageSize: 1000})
+		if err != nil || r.HasMore {
+			t.Fatalf("Pull: %v %v", r, err)
+		}
+		return r
+	}
+	r := lastPage()
+	// Every day of the week: the two (or three) Monday-Sunday weeks the 14
+	// days touch, 7 sessions each but where the plan's start (today) cuts
+	// the first.
+	today := hep.DateOf(time.Now(), lisbon)
+	weeks := 2
+	if today.Weekday() != time.Monday {
+		weeks = 3
+	}
+	if len(r.Due) != weeks || r.TimeZone != "Europe/Lisbon" || r.Due[0].Kind != hepv1.DueKind_DUE_KIND_WEEKLY_SESSIONS || r.Due[0].ExerciseId != catCow ||
+		fmtDay(r.Due[0].Day) != today.String() || r.Due[1].Sessions != 7 || !strings.HasPrefix(r.Due[1].Id, "week/cat-cow/") {
+		t.Fatalf("due %v in %s", r.Due, r.TimeZone)
+	}
+	a := assignPSFS(e, &ruleSide{clinician: callerClinA, patientID: e.patientA}, 0, 0)
+	r = lastPage()
+	if len(r.Due) != weeks+1 || r.Due[0].Kind != hepv1.DueKind_DUE_KIND_QUESTIONNAIRE || r.Due[0].Slot.AssignmentId != a {
+		t.Fatalf("with a questionnaire: %v", r.Due)
+	}
+	e.screen(callerClinA, e.patientA, answers(pregnancy, present)) // cat-cow waits for clearance
+	if r = lastPage(); len(r.Due) != 1 {
+		t.Errorf("after the suspension: %v", r.Due)
+	}
+}
+
+func fmtDay(d *hepv1.Date) string { return dateFromProto(d).String() }

@@ -252,3 +252,20 @@ func (x *outcomeService) ListQuestionnaireResponses(ctx context.Context, req *he
 	}
 	return resp, nil
 }
+
+var dueKindToProto = map[hep.DueKind]hepv1.DueKind{
+	hep.DueSessions:       hepv1.DueKind_DUE_KIND_SESSIONS,
+	hep.DueWeeklySessions: hepv1.DueKind_DUE_KIND_WEEKLY_SESSIONS,
+	hep.DueQuestionnaire:  hepv1.DueKind_DUE_KIND_QUESTIONNAIRE,
+}
+
+func dueToProto(e hep.DueEntry) *hepv1.DueEntry {
+	out := &hepv1.DueEntry{Id: e.ID, Kind: dueKindToProto[e.Kind], ExerciseId: e.ExerciseID, Sessions: e.Sessions, Day: dateToProto(e.Day)}
+	if e.Kind == hep.DueWeeklySessions {
+		out.LastDay = dateToProto(e.To)
+	}
+	if e.Kind == hep.DueQuestionnaire {
+		out.Slot = slotToProto(e.Slot)
+	}
+	return out
+}

@@ -136,6 +136,10 @@ func (x *syncService) Pull(ctx context.Context, req *hepv1.PullRequest) (*hepv1.
 	}
 	if !page.HasMore {
 		resp.RecordCount, resp.RecordsHash = page.Count, page.Hash
+		resp.TimeZone = page.TimeZone
+		for _, e := range page.Due {
+			resp.Due = append(resp.Due, dueToProto(e))
+		}
 	}
 	return resp, nil
 }

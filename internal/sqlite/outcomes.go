@@ -579,3 +579,31 @@ func (s *Store) ImportInstrumentText(ctx context.Context, in hep.Instrument) (he
 	}
 	return out, nil
 }
+
+// dueList is hep.DueList for the patient as of now, and the patient's zone.
+func dueList(ctx context.Context, q querier, patientID string, now time.Time) ([]hep.DueEntry, string, error) {
+	var tz string
+	if err := q.QueryRowContext(ctx, patientZoneQuery, patientID).Scan(&tz); err != nil {
+		return nil, "", err
+	}
+	plan, err := loadPlan(ctx, q, patientID, 0)
+	if err != nil {
+		return nil, "", err
+	}
+	as, err := loadAssignments(ctx, q, patientID, false)
+	if err != nil {
+		return nil, "", err
+	}
+	var st []hep.AssignmentStatus
+	if len(as) > 0 {
+		answered, err := answeredSlots(ctx, q, patientID)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, a := range as {
+			st = append(st, hep.AssignmentStatus{Assignment: a, Answered: answered[a.ID]})
+		}
+	}
+	loc := zoneOf(tz)
+	return hep.DueList(plan, st, loc, hep.DateOf(now, loc)), tz, nil
+}

@@ -278,6 +278,64 @@ func (MutationStatus) EnumDescriptor() ([]byte, []int) {
 	return file_hep_v1_sync_proto_rawDescGZIP(), []int{3}
 }
 
+// DueKind is what a due entry asks for.
+type DueKind int32
+
+const (
+	// DUE_KIND_UNSPECIFIED is never sent.
+	DueKind_DUE_KIND_UNSPECIFIED DueKind = 0
+	// DUE_KIND_SESSIONS: sessions of a weekday item on a day.
+	DueKind_DUE_KIND_SESSIONS DueKind = 1
+	// DUE_KIND_WEEKLY_SESSIONS: sessions of a days-per-week item, on any
+	// days of a Monday-Sunday week.
+	DueKind_DUE_KIND_WEEKLY_SESSIONS DueKind = 2
+	// DUE_KIND_QUESTIONNAIRE: a questionnaire slot to answer.
+	DueKind_DUE_KIND_QUESTIONNAIRE DueKind = 3
+)
+
+// Enum value maps for DueKind.
+var (
+	DueKind_name = map[int32]string{
+		0: "DUE_KIND_UNSPECIFIED",
+		1: "DUE_KIND_SESSIONS",
+		2: "DUE_KIND_WEEKLY_SESSIONS",
+		3: "DUE_KIND_QUESTIONNAIRE",
+	}
+	DueKind_value = map[string]int32{
+		"DUE_KIND_UNSPECIFIED":     0,
+		"DUE_KIND_SESSIONS":        1,
+		"DUE_KIND_WEEKLY_SESSIONS": 2,
+		"DUE_KIND_QUESTIONNAIRE":   3,
+	}
+)
+
+func (x DueKind) Enum() *DueKind {
+	p := new(DueKind)
+	*p = x
+	return p
+}
+
+func (x DueKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DueKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_hep_v1_sync_proto_enumTypes[4].Descriptor()
+}
+
+func (DueKind) Type() protoreflect.EnumType {
+	return &file_hep_v1_sync_proto_enumTypes[4]
+}
+
+func (x DueKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DueKind.Descriptor instead.
+func (DueKind) EnumDescriptor() ([]byte, []int) {
+	return file_hep_v1_sync_proto_rawDescGZIP(), []int{4}
+}
+
 // ExerciseLog is one exercise session the patient did.
 type ExerciseLog struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1604,7 +1662,14 @@ type PullResponse struct {
 	// kind is the RecordKind name without "RECORD_KIND_" (e.g.
 	// "EXERCISE_LOG:0190...:42"): order-independent, so the phone can check it
 	// converged.
-	RecordsHash   string `protobuf:"bytes,5,opt,name=records_hash,json=recordsHash,proto3" json:"records_hash,omitempty"`
+	RecordsHash string `protobuf:"bytes,5,opt,name=records_hash,json=recordsHash,proto3" json:"records_hash,omitempty"`
+	// due is, on the last page, what is due from the patient over the 14
+	// days from today in the patient's time zone (not records: computed at
+	// each pull, and not in the hash). Replace the app's scheduled local
+	// reminders with these at every pull; docs/sync.md says how.
+	Due []*DueEntry `protobuf:"bytes,6,rep,name=due,proto3" json:"due,omitempty"`
+	// time_zone is the patient's IANA time zone the due days are in.
+	TimeZone      string `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1674,6 +1739,124 @@ func (x *PullResponse) GetRecordsHash() string {
 	return ""
 }
 
+func (x *PullResponse) GetDue() []*DueEntry {
+	if x != nil {
+		return x.Due
+	}
+	return nil
+}
+
+func (x *PullResponse) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+// DueEntry is one thing due from the patient. Its id is stable while what
+// it asks for stands: "sessions/EXERCISE/DAY", "week/EXERCISE/MONDAY",
+// "questionnaire/ASSIGNMENT/DAY".
+type DueEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the entry's stable id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// kind is what it asks for.
+	Kind DueKind `protobuf:"varint,2,opt,name=kind,proto3,enum=hep.v1.DueKind" json:"kind,omitempty"`
+	// exercise_id is the plan item's exercise (sessions).
+	ExerciseId string `protobuf:"bytes,3,opt,name=exercise_id,json=exerciseId,proto3" json:"exercise_id,omitempty"`
+	// sessions is how many sessions (sessions).
+	Sessions int32 `protobuf:"varint,4,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	// day is the day of a SESSIONS or QUESTIONNAIRE entry, and the first
+	// day of a WEEKLY_SESSIONS week.
+	Day *Date `protobuf:"bytes,5,opt,name=day,proto3" json:"day,omitempty"`
+	// last_day is the last day of a WEEKLY_SESSIONS week (clipped to the
+	// item's dates).
+	LastDay *Date `protobuf:"bytes,6,opt,name=last_day,json=lastDay,proto3" json:"last_day,omitempty"`
+	// slot is the questionnaire slot (QUESTIONNAIRE).
+	Slot          *DueSlot `protobuf:"bytes,7,opt,name=slot,proto3" json:"slot,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DueEntry) Reset() {
+	*x = DueEntry{}
+	mi := &file_hep_v1_sync_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DueEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DueEntry) ProtoMessage() {}
+
+func (x *DueEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_hep_v1_sync_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DueEntry.ProtoReflect.Descriptor instead.
+func (*DueEntry) Descriptor() ([]byte, []int) {
+	return file_hep_v1_sync_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DueEntry) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DueEntry) GetKind() DueKind {
+	if x != nil {
+		return x.Kind
+	}
+	return DueKind_DUE_KIND_UNSPECIFIED
+}
+
+func (x *DueEntry) GetExerciseId() string {
+	if x != nil {
+		return x.ExerciseId
+	}
+	return ""
+}
+
+func (x *DueEntry) GetSessions() int32 {
+	if x != nil {
+		return x.Sessions
+	}
+	return 0
+}
+
+func (x *DueEntry) GetDay() *Date {
+	if x != nil {
+		return x.Day
+	}
+	return nil
+}
+
+func (x *DueEntry) GetLastDay() *Date {
+	if x != nil {
+		return x.LastDay
+	}
+	return nil
+}
+
+func (x *DueEntry) GetSlot() *DueSlot {
+	if x != nil {
+		return x.Slot
+	}
+	return nil
+}
+
 // ListExerciseLogsRequest is the input of ExerciseLogService.ListExerciseLogs.
 type ListExerciseLogsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1689,7 +1872,7 @@ type ListExerciseLogsRequest struct {
 
 func (x *ListExerciseLogsRequest) Reset() {
 	*x = ListExerciseLogsRequest{}
-	mi := &file_hep_v1_sync_proto_msgTypes[14]
+	mi := &file_hep_v1_sync_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1701,7 +1884,7 @@ func (x *ListExerciseLogsRequest) String() string {
 func (*ListExerciseLogsRequest) ProtoMessage() {}
 
 func (x *ListExerciseLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_sync_proto_msgTypes[14]
+	mi := &file_hep_v1_sync_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1714,7 +1897,7 @@ func (x *ListExerciseLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExerciseLogsRequest.ProtoReflect.Descriptor instead.
 func (*ListExerciseLogsRequest) Descriptor() ([]byte, []int) {
-	return file_hep_v1_sync_proto_rawDescGZIP(), []int{14}
+	return file_hep_v1_sync_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListExerciseLogsRequest) GetPatientId() string {
@@ -1752,7 +1935,7 @@ type ListExerciseLogsResponse struct {
 
 func (x *ListExerciseLogsResponse) Reset() {
 	*x = ListExerciseLogsResponse{}
-	mi := &file_hep_v1_sync_proto_msgTypes[15]
+	mi := &file_hep_v1_sync_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1764,7 +1947,7 @@ func (x *ListExerciseLogsResponse) String() string {
 func (*ListExerciseLogsResponse) ProtoMessage() {}
 
 func (x *ListExerciseLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_sync_proto_msgTypes[15]
+	mi := &file_hep_v1_sync_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1777,7 +1960,7 @@ func (x *ListExerciseLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExerciseLogsResponse.ProtoReflect.Descriptor instead.
 func (*ListExerciseLogsResponse) Descriptor() ([]byte, []int) {
-	return file_hep_v1_sync_proto_rawDescGZIP(), []int{15}
+	return file_hep_v1_sync_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListExerciseLogsResponse) GetLogs() []*ExerciseLog {
@@ -1809,7 +1992,7 @@ type ListPainCheckinsRequest struct {
 
 func (x *ListPainCheckinsRequest) Reset() {
 	*x = ListPainCheckinsRequest{}
-	mi := &file_hep_v1_sync_proto_msgTypes[16]
+	mi := &file_hep_v1_sync_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1821,7 +2004,7 @@ func (x *ListPainCheckinsRequest) String() string {
 func (*ListPainCheckinsRequest) ProtoMessage() {}
 
 func (x *ListPainCheckinsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_sync_proto_msgTypes[16]
+	mi := &file_hep_v1_sync_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1834,7 +2017,7 @@ func (x *ListPainCheckinsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPainCheckinsRequest.ProtoReflect.Descriptor instead.
 func (*ListPainCheckinsRequest) Descriptor() ([]byte, []int) {
-	return file_hep_v1_sync_proto_rawDescGZIP(), []int{16}
+	return file_hep_v1_sync_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListPainCheckinsRequest) GetPatientId() string {
@@ -1872,7 +2055,7 @@ type ListPainCheckinsResponse struct {
 
 func (x *ListPainCheckinsResponse) Reset() {
 	*x = ListPainCheckinsResponse{}
-	mi := &file_hep_v1_sync_proto_msgTypes[17]
+	mi := &file_hep_v1_sync_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +2067,7 @@ func (x *ListPainCheckinsResponse) String() string {
 func (*ListPainCheckinsResponse) ProtoMessage() {}
 
 func (x *ListPainCheckinsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_sync_proto_msgTypes[17]
+	mi := &file_hep_v1_sync_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +2080,7 @@ func (x *ListPainCheckinsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPainCheckinsResponse.ProtoReflect.Descriptor instead.
 func (*ListPainCheckinsResponse) Descriptor() ([]byte, []int) {
-	return file_hep_v1_sync_proto_rawDescGZIP(), []int{17}
+	return file_hep_v1_sync_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListPainCheckinsResponse) GetCheckins() []*PainCheckin {
@@ -2019,14 +2202,25 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\vPullRequest\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x1b\n" +
-	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"\xba\x01\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"\xfb\x01\n" +
 	"\fPullResponse\x12(\n" +
 	"\achanges\x18\x01 \x03(\v2\x0e.hep.v1.ChangeR\achanges\x12\x1f\n" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +
 	"nextCursor\x12\x19\n" +
 	"\bhas_more\x18\x03 \x01(\bR\ahasMore\x12!\n" +
 	"\frecord_count\x18\x04 \x01(\x03R\vrecordCount\x12!\n" +
-	"\frecords_hash\x18\x05 \x01(\tR\vrecordsHash\"t\n" +
+	"\frecords_hash\x18\x05 \x01(\tR\vrecordsHash\x12\"\n" +
+	"\x03due\x18\x06 \x03(\v2\x10.hep.v1.DueEntryR\x03due\x12\x1b\n" +
+	"\ttime_zone\x18\a \x01(\tR\btimeZone\"\xea\x01\n" +
+	"\bDueEntry\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x0f.hep.v1.DueKindR\x04kind\x12\x1f\n" +
+	"\vexercise_id\x18\x03 \x01(\tR\n" +
+	"exerciseId\x12\x1a\n" +
+	"\bsessions\x18\x04 \x01(\x05R\bsessions\x12\x1e\n" +
+	"\x03day\x18\x05 \x01(\v2\f.hep.v1.DateR\x03day\x12'\n" +
+	"\blast_day\x18\x06 \x01(\v2\f.hep.v1.DateR\alastDay\x12#\n" +
+	"\x04slot\x18\a \x01(\v2\x0f.hep.v1.DueSlotR\x04slot\"t\n" +
 	"\x17ListExerciseLogsRequest\x12\x1d\n" +
 	"\n" +
 	"patient_id\x18\x01 \x01(\tR\tpatientId\x12\x1b\n" +
@@ -2072,7 +2266,12 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\x0eMutationStatus\x12\x1f\n" +
 	"\x1bMUTATION_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17MUTATION_STATUS_APPLIED\x10\x01\x12\x1c\n" +
-	"\x18MUTATION_STATUS_REJECTED\x10\x022s\n" +
+	"\x18MUTATION_STATUS_REJECTED\x10\x02*t\n" +
+	"\aDueKind\x12\x18\n" +
+	"\x14DUE_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11DUE_KIND_SESSIONS\x10\x01\x12\x1c\n" +
+	"\x18DUE_KIND_WEEKLY_SESSIONS\x10\x02\x12\x1a\n" +
+	"\x16DUE_KIND_QUESTIONNAIRE\x10\x032s\n" +
 	"\vSyncService\x121\n" +
 	"\x04Push\x12\x13.hep.v1.PushRequest\x1a\x14.hep.v1.PushResponse\x121\n" +
 	"\x04Pull\x12\x13.hep.v1.PullRequest\x1a\x14.hep.v1.PullResponse2\xc2\x01\n" +
@@ -2092,97 +2291,106 @@ func file_hep_v1_sync_proto_rawDescGZIP() []byte {
 	return file_hep_v1_sync_proto_rawDescData
 }
 
-var file_hep_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_hep_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_hep_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_hep_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_hep_v1_sync_proto_goTypes = []any{
 	(Difficulty)(0),                  // 0: hep.v1.Difficulty
 	(PainLocation)(0),                // 1: hep.v1.PainLocation
 	(RecordKind)(0),                  // 2: hep.v1.RecordKind
 	(MutationStatus)(0),              // 3: hep.v1.MutationStatus
-	(*ExerciseLog)(nil),              // 4: hep.v1.ExerciseLog
-	(*PainCheckin)(nil),              // 5: hep.v1.PainCheckin
-	(*DeleteRecord)(nil),             // 6: hep.v1.DeleteRecord
-	(*ReportScreening)(nil),          // 7: hep.v1.ReportScreening
-	(*Mutation)(nil),                 // 8: hep.v1.Mutation
-	(*MutationResult)(nil),           // 9: hep.v1.MutationResult
-	(*PushRequest)(nil),              // 10: hep.v1.PushRequest
-	(*PushResponse)(nil),             // 11: hep.v1.PushResponse
-	(*Record)(nil),                   // 12: hep.v1.Record
-	(*ScreeningSnapshot)(nil),        // 13: hep.v1.ScreeningSnapshot
-	(*Tombstone)(nil),                // 14: hep.v1.Tombstone
-	(*Change)(nil),                   // 15: hep.v1.Change
-	(*PullRequest)(nil),              // 16: hep.v1.PullRequest
-	(*PullResponse)(nil),             // 17: hep.v1.PullResponse
-	(*ListExerciseLogsRequest)(nil),  // 18: hep.v1.ListExerciseLogsRequest
-	(*ListExerciseLogsResponse)(nil), // 19: hep.v1.ListExerciseLogsResponse
-	(*ListPainCheckinsRequest)(nil),  // 20: hep.v1.ListPainCheckinsRequest
-	(*ListPainCheckinsResponse)(nil), // 21: hep.v1.ListPainCheckinsResponse
-	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
-	(RedFlagSymptom)(0),              // 23: hep.v1.RedFlagSymptom
-	(*ScreeningAnswerInput)(nil),     // 24: hep.v1.ScreeningAnswerInput
-	(*QuestionnaireResponse)(nil),    // 25: hep.v1.QuestionnaireResponse
-	(*PatientMessage)(nil),           // 26: hep.v1.PatientMessage
-	(*MessagesRead)(nil),             // 27: hep.v1.MessagesRead
-	(*Plan)(nil),                     // 28: hep.v1.Plan
-	(*Exercise)(nil),                 // 29: hep.v1.Exercise
-	(*QuestionnairesSnapshot)(nil),   // 30: hep.v1.QuestionnairesSnapshot
-	(*Message)(nil),                  // 31: hep.v1.Message
-	(*MessageThread)(nil),            // 32: hep.v1.MessageThread
-	(*ScreeningAnswer)(nil),          // 33: hep.v1.ScreeningAnswer
+	(DueKind)(0),                     // 4: hep.v1.DueKind
+	(*ExerciseLog)(nil),              // 5: hep.v1.ExerciseLog
+	(*PainCheckin)(nil),              // 6: hep.v1.PainCheckin
+	(*DeleteRecord)(nil),             // 7: hep.v1.DeleteRecord
+	(*ReportScreening)(nil),          // 8: hep.v1.ReportScreening
+	(*Mutation)(nil),                 // 9: hep.v1.Mutation
+	(*MutationResult)(nil),           // 10: hep.v1.MutationResult
+	(*PushRequest)(nil),              // 11: hep.v1.PushRequest
+	(*PushResponse)(nil),             // 12: hep.v1.PushResponse
+	(*Record)(nil),                   // 13: hep.v1.Record
+	(*ScreeningSnapshot)(nil),        // 14: hep.v1.ScreeningSnapshot
+	(*Tombstone)(nil),                // 15: hep.v1.Tombstone
+	(*Change)(nil),                   // 16: hep.v1.Change
+	(*PullRequest)(nil),              // 17: hep.v1.PullRequest
+	(*PullResponse)(nil),             // 18: hep.v1.PullResponse
+	(*DueEntry)(nil),                 // 19: hep.v1.DueEntry
+	(*ListExerciseLogsRequest)(nil),  // 20: hep.v1.ListExerciseLogsRequest
+	(*ListExerciseLogsResponse)(nil), // 21: hep.v1.ListExerciseLogsResponse
+	(*ListPainCheckinsRequest)(nil),  // 22: hep.v1.ListPainCheckinsRequest
+	(*ListPainCheckinsResponse)(nil), // 23: hep.v1.ListPainCheckinsResponse
+	(*timestamppb.Timestamp)(nil),    // 24: google.protobuf.Timestamp
+	(RedFlagSymptom)(0),              // 25: hep.v1.RedFlagSymptom
+	(*ScreeningAnswerInput)(nil),     // 26: hep.v1.ScreeningAnswerInput
+	(*QuestionnaireResponse)(nil),    // 27: hep.v1.QuestionnaireResponse
+	(*PatientMessage)(nil),           // 28: hep.v1.PatientMessage
+	(*MessagesRead)(nil),             // 29: hep.v1.MessagesRead
+	(*Plan)(nil),                     // 30: hep.v1.Plan
+	(*Exercise)(nil),                 // 31: hep.v1.Exercise
+	(*QuestionnairesSnapshot)(nil),   // 32: hep.v1.QuestionnairesSnapshot
+	(*Message)(nil),                  // 33: hep.v1.Message
+	(*MessageThread)(nil),            // 34: hep.v1.MessageThread
+	(*ScreeningAnswer)(nil),          // 35: hep.v1.ScreeningAnswer
+	(*Date)(nil),                     // 36: hep.v1.Date
+	(*DueSlot)(nil),                  // 37: hep.v1.DueSlot
 }
 var file_hep_v1_sync_proto_depIdxs = []int32{
-	22, // 0: hep.v1.ExerciseLog.perform_time:type_name -> google.protobuf.Timestamp
+	24, // 0: hep.v1.ExerciseLog.perform_time:type_name -> google.protobuf.Timestamp
 	0,  // 1: hep.v1.ExerciseLog.difficulty:type_name -> hep.v1.Difficulty
-	22, // 2: hep.v1.ExerciseLog.corrected_perform_time:type_name -> google.protobuf.Timestamp
-	22, // 3: hep.v1.ExerciseLog.receive_time:type_name -> google.protobuf.Timestamp
-	22, // 4: hep.v1.PainCheckin.record_time:type_name -> google.protobuf.Timestamp
+	24, // 2: hep.v1.ExerciseLog.corrected_perform_time:type_name -> google.protobuf.Timestamp
+	24, // 3: hep.v1.ExerciseLog.receive_time:type_name -> google.protobuf.Timestamp
+	24, // 4: hep.v1.PainCheckin.record_time:type_name -> google.protobuf.Timestamp
 	1,  // 5: hep.v1.PainCheckin.location:type_name -> hep.v1.PainLocation
-	23, // 6: hep.v1.PainCheckin.red_flags:type_name -> hep.v1.RedFlagSymptom
-	22, // 7: hep.v1.PainCheckin.corrected_record_time:type_name -> google.protobuf.Timestamp
-	22, // 8: hep.v1.PainCheckin.receive_time:type_name -> google.protobuf.Timestamp
+	25, // 6: hep.v1.PainCheckin.red_flags:type_name -> hep.v1.RedFlagSymptom
+	24, // 7: hep.v1.PainCheckin.corrected_record_time:type_name -> google.protobuf.Timestamp
+	24, // 8: hep.v1.PainCheckin.receive_time:type_name -> google.protobuf.Timestamp
 	2,  // 9: hep.v1.DeleteRecord.kind:type_name -> hep.v1.RecordKind
-	24, // 10: hep.v1.ReportScreening.answers:type_name -> hep.v1.ScreeningAnswerInput
-	4,  // 11: hep.v1.Mutation.log:type_name -> hep.v1.ExerciseLog
-	5,  // 12: hep.v1.Mutation.checkin:type_name -> hep.v1.PainCheckin
-	6,  // 13: hep.v1.Mutation.delete:type_name -> hep.v1.DeleteRecord
-	7,  // 14: hep.v1.Mutation.screening:type_name -> hep.v1.ReportScreening
-	25, // 15: hep.v1.Mutation.response:type_name -> hep.v1.QuestionnaireResponse
-	26, // 16: hep.v1.Mutation.message:type_name -> hep.v1.PatientMessage
-	27, // 17: hep.v1.Mutation.messages_read:type_name -> hep.v1.MessagesRead
+	26, // 10: hep.v1.ReportScreening.answers:type_name -> hep.v1.ScreeningAnswerInput
+	5,  // 11: hep.v1.Mutation.log:type_name -> hep.v1.ExerciseLog
+	6,  // 12: hep.v1.Mutation.checkin:type_name -> hep.v1.PainCheckin
+	7,  // 13: hep.v1.Mutation.delete:type_name -> hep.v1.DeleteRecord
+	8,  // 14: hep.v1.Mutation.screening:type_name -> hep.v1.ReportScreening
+	27, // 15: hep.v1.Mutation.response:type_name -> hep.v1.QuestionnaireResponse
+	28, // 16: hep.v1.Mutation.message:type_name -> hep.v1.PatientMessage
+	29, // 17: hep.v1.Mutation.messages_read:type_name -> hep.v1.MessagesRead
 	3,  // 18: hep.v1.MutationResult.status:type_name -> hep.v1.MutationStatus
-	8,  // 19: hep.v1.PushRequest.mutations:type_name -> hep.v1.Mutation
-	22, // 20: hep.v1.PushRequest.device_time:type_name -> google.protobuf.Timestamp
-	9,  // 21: hep.v1.PushResponse.results:type_name -> hep.v1.MutationResult
+	9,  // 19: hep.v1.PushRequest.mutations:type_name -> hep.v1.Mutation
+	24, // 20: hep.v1.PushRequest.device_time:type_name -> google.protobuf.Timestamp
+	10, // 21: hep.v1.PushResponse.results:type_name -> hep.v1.MutationResult
 	2,  // 22: hep.v1.Record.kind:type_name -> hep.v1.RecordKind
-	4,  // 23: hep.v1.Record.log:type_name -> hep.v1.ExerciseLog
-	5,  // 24: hep.v1.Record.checkin:type_name -> hep.v1.PainCheckin
-	28, // 25: hep.v1.Record.plan:type_name -> hep.v1.Plan
-	29, // 26: hep.v1.Record.exercise:type_name -> hep.v1.Exercise
-	13, // 27: hep.v1.Record.screening:type_name -> hep.v1.ScreeningSnapshot
-	30, // 28: hep.v1.Record.questionnaires:type_name -> hep.v1.QuestionnairesSnapshot
-	25, // 29: hep.v1.Record.response:type_name -> hep.v1.QuestionnaireResponse
-	31, // 30: hep.v1.Record.message:type_name -> hep.v1.Message
-	32, // 31: hep.v1.Record.thread:type_name -> hep.v1.MessageThread
-	33, // 32: hep.v1.ScreeningSnapshot.current:type_name -> hep.v1.ScreeningAnswer
+	5,  // 23: hep.v1.Record.log:type_name -> hep.v1.ExerciseLog
+	6,  // 24: hep.v1.Record.checkin:type_name -> hep.v1.PainCheckin
+	30, // 25: hep.v1.Record.plan:type_name -> hep.v1.Plan
+	31, // 26: hep.v1.Record.exercise:type_name -> hep.v1.Exercise
+	14, // 27: hep.v1.Record.screening:type_name -> hep.v1.ScreeningSnapshot
+	32, // 28: hep.v1.Record.questionnaires:type_name -> hep.v1.QuestionnairesSnapshot
+	27, // 29: hep.v1.Record.response:type_name -> hep.v1.QuestionnaireResponse
+	33, // 30: hep.v1.Record.message:type_name -> hep.v1.Message
+	34, // 31: hep.v1.Record.thread:type_name -> hep.v1.MessageThread
+	35, // 32: hep.v1.ScreeningSnapshot.current:type_name -> hep.v1.ScreeningAnswer
 	2,  // 33: hep.v1.Tombstone.kind:type_name -> hep.v1.RecordKind
-	12, // 34: hep.v1.Change.upsert:type_name -> hep.v1.Record
-	14, // 35: hep.v1.Change.tombstone:type_name -> hep.v1.Tombstone
-	15, // 36: hep.v1.PullResponse.changes:type_name -> hep.v1.Change
-	4,  // 37: hep.v1.ListExerciseLogsResponse.logs:type_name -> hep.v1.ExerciseLog
-	5,  // 38: hep.v1.ListPainCheckinsResponse.checkins:type_name -> hep.v1.PainCheckin
-	10, // 39: hep.v1.SyncService.Push:input_type -> hep.v1.PushRequest
-	16, // 40: hep.v1.SyncService.Pull:input_type -> hep.v1.PullRequest
-	18, // 41: hep.v1.ExerciseLogService.ListExerciseLogs:input_type -> hep.v1.ListExerciseLogsRequest
-	20, // 42: hep.v1.ExerciseLogService.ListPainCheckins:input_type -> hep.v1.ListPainCheckinsRequest
-	11, // 43: hep.v1.SyncService.Push:output_type -> hep.v1.PushResponse
-	17, // 44: hep.v1.SyncService.Pull:output_type -> hep.v1.PullResponse
-	19, // 45: hep.v1.ExerciseLogService.ListExerciseLogs:output_type -> hep.v1.ListExerciseLogsResponse
-	21, // 46: hep.v1.ExerciseLogService.ListPainCheckins:output_type -> hep.v1.ListPainCheckinsResponse
-	43, // [43:47] is the sub-list for method output_type
-	39, // [39:43] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	13, // 34: hep.v1.Change.upsert:type_name -> hep.v1.Record
+	15, // 35: hep.v1.Change.tombstone:type_name -> hep.v1.Tombstone
+	16, // 36: hep.v1.PullResponse.changes:type_name -> hep.v1.Change
+	19, // 37: hep.v1.PullResponse.due:type_name -> hep.v1.DueEntry
+	4,  // 38: hep.v1.DueEntry.kind:type_name -> hep.v1.DueKind
+	36, // 39: hep.v1.DueEntry.day:type_name -> hep.v1.Date
+	36, // 40: hep.v1.DueEntry.last_day:type_name -> hep.v1.Date
+	37, // 41: hep.v1.DueEntry.slot:type_name -> hep.v1.DueSlot
+	5,  // 42: hep.v1.ListExerciseLogsResponse.logs:type_name -> hep.v1.ExerciseLog
+	6,  // 43: hep.v1.ListPainCheckinsResponse.checkins:type_name -> hep.v1.PainCheckin
+	11, // 44: hep.v1.SyncService.Push:input_type -> hep.v1.PushRequest
+	17, // 45: hep.v1.SyncService.Pull:input_type -> hep.v1.PullRequest
+	20, // 46: hep.v1.ExerciseLogService.ListExerciseLogs:input_type -> hep.v1.ListExerciseLogsRequest
+	22, // 47: hep.v1.ExerciseLogService.ListPainCheckins:input_type -> hep.v1.ListPainCheckinsRequest
+	12, // 48: hep.v1.SyncService.Push:output_type -> hep.v1.PushResponse
+	18, // 49: hep.v1.SyncService.Pull:output_type -> hep.v1.PullResponse
+	21, // 50: hep.v1.ExerciseLogService.ListExerciseLogs:output_type -> hep.v1.ListExerciseLogsResponse
+	23, // 51: hep.v1.ExerciseLogService.ListPainCheckins:output_type -> hep.v1.ListPainCheckinsResponse
+	48, // [48:52] is the sub-list for method output_type
+	44, // [44:48] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_hep_v1_sync_proto_init() }
@@ -2225,8 +2433,8 @@ func file_hep_v1_sync_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hep_v1_sync_proto_rawDesc), len(file_hep_v1_sync_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   18,
+			NumEnums:      5,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
