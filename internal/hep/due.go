@@ -1,6 +1,7 @@
 package hep
 
 import (
+	"fmt"
 	"sort"
 	"time"
 )
@@ -65,6 +66,9 @@ type DueEntry struct {
 	Day      Date
 	From, To Date
 	Slot     DueSlot // QUESTIONNAIRE
+	// RemindTime is when to remind the patient (WithReminders); zero for
+	// no reminder.
+	RemindTime time.Time
 }
 
 // DueList is what is due from the patient over the DueDays days from
@@ -137,4 +141,88 @@ func DueList(plan Plan, assignments []AssignmentStatus, loc *time.Location, toda
 		return out[i].ID < out[j].ID
 	})
 	return out
+}
+
+// ReminderPreferences are when the patient wants reminders: a window of
+// the day (minutes after midnight, the patient's clock) and quiet days.
+type ReminderPreferences struct {
+	WindowStart int32 // minutes after midnight, 0-1439
+	WindowEnd   int32 // after WindowStart, 1-1440
+	QuietDays   []time.Weekday
+	SetBy       string // the device or clinician who set them; "" for the defaults
+	SetTime     time.Time
+}
+
+// DefaultReminderPreferences: 09:00 to 20:00 every day.
+func DefaultReminderPreferences() ReminderPreferences {
+	return ReminderPreferences{WindowStart: 9 * 60, WindowEnd: 20 * 60}
+}
+
+// Validate checks preferences; fields are relative to field.
+func (p ReminderPreferences) Validate(field string) error {
+	var v Violations
+	if p.WindowStart < 0 || p.WindowStart > 1439 {
+		v.Add(field+".window_start_minute", "must be from 0 to 1439 (minutes after midnight)")
+	}
+	if p.WindowEnd <= p.WindowStart || p.WindowEnd > 1440 {
+		v.Add(field+".window_end_minute", "must be after the window's start, at most 1440")
+	}
+	seen := map[time.Weekday]bool{}
+	for i, d := range p.QuietDays {
+		if d < time.Sunday || d > time.Saturday || seen[d] {
+			v.Add(fmt.Sprintf("%s.quiet_days[%d]", field, i), "must be a distinct day of the week")
+		}
+		seen[d] = true
+	}
+	if len(seen) == 7 {
+		v.Add(field+".quiet_days", "must leave at least one day for reminders")
+	}
+	return v.Err()
+}
+
+func (p ReminderPreferences) quiet(d Date) bool {
+	for _, q := range p.QuietDays {
+		if q == d.Weekday() {
+			return true
+		}
+	}
+	return false
+}
+
+// RemindAt is when to remind the patient on day d: the window's start on
+// that day in loc (its wall-clock time, whatever the day's offset), or the
+// zero time on a quiet day.
+func (p ReminderPreferences) RemindAt(d Date, loc *time.Location) time.Time {
+	if p.quiet(d) {
+		return time.Time{}
+	}
+	return time.Date(d.Year, time.Month(d.Month), d.Day, int(p.WindowStart/60), int(p.WindowStart%60), 0, 0, loc)
+}
+
+// WithReminders sets each entry's RemindTime by the preferences: a day's
+// entry at the window's start of its day, a week's at the first day of the
+// week not before today that is not quiet; none when that time has passed
+// (later than now) or every day is quiet.
+func WithReminders(due []DueEntry, p ReminderPreferences, loc *time.Location, now time.Time) []DueEntry {
+	today := DateOf(now, loc)
+	for i := range due {
+		e := &due[i]
+		days := []Date{e.Day}
+		if e.Kind == DueWeeklySessions {
+			days = nil
+			for d := e.From; !e.To.Before(d); d = d.AddDays(1) {
+				if !d.Before(today) {
+					days = append(days, d)
+				}
+			}
+		}
+		e.RemindTime = time.Time{}
+		for _, d := range days {
+			if at := p.RemindAt(d, loc); !at.IsZero() && !at.Before(now) {
+				e.RemindTime = at
+				break
+			}
+		}
+	}
+	return due
 }

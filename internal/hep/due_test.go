@@ -121,3 +121,48 @@ func TestDueList(t *testing.T) {
 		t.Errorf("on hold: %+v, want the questionnaire slot only", due)
 	}
 }
+
+// TestReminders: reminders fall at the window's start on the patient's
+// clock, across the daylight-saving change (Lisbon, 29 March 2026: 09:00
+// is 09:00 UTC before, 08:00 UTC after), never on a quiet day, never in
+// the past; a week's reminder moves to its first day that is not quiet.
+func TestReminders(t *testing.T) {
+	loc := hep.LoadZone("Europe/Lisbon")
+	p := hep.ReminderPreferences{WindowStart: 9 * 60, WindowEnd: 21 * 60, QuietDays: []time.Weekday{time.Sunday, time.Monday}}
+	if err := p.Validate("preferences"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 28, 10, 0, 0, 0, time.UTC) // Saturday 10:00 in Lisbon, after the window opened
+	due := []hep.DueEntry{
+		{ID: "s1", Kind: hep.DueSessions, Day: d(2026, 3, 28)},                                                 // today, window passed
+		{ID: "s2", Kind: hep.DueSessions, Day: d(2026, 3, 29)},                                                 // Sunday: quiet
+		{ID: "s3", Kind: hep.DueSessions, Day: d(2026, 3, 31)},                                                 // Tuesday, after the change
+		{ID: "s4", Kind: hep.DueSessions, Day: d(2026, 3, 27)},                                                 // yesterday
+		{ID: "w1", Kind: hep.DueWeeklySessions, Day: d(2026, 3, 23), From: d(2026, 3, 23), To: d(2026, 3, 29)}, // only quiet or past days left
+		{ID: "w2", Kind: hep.DueWeeklySessions, Day: d(2026, 3, 30), From: d(2026, 3, 30), To: d(2026, 4, 5)},  // Monday quiet: Tuesday
+	}
+	got := hep.WithReminders(due, p, loc, now)
+	want := map[string]time.Time{
+		"s3": time.Date(2026, 3, 31, 8, 0, 0, 0, time.UTC),
+		"w2": time.Date(2026, 3, 31, 8, 0, 0, 0, time.UTC),
+	}
+	for _, e := range got {
+		if w := want[e.ID]; !e.RemindTime.Equal(w) {
+			t.Errorf("%s: remind at %v, want %v", e.ID, e.RemindTime, w)
+		}
+	}
+	before := hep.WithReminders([]hep.DueEntry{{ID: "x", Kind: hep.DueSessions, Day: d(2026, 3, 28)}}, p, loc, time.Date(2026, 3, 28, 8, 0, 0, 0, time.UTC))
+	if !before[0].RemindTime.Equal(time.Date(2026, 3, 28, 9, 0, 0, 0, time.UTC)) {
+		t.Errorf("before the change: %v", before[0].RemindTime)
+	}
+	for name, bad := range map[string]hep.ReminderPreferences{
+		"start 1440":      {WindowStart: 1440, WindowEnd: 1440},
+		"end before":      {WindowStart: 600, WindowEnd: 500},
+		"a day twice":     {WindowStart: 0, WindowEnd: 60, QuietDays: []time.Weekday{time.Monday, time.Monday}},
+		"every day quiet": {WindowStart: 0, WindowEnd: 60, QuietDays: []time.Weekday{0, 1, 2, 3, 4, 5, 6}},
+	} {
+		if err := bad.Validate("p"); err == nil {
+			t.Errorf("%s: valid", name)
+		}
+	}
+}

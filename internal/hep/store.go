@@ -244,7 +244,8 @@ type Store interface {
 	// with sender PATIENT (the whole push fails RESOURCE_EXHAUSTED past
 	// MaxPatientMessagesRate, so nothing is lost: the phone retries later);
 	// messages_read moves the patient's read mark forward (REJECTED beyond
-	// the last message). Every change bumps the patient's
+	// the last message); reminder_preferences are stored as
+	// SetReminderPreferences stores them (REJECTED if invalid). Every change bumps the patient's
 	// change sequence in the same transaction. Returns one result per
 	// mutation and the new last sequence.
 	Push(ctx context.Context, deviceID string, muts []Mutation) ([]MutationResult, int64, error)
@@ -322,6 +323,13 @@ type Store interface {
 	// record if it moved. NOT_FOUND; INVALID_ARGUMENT (field
 	// read_through) beyond the thread's last message.
 	MarkMessagesRead(ctx context.Context, patientID string, through int64) (MessageThread, error)
+
+	// ReminderPreferences returns the patient's (DefaultReminderPreferences
+	// until set). NOT_FOUND.
+	ReminderPreferences(ctx context.Context, patientID string) (ReminderPreferences, error)
+	// SetReminderPreferences stores validated preferences set by the
+	// actor. NOT_FOUND; INVALID_ARGUMENT (fields under "preferences").
+	SetReminderPreferences(ctx context.Context, patientID string, p ReminderPreferences) (ReminderPreferences, error)
 
 	// ---- Clinician review. Audited unless noted. ----
 

@@ -107,6 +107,7 @@ type Mutation struct {
 	Message   *Message
 	// MessagesRead moves the patient's read mark to this thread sequence.
 	MessagesRead *int64
+	Reminders    *ReminderPreferences
 }
 
 // MutationStatus is what became of a mutation.
@@ -243,14 +244,14 @@ func ValidateCheckin(c PainCheckin, now time.Time) error {
 func ValidateMutation(m Mutation, now time.Time) error {
 	n := 0
 	for _, set := range []bool{m.Log != nil, m.Checkin != nil, m.Delete != nil, m.Screening != nil, m.Response != nil,
-		m.Message != nil, m.MessagesRead != nil} {
+		m.Message != nil, m.MessagesRead != nil, m.Reminders != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
 		var v Violations
-		v.Add("change", "exactly one of log, checkin, delete, screening, response, message, messages_read must be set")
+		v.Add("change", "exactly one of log, checkin, delete, screening, response, message, messages_read, reminder_preferences must be set")
 		return v.Err()
 	}
 	switch {
@@ -260,6 +261,8 @@ func ValidateMutation(m Mutation, now time.Time) error {
 		return ValidateCheckin(*m.Checkin, now)
 	case m.Message != nil:
 		return ValidatePatientMessage(*m.Message, now)
+	case m.Reminders != nil:
+		return m.Reminders.Validate("reminder_preferences")
 	case m.MessagesRead != nil:
 		var v Violations
 		if *m.MessagesRead < 1 {
@@ -441,8 +444,9 @@ type PullPage struct {
 	// (DueList) in the patient's zone.
 	Count    int64
 	Hash     string
-	Due      []DueEntry
-	TimeZone string
+	Due       []DueEntry
+	TimeZone  string
+	Reminders ReminderPreferences
 }
 
 // LogFilter selects a page of a patient's live logs or check-ins, newest

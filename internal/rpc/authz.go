@@ -138,9 +138,11 @@ var authzTable = map[string]rule{
 
 	// Messages: the care team's side of the patient's thread (the phone's
 	// side is Push and Pull).
-	hepv1.MessageService_ListMessages_FullMethodName:     {roles: clinician, scope: scopePatient, action: "message.list"},
-	hepv1.MessageService_SendMessage_FullMethodName:      {roles: clinician, scope: scopePatient, action: "message.send"},
-	hepv1.MessageService_MarkMessagesRead_FullMethodName: {roles: clinician, scope: scopePatient, action: "message.mark_read"},
+	hepv1.MessageService_ListMessages_FullMethodName:           {roles: clinician, scope: scopePatient, action: "message.list"},
+	hepv1.MessageService_SendMessage_FullMethodName:            {roles: clinician, scope: scopePatient, action: "message.send"},
+	hepv1.MessageService_MarkMessagesRead_FullMethodName:       {roles: clinician, scope: scopePatient, action: "message.mark_read"},
+	hepv1.MessageService_GetReminderPreferences_FullMethodName: {roles: clinician, scope: scopePatient, action: "reminders.get"},
+	hepv1.MessageService_SetReminderPreferences_FullMethodName: {roles: clinician, scope: scopePatient, action: "reminders.set"},
 
 	// Export: a read of the whole record, for the care team only (a
 	// server stream; the stream interceptor applies the same row).

@@ -95,6 +95,7 @@ func init() {
 		&hepv1.ListInstrumentsResponse{}, &hepv1.ImportInstrumentTextResponse{}, &hepv1.AssignQuestionnaireResponse{}, &hepv1.EndAssignmentResponse{},
 		&hepv1.ListAssignmentsResponse{}, &hepv1.ListQuestionnaireResponsesResponse{},
 		&hepv1.ListMessagesResponse{}, &hepv1.SendMessageResponse{}, &hepv1.MarkMessagesReadResponse{},
+		&hepv1.GetReminderPreferencesResponse{}, &hepv1.SetReminderPreferencesResponse{},
 	} {
 		m := m
 		responseTypes[string(m.ProtoReflect().Descriptor().Name())] = func() proto.Message { return proto.Clone(m) }
@@ -249,6 +250,14 @@ func matrixRequests(e *env) map[string]func(n int) proto.Message {
 				messaged = true
 			}
 			return &hepv1.MarkMessagesReadRequest{PatientId: e.patientA, ReadThrough: 1}
+		},
+
+		hepv1.MessageService_GetReminderPreferences_FullMethodName: func(int) proto.Message {
+			return &hepv1.GetReminderPreferencesRequest{PatientId: e.patientA}
+		},
+		hepv1.MessageService_SetReminderPreferences_FullMethodName: func(n int) proto.Message {
+			return &hepv1.SetReminderPreferencesRequest{PatientId: e.patientA, Preferences: &hepv1.ReminderPreferences{
+				WindowStartMinute: int32(480 + n), WindowEndMinute: 1200, QuietDays: []hepv1.Weekday{hepv1.Weekday_WEEKDAY_SUNDAY}}}
 		},
 
 		// Clinician review.

@@ -123,6 +123,9 @@ func mutationFromProto(m *hepv1.Mutation, a hep.Actor, c pushClock) hep.Mutation
 			Body: ch.Message.GetBody(), ReceiveTime: c.now}
 		m.PhoneSentTime, m.SentTime = c.phoneTime(ch.Message.GetSentTime())
 		out.Message = m
+	case *hepv1.Mutation_ReminderPreferences:
+		r := remindersFromProto(ch.ReminderPreferences)
+		out.Reminders = &r
 	case *hepv1.Mutation_MessagesRead:
 		n := ch.MessagesRead.GetReadThrough()
 		out.MessagesRead = &n

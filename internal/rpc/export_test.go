@@ -187,8 +187,19 @@ func checkCSVZip(t *testing.T, data []byte, snap *hep.ExportSnapshot) {
 		}
 		rows[zf.Name] = len(recs) - 1
 	}
-	if int64(rows[export.CSVSessions]) != snap.LogCount || int64(rows[export.CSVCheckins]) != snap.CheckinCount || len(z.File) != 9 ||
-		rows[export.CSVOccurrences] != len(snap.AlertOccurrences) || rows[export.CSVAlerts] != len(snap.Alerts) {
+	responses := 0
+	for _, o := range snap.Outcomes {
+		responses += len(o.Responses)
+	}
+	files := []string{export.CSVPatient, export.CSVSessions, export.CSVCheckins, export.CSVScreening, export.CSVPlanItems,
+		export.CSVDecisions, export.CSVClearances, export.CSVAlerts, export.CSVOccurrences, export.CSVResponses, export.CSVAnswers}
+	for _, f := range files {
+		if _, ok := rows[f]; !ok {
+			t.Errorf("the zip has no %s", f)
+		}
+	}
+	if int64(rows[export.CSVSessions]) != snap.LogCount || int64(rows[export.CSVCheckins]) != snap.CheckinCount || len(z.File) != len(files) ||
+		rows[export.CSVOccurrences] != len(snap.AlertOccurrences) || rows[export.CSVAlerts] != len(snap.Alerts) || rows[export.CSVResponses] != responses {
 		t.Errorf("CSV rows %v; snapshot: %d sessions, %d check-ins", rows, snap.LogCount, snap.CheckinCount)
 	}
 }

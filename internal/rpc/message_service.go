@@ -91,3 +91,48 @@ func (x *messageService) MarkMessagesRead(ctx context.Context, req *hepv1.MarkMe
 	}
 	return &hepv1.MarkMessagesReadResponse{Thread: threadToProto(th)}, nil
 }
+
+func remindersToProto(p hep.ReminderPreferences) *hepv1.ReminderPreferences {
+	out := &hepv1.ReminderPreferences{WindowStartMinute: p.WindowStart, WindowEndMinute: p.WindowEnd, SetBy: p.SetBy}
+	for _, d := range p.QuietDays {
+		out.QuietDays = append(out.QuietDays, weekdayToProto(d))
+	}
+	if !p.SetTime.IsZero() {
+		out.SetTime = timestamppb.New(p.SetTime)
+	}
+	return out
+}
+
+// remindersFromProto converts preferences; an unknown weekday becomes an
+// invalid one that Validate refuses.
+func remindersFromProto(p *hepv1.ReminderPreferences) hep.ReminderPreferences {
+	out := hep.ReminderPreferences{WindowStart: p.GetWindowStartMinute(), WindowEnd: p.GetWindowEndMinute()}
+	for _, d := range p.GetQuietDays() {
+		if d < hepv1.Weekday_WEEKDAY_MONDAY || d > hepv1.Weekday_WEEKDAY_SUNDAY {
+			out.QuietDays = append(out.QuietDays, -1)
+			continue
+		}
+		out.QuietDays = append(out.QuietDays, weekdayFromProto(d))
+	}
+	return out
+}
+
+func (x *messageService) GetReminderPreferences(ctx context.Context, _ *hepv1.GetReminderPreferencesRequest) (*hepv1.GetReminderPreferencesResponse, error) {
+	p, err := x.s.store.ReminderPreferences(ctx, patientOf(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &hepv1.GetReminderPreferencesResponse{Preferences: remindersToProto(p)}, nil
+}
+
+func (x *messageService) SetReminderPreferences(ctx context.Context, req *hepv1.SetReminderPreferencesRequest) (*hepv1.SetReminderPreferencesResponse, error) {
+	in := remindersFromProto(req.GetPreferences())
+	if err := in.Validate("preferences"); err != nil {
+		return nil, err
+	}
+	p, err := x.s.store.SetReminderPreferences(ctx, patientOf(ctx), in)
+	if err != nil {
+		return nil, err
+	}
+	return &hepv1.SetReminderPreferencesResponse{Preferences: remindersToProto(p)}, nil
+}

@@ -159,3 +159,67 @@ func TestDueListInPull(t *testing.T) {
 }
 
 func fmtDay(d *hepv1.Date) string { return dateFromProto(d).String() }
+
+// TestReminderPreferences: the phone and the care team set when reminders
+// come; bad preferences are refused with field violations; the due list's
+// remind times follow them, on the patient's clock.
+func TestReminderPreferences(t *testing.T) {
+	e := newEnv(t)
+	mc := hepv1.NewMessageServiceClient(e.conn)
+	clin := e.as(callerClinA)
+	got, err := mc.GetReminderPreferences(clin, &hepv1.GetReminderPreferencesRequest{PatientId: e.patientA})
+	if err != nil || got.Preferences.WindowStartMinute != 540 || got.Preferences.WindowEndMinute != 1200 || got.Preferences.SetBy != "" {
+		t.Fatalf("defaults: %v %v", got, err)
+	}
+	before, _ := e.snapshot()
+	for field, p := range map[string]*hepv1.ReminderPreferences{
+		"preferences.window_start_minute": {WindowStartMinute: -1, WindowEndMinute: 60},
+		"preferences.window_end_minute":   {WindowStartMinute: 600, WindowEndMinute: 600},
+		"preferences.quiet_days[1]":       {WindowStartMinute: 0, WindowEndMinute: 60, QuietDays: []hepv1.Weekday{1, 1}},
+		"preferences.quiet_days[0]":       {WindowStartMinute: 0, WindowEndMinute: 60, QuietDays: []hepv1.Weekday{9}},
+	} {
+		if _, err := mc.SetReminderPreferences(clin, &hepv1.SetReminderPreferencesRequest{PatientId: e.patientA, Preferences: p}); !violationMentions(err, field) {
+			t.Errorf("%v: %v, want a violation of %s", p, err, field)
+		}
+	}
+	if after, _ := e.snapshot(); after != before {
+		t.Fatal("refused preferences changed data")
+	}
+	set, err := mc.SetReminderPreferences(clin, &hepv1.SetReminderPreferencesRequest{PatientId: e.patientA,
+		Preferences: &hepv1.ReminderPreferences{WindowStartMinute: 7*60 + 30, WindowEndMinute: 1320}})
+	if err != nil || set.Preferences.SetBy != e.clinAID {
+		t.Fatalf("set: %v %v", set, err)
+	}
+
+	// The phone makes tomorrow quiet, and sets an invalid window (refused).
+	tomorrow := hep.DateOf(time.Now(), lisbon).AddDays(1)
+	ph := e.phone(callerPatientA, e.deviceA)
+	res := ph.push(&hepv1.Mutation{Change: &hepv1.Mutation_ReminderPreferences{ReminderPreferences: &hepv1.ReminderPreferences{
+		WindowStartMinute: 18 * 60, WindowEndMinute: 21 * 60, QuietDays: []hepv1.Weekday{weekdayToProto(tomorrow.Weekday())}}}},
+		&hepv1.Mutation{Change: &hepv1.Mutation_ReminderPreferences{ReminderPreferences: &hepv1.ReminderPreferences{WindowStartMinute: 1500}}})
+	if res.Results[0].Status != applied || res.Results[1].Status != rejected || res.Results[1].Field != "reminder_preferences.window_start_minute" {
+		t.Fatalf("push: %v", res.Results)
+	}
+	e.screenAll(callerClinA, e.patientA, absent)
+	spec := item(catCow)
+	spec.Frequency = &hepv1.Frequency{TimesPerDay: 1, Weekdays: []hepv1.Weekday{1, 2, 3, 4, 5, 6, 7}}
+	if _, err := e.setPlan(callerClinA, e.patientA, spec); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.sync.Pull(e.as(callerPatientA), &hepv1.PullRequest{DeviceId: e.deviceA, PageSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := r.ReminderPreferences; p.WindowStartMinute != 18*60 || p.SetBy != e.deviceA || len(p.QuietDays) != 1 {
+		t.Errorf("pulled preferences %v", p)
+	}
+	for _, d := range r.Due {
+		day := dateFromProto(d.Day)
+		switch {
+		case day.Weekday() == tomorrow.Weekday() && d.RemindTime != nil:
+			t.Errorf("a reminder on a quiet day: %v", d)
+		case day.Weekday() != tomorrow.Weekday() && tomorrow.Before(day) && (d.RemindTime == nil || !d.RemindTime.AsTime().Equal(time.Date(day.Year, time.Month(day.Month), day.Day, 18, 0, 0, 0, lisbon))):
+			t.Errorf("%s: remind at %v, want 18:00 in Lisbon", day, d.RemindTime)
+		}
+	}
+}

@@ -267,5 +267,8 @@ func dueToProto(e hep.DueEntry) *hepv1.DueEntry {
 	if e.Kind == hep.DueQuestionnaire {
 		out.Slot = slotToProto(e.Slot)
 	}
+	if !e.RemindTime.IsZero() {
+		out.RemindTime = timestamppb.New(e.RemindTime)
+	}
 	return out
 }

@@ -136,7 +136,7 @@ func (x *syncService) Pull(ctx context.Context, req *hepv1.PullRequest) (*hepv1.
 	}
 	if !page.HasMore {
 		resp.RecordCount, resp.RecordsHash = page.Count, page.Hash
-		resp.TimeZone = page.TimeZone
+		resp.TimeZone, resp.ReminderPreferences = page.TimeZone, remindersToProto(page.Reminders)
 		for _, e := range page.Due {
 			resp.Due = append(resp.Due, dueToProto(e))
 		}

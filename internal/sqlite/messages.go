@@ -273,3 +273,85 @@ func (p *push) messagesRead(seq, through int64) (hep.MutationResult, error) {
 	}
 	return applied(seq), nil
 }
+
+func resReminders(patientID string) string { return "patients/" + patientID + "/reminders" }
+
+// loadReminders reads a patient's reminder preferences. NOT_FOUND.
+func loadReminders(ctx context.Context, q querier, patientID string) (hep.ReminderPreferences, error) {
+	var p hep.ReminderPreferences
+	var mask int64
+	var by, at sql.NullString
+	err := q.QueryRowContext(ctx, "SELECT reminder_start, reminder_end, quiet_days, reminders_set_by, reminders_set_time FROM patients WHERE id = ?",
+		patientID).Scan(&p.WindowStart, &p.WindowEnd, &mask, &by, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, hep.NotFound("patient")
+	}
+	if err != nil {
+		return p, err
+	}
+	p.QuietDays, p.SetBy = weekdays(mask), by.String
+	if at.Valid {
+		if p.SetTime, err = parseTS(at.String); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// storeReminders writes validated preferences set by setBy.
+func storeReminders(ctx context.Context, tx *sql.Tx, patientID string, p hep.ReminderPreferences, setBy string, now time.Time) error {
+	res, err := tx.ExecContext(ctx, `UPDATE patients SET reminder_start = ?, reminder_end = ?, quiet_days = ?, reminders_set_by = ?,
+		reminders_set_time = ? WHERE id = ?`, p.WindowStart, p.WindowEnd, weekdayMask(p.QuietDays), setBy, ts(now), patientID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = hep.NotFound("patient")
+		}
+		return err
+	}
+	return nil
+}
+
+// ReminderPreferences implements hep.Store.
+func (s *Store) ReminderPreferences(ctx context.Context, patientID string) (hep.ReminderPreferences, error) {
+	var p hep.ReminderPreferences
+	err := s.view(ctx, patientID, resReminders(patientID), func(tx *sql.Tx) (err error) {
+		p, err = loadReminders(ctx, tx, patientID)
+		return err
+	})
+	if err != nil {
+		return hep.ReminderPreferences{}, err
+	}
+	return p, nil
+}
+
+// SetReminderPreferences implements hep.Store.
+func (s *Store) SetReminderPreferences(ctx context.Context, patientID string, p hep.ReminderPreferences) (hep.ReminderPreferences, error) {
+	if err := p.Validate("preferences"); err != nil {
+		return hep.ReminderPreferences{}, err
+	}
+	var out hep.ReminderPreferences
+	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+		if err := storeReminders(ctx, tx, patientID, p, hep.ActorFrom(ctx).ID, s.now()); err != nil {
+			return err
+		}
+		if out, err = loadReminders(ctx, tx, patientID); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, patientID, resReminders(patientID), hep.OutcomeOK)
+	})
+	if err != nil {
+		return hep.ReminderPreferences{}, err
+	}
+	return out, nil
+}
+
+// reminders stores the phone's preferences (validated).
+func (p *push) reminders(seq int64, r hep.ReminderPreferences) (hep.MutationResult, error) {
+	if err := storeReminders(p.ctx, p.tx, p.patientID, r, p.deviceID, p.now); err != nil {
+		return hep.MutationResult{}, err
+	}
+	return applied(seq), nil
+}

@@ -580,8 +580,21 @@ func (s *Store) ImportInstrumentText(ctx context.Context, in hep.Instrument) (he
 	return out, nil
 }
 
-// dueList is hep.DueList for the patient as of now, and the patient's zone.
-func dueList(ctx context.Context, q querier, patientID string, now time.Time) ([]hep.DueEntry, string, error) {
+// dueList is hep.DueList for the patient as of now with the reminder
+// times, the patient's zone and reminder preferences.
+func dueList(ctx context.Context, q querier, patientID string, now time.Time) ([]hep.DueEntry, string, hep.ReminderPreferences, error) {
+	due, tz, err := dueEntries(ctx, q, patientID, now)
+	if err != nil {
+		return nil, "", hep.ReminderPreferences{}, err
+	}
+	prefs, err := loadReminders(ctx, q, patientID)
+	if err != nil {
+		return nil, "", hep.ReminderPreferences{}, err
+	}
+	return hep.WithReminders(due, prefs, zoneOf(tz), now), tz, prefs, nil
+}
+
+func dueEntries(ctx context.Context, q querier, patientID string, now time.Time) ([]hep.DueEntry, string, error) {
 	var tz string
 	if err := q.QueryRowContext(ctx, patientZoneQuery, patientID).Scan(&tz); err != nil {
 		return nil, "", err

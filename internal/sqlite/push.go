@@ -281,6 +281,8 @@ func (p *push) apply(m hep.Mutation) (hep.MutationResult, error) {
 		return p.message(m.Seq, *m.Message)
 	case m.MessagesRead != nil:
 		return p.messagesRead(m.Seq, *m.MessagesRead)
+	case m.Reminders != nil:
+		return p.reminders(m.Seq, *m.Reminders)
 	}
 	return p.screening(m.Seq, m.Screening)
 }

@@ -278,7 +278,7 @@ func (s *Store) pull(ctx context.Context, tx *sql.Tx, stmts map[string]*sql.Stmt
 			return page, false, err
 		}
 		page.Count, page.Hash = int64(len(live)), hep.ConvergenceHash(live)
-		if page.Due, page.TimeZone, err = dueList(ctx, tx, patientID, s.now()); err != nil {
+		if page.Due, page.TimeZone, page.Reminders, err = dueList(ctx, tx, patientID, s.now()); err != nil {
 			return page, false, err
 		}
 	}

@@ -15,6 +15,15 @@ ALTER TABLE patients ADD COLUMN read_by_team_through INTEGER NOT NULL DEFAULT 0 
 ALTER TABLE patients ADD COLUMN team_read_by TEXT;
 ALTER TABLE patients ADD COLUMN team_read_time TEXT CHECK (team_read_time GLOB '????-??-??T??:??:??.?????????Z');
 
+-- When the patient wants reminders (hep.ReminderPreferences): the window
+-- of the day in minutes after midnight, quiet weekdays as bits (Sunday 1
+-- ... Saturday 64), and who set them last (NULL: the defaults).
+ALTER TABLE patients ADD COLUMN reminder_start INTEGER NOT NULL DEFAULT 540 CHECK (reminder_start BETWEEN 0 AND 1439);
+ALTER TABLE patients ADD COLUMN reminder_end INTEGER NOT NULL DEFAULT 1200 CHECK (reminder_end BETWEEN 1 AND 1440);
+ALTER TABLE patients ADD COLUMN quiet_days INTEGER NOT NULL DEFAULT 0 CHECK (quiet_days BETWEEN 0 AND 126);
+ALTER TABLE patients ADD COLUMN reminders_set_by TEXT;
+ALTER TABLE patients ADD COLUMN reminders_set_time TEXT CHECK (reminders_set_time GLOB '????-??-??T??:??:??.?????????Z');
+
 CREATE TABLE messages (
 	id              TEXT    NOT NULL PRIMARY KEY CHECK (length(id) = 36),
 	patient_id      TEXT    NOT NULL REFERENCES patients (id),

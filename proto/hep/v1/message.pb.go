@@ -80,6 +80,289 @@ func (MessageSender) EnumDescriptor() ([]byte, []int) {
 	return file_hep_v1_message_proto_rawDescGZIP(), []int{0}
 }
 
+// ReminderPreferences are when the patient wants reminders: a window of
+// the day on the patient's clock, and quiet days without any.
+type ReminderPreferences struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// window_start_minute is minutes after midnight, 0-1439 (default 540,
+	// 09:00): reminders come at the window's start.
+	WindowStartMinute int32 `protobuf:"varint,1,opt,name=window_start_minute,json=windowStartMinute,proto3" json:"window_start_minute,omitempty"`
+	// window_end_minute is after the start, at most 1440 (default 1200,
+	// 20:00).
+	WindowEndMinute int32 `protobuf:"varint,2,opt,name=window_end_minute,json=windowEndMinute,proto3" json:"window_end_minute,omitempty"`
+	// quiet_days are days of the week without reminders (not all seven).
+	QuietDays []Weekday `protobuf:"varint,3,rep,packed,name=quiet_days,json=quietDays,proto3,enum=hep.v1.Weekday" json:"quiet_days,omitempty"`
+	// Output only. set_by is the device or clinician who set them; empty
+	// for the defaults.
+	SetBy string `protobuf:"bytes,4,opt,name=set_by,json=setBy,proto3" json:"set_by,omitempty"`
+	// Output only. set_time is when.
+	SetTime       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=set_time,json=setTime,proto3" json:"set_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReminderPreferences) Reset() {
+	*x = ReminderPreferences{}
+	mi := &file_hep_v1_message_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReminderPreferences) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReminderPreferences) ProtoMessage() {}
+
+func (x *ReminderPreferences) ProtoReflect() protoreflect.Message {
+	mi := &file_hep_v1_message_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReminderPreferences.ProtoReflect.Descriptor instead.
+func (*ReminderPreferences) Descriptor() ([]byte, []int) {
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ReminderPreferences) GetWindowStartMinute() int32 {
+	if x != nil {
+		return x.WindowStartMinute
+	}
+	return 0
+}
+
+func (x *ReminderPreferences) GetWindowEndMinute() int32 {
+	if x != nil {
+		return x.WindowEndMinute
+	}
+	return 0
+}
+
+func (x *ReminderPreferences) GetQuietDays() []Weekday {
+	if x != nil {
+		return x.QuietDays
+	}
+	return nil
+}
+
+func (x *ReminderPreferences) GetSetBy() string {
+	if x != nil {
+		return x.SetBy
+	}
+	return ""
+}
+
+func (x *ReminderPreferences) GetSetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SetTime
+	}
+	return nil
+}
+
+// GetReminderPreferencesRequest is the input of
+// MessageService.GetReminderPreferences.
+type GetReminderPreferencesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// patient_id is the patient.
+	PatientId     string `protobuf:"bytes,1,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReminderPreferencesRequest) Reset() {
+	*x = GetReminderPreferencesRequest{}
+	mi := &file_hep_v1_message_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReminderPreferencesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReminderPreferencesRequest) ProtoMessage() {}
+
+func (x *GetReminderPreferencesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hep_v1_message_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReminderPreferencesRequest.ProtoReflect.Descriptor instead.
+func (*GetReminderPreferencesRequest) Descriptor() ([]byte, []int) {
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetReminderPreferencesRequest) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+// GetReminderPreferencesResponse is the output of
+// MessageService.GetReminderPreferences.
+type GetReminderPreferencesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// preferences are the patient's.
+	Preferences   *ReminderPreferences `protobuf:"bytes,1,opt,name=preferences,proto3" json:"preferences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReminderPreferencesResponse) Reset() {
+	*x = GetReminderPreferencesResponse{}
+	mi := &file_hep_v1_message_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReminderPreferencesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReminderPreferencesResponse) ProtoMessage() {}
+
+func (x *GetReminderPreferencesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hep_v1_message_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReminderPreferencesResponse.ProtoReflect.Descriptor instead.
+func (*GetReminderPreferencesResponse) Descriptor() ([]byte, []int) {
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetReminderPreferencesResponse) GetPreferences() *ReminderPreferences {
+	if x != nil {
+		return x.Preferences
+	}
+	return nil
+}
+
+// SetReminderPreferencesRequest is the input of
+// MessageService.SetReminderPreferences.
+type SetReminderPreferencesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// patient_id is the patient.
+	PatientId string `protobuf:"bytes,1,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	// preferences are the new preferences.
+	Preferences   *ReminderPreferences `protobuf:"bytes,2,opt,name=preferences,proto3" json:"preferences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetReminderPreferencesRequest) Reset() {
+	*x = SetReminderPreferencesRequest{}
+	mi := &file_hep_v1_message_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetReminderPreferencesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetReminderPreferencesRequest) ProtoMessage() {}
+
+func (x *SetReminderPreferencesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hep_v1_message_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetReminderPreferencesRequest.ProtoReflect.Descriptor instead.
+func (*SetReminderPreferencesRequest) Descriptor() ([]byte, []int) {
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SetReminderPreferencesRequest) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
+}
+
+func (x *SetReminderPreferencesRequest) GetPreferences() *ReminderPreferences {
+	if x != nil {
+		return x.Preferences
+	}
+	return nil
+}
+
+// SetReminderPreferencesResponse is the output of
+// MessageService.SetReminderPreferences.
+type SetReminderPreferencesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// preferences are the stored preferences.
+	Preferences   *ReminderPreferences `protobuf:"bytes,1,opt,name=preferences,proto3" json:"preferences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetReminderPreferencesResponse) Reset() {
+	*x = SetReminderPreferencesResponse{}
+	mi := &file_hep_v1_message_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetReminderPreferencesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetReminderPreferencesResponse) ProtoMessage() {}
+
+func (x *SetReminderPreferencesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hep_v1_message_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetReminderPreferencesResponse.ProtoReflect.Descriptor instead.
+func (*SetReminderPreferencesResponse) Descriptor() ([]byte, []int) {
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SetReminderPreferencesResponse) GetPreferences() *ReminderPreferences {
+	if x != nil {
+		return x.Preferences
+	}
+	return nil
+}
+
 // Message is one message of a patient's thread.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -110,7 +393,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_hep_v1_message_proto_msgTypes[0]
+	mi := &file_hep_v1_message_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -122,7 +405,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_message_proto_msgTypes[0]
+	mi := &file_hep_v1_message_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -135,7 +418,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_hep_v1_message_proto_rawDescGZIP(), []int{0}
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Message) GetId() string {
@@ -227,7 +510,7 @@ type MessageThread struct {
 
 func (x *MessageThread) Reset() {
 	*x = MessageThread{}
-	mi := &file_hep_v1_message_proto_msgTypes[1]
+	mi := &file_hep_v1_message_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +522,7 @@ func (x *MessageThread) String() string {
 func (*MessageThread) ProtoMessage() {}
 
 func (x *MessageThread) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_message_proto_msgTypes[1]
+	mi := &file_hep_v1_message_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +535,7 @@ func (x *MessageThread) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageThread.ProtoReflect.Descriptor instead.
 func (*MessageThread) Descriptor() ([]byte, []int) {
-	return file_hep_v1_message_proto_rawDescGZIP(), []int{1}
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MessageThread) GetReadByPatientThrough() int64 {
@@ -319,7 +602,7 @@ type ListMessagesRequest struct {
 
 func (x *ListMessagesRequest) Reset() {
 	*x = ListMessagesRequest{}
-	mi := &file_hep_v1_message_proto_msgTypes[2]
+	mi := &file_hep_v1_message_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +614,7 @@ func (x *ListMessagesRequest) String() string {
 func (*ListMessagesRequest) ProtoMessage() {}
 
 func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_message_proto_msgTypes[2]
+	mi := &file_hep_v1_message_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +627,7 @@ func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ListMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_hep_v1_message_proto_rawDescGZIP(), []int{2}
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListMessagesRequest) GetPatientId() string {
@@ -383,7 +666,7 @@ type ListMessagesResponse struct {
 
 func (x *ListMessagesResponse) Reset() {
 	*x = ListMessagesResponse{}
-	mi := &file_hep_v1_message_proto_msgTypes[3]
+	mi := &file_hep_v1_message_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -395,7 +678,7 @@ func (x *ListMessagesResponse) String() string {
 func (*ListMessagesResponse) ProtoMessage() {}
 
 func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_message_proto_msgTypes[3]
+	mi := &file_hep_v1_message_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -408,7 +691,7 @@ func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ListMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_hep_v1_message_proto_rawDescGZIP(), []int{3}
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListMessagesResponse) GetMessages() []*Message {
@@ -445,7 +728,7 @@ type SendMessageRequest struct {
 
 func (x *SendMessageRequest) Reset() {
 	*x = SendMessageRequest{}
-	mi := &file_hep_v1_message_proto_msgTypes[4]
+	mi := &file_hep_v1_message_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +740,7 @@ func (x *SendMessageRequest) String() string {
 func (*SendMessageRequest) ProtoMessage() {}
 
 func (x *SendMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_message_proto_msgTypes[4]
+	mi := &file_hep_v1_message_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +753,7 @@ func (x *SendMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessageRequest.ProtoReflect.Descriptor instead.
 func (*SendMessageRequest) Descriptor() ([]byte, []int) {
-	return file_hep_v1_message_proto_rawDescGZIP(), []int{4}
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SendMessageRequest) GetPatientId() string {
@@ -498,7 +781,7 @@ type SendMessageResponse struct {
 
 func (x *SendMessageResponse) Reset() {
 	*x = SendMessageResponse{}
-	mi := &file_hep_v1_message_proto_msgTypes[5]
+	mi := &file_hep_v1_message_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -510,7 +793,7 @@ func (x *SendMessageResponse) String() string {
 func (*SendMessageResponse) ProtoMessage() {}
 
 func (x *SendMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_message_proto_msgTypes[5]
+	mi := &file_hep_v1_message_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -523,7 +806,7 @@ func (x *SendMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessageResponse.ProtoReflect.Descriptor instead.
 func (*SendMessageResponse) Descriptor() ([]byte, []int) {
-	return file_hep_v1_message_proto_rawDescGZIP(), []int{5}
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SendMessageResponse) GetMessage() *Message {
@@ -547,7 +830,7 @@ type MarkMessagesReadRequest struct {
 
 func (x *MarkMessagesReadRequest) Reset() {
 	*x = MarkMessagesReadRequest{}
-	mi := &file_hep_v1_message_proto_msgTypes[6]
+	mi := &file_hep_v1_message_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +842,7 @@ func (x *MarkMessagesReadRequest) String() string {
 func (*MarkMessagesReadRequest) ProtoMessage() {}
 
 func (x *MarkMessagesReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_message_proto_msgTypes[6]
+	mi := &file_hep_v1_message_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +855,7 @@ func (x *MarkMessagesReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkMessagesReadRequest.ProtoReflect.Descriptor instead.
 func (*MarkMessagesReadRequest) Descriptor() ([]byte, []int) {
-	return file_hep_v1_message_proto_rawDescGZIP(), []int{6}
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *MarkMessagesReadRequest) GetPatientId() string {
@@ -601,7 +884,7 @@ type MarkMessagesReadResponse struct {
 
 func (x *MarkMessagesReadResponse) Reset() {
 	*x = MarkMessagesReadResponse{}
-	mi := &file_hep_v1_message_proto_msgTypes[7]
+	mi := &file_hep_v1_message_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +896,7 @@ func (x *MarkMessagesReadResponse) String() string {
 func (*MarkMessagesReadResponse) ProtoMessage() {}
 
 func (x *MarkMessagesReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_message_proto_msgTypes[7]
+	mi := &file_hep_v1_message_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +909,7 @@ func (x *MarkMessagesReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkMessagesReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkMessagesReadResponse) Descriptor() ([]byte, []int) {
-	return file_hep_v1_message_proto_rawDescGZIP(), []int{7}
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MarkMessagesReadResponse) GetThread() *MessageThread {
@@ -651,7 +934,7 @@ type PatientMessage struct {
 
 func (x *PatientMessage) Reset() {
 	*x = PatientMessage{}
-	mi := &file_hep_v1_message_proto_msgTypes[8]
+	mi := &file_hep_v1_message_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +946,7 @@ func (x *PatientMessage) String() string {
 func (*PatientMessage) ProtoMessage() {}
 
 func (x *PatientMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_message_proto_msgTypes[8]
+	mi := &file_hep_v1_message_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +959,7 @@ func (x *PatientMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatientMessage.ProtoReflect.Descriptor instead.
 func (*PatientMessage) Descriptor() ([]byte, []int) {
-	return file_hep_v1_message_proto_rawDescGZIP(), []int{8}
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PatientMessage) GetId() string {
@@ -712,7 +995,7 @@ type MessagesRead struct {
 
 func (x *MessagesRead) Reset() {
 	*x = MessagesRead{}
-	mi := &file_hep_v1_message_proto_msgTypes[9]
+	mi := &file_hep_v1_message_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -724,7 +1007,7 @@ func (x *MessagesRead) String() string {
 func (*MessagesRead) ProtoMessage() {}
 
 func (x *MessagesRead) ProtoReflect() protoreflect.Message {
-	mi := &file_hep_v1_message_proto_msgTypes[9]
+	mi := &file_hep_v1_message_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -737,7 +1020,7 @@ func (x *MessagesRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessagesRead.ProtoReflect.Descriptor instead.
 func (*MessagesRead) Descriptor() ([]byte, []int) {
-	return file_hep_v1_message_proto_rawDescGZIP(), []int{9}
+	return file_hep_v1_message_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MessagesRead) GetReadThrough() int64 {
@@ -751,7 +1034,25 @@ var File_hep_v1_message_proto protoreflect.FileDescriptor
 
 const file_hep_v1_message_proto_rawDesc = "" +
 	"\n" +
-	"\x14hep/v1/message.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\x02\n" +
+	"\x14hep/v1/message.proto\x12\x06hep.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x11hep/v1/plan.proto\"\xef\x01\n" +
+	"\x13ReminderPreferences\x12.\n" +
+	"\x13window_start_minute\x18\x01 \x01(\x05R\x11windowStartMinute\x12*\n" +
+	"\x11window_end_minute\x18\x02 \x01(\x05R\x0fwindowEndMinute\x12.\n" +
+	"\n" +
+	"quiet_days\x18\x03 \x03(\x0e2\x0f.hep.v1.WeekdayR\tquietDays\x12\x15\n" +
+	"\x06set_by\x18\x04 \x01(\tR\x05setBy\x125\n" +
+	"\bset_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\asetTime\">\n" +
+	"\x1dGetReminderPreferencesRequest\x12\x1d\n" +
+	"\n" +
+	"patient_id\x18\x01 \x01(\tR\tpatientId\"_\n" +
+	"\x1eGetReminderPreferencesResponse\x12=\n" +
+	"\vpreferences\x18\x01 \x01(\v2\x1b.hep.v1.ReminderPreferencesR\vpreferences\"}\n" +
+	"\x1dSetReminderPreferencesRequest\x12\x1d\n" +
+	"\n" +
+	"patient_id\x18\x01 \x01(\tR\tpatientId\x12=\n" +
+	"\vpreferences\x18\x02 \x01(\v2\x1b.hep.v1.ReminderPreferencesR\vpreferences\"_\n" +
+	"\x1eSetReminderPreferencesResponse\x12=\n" +
+	"\vpreferences\x18\x01 \x01(\v2\x1b.hep.v1.ReminderPreferencesR\vpreferences\"\xd0\x02\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -806,11 +1107,13 @@ const file_hep_v1_message_proto_rawDesc = "" +
 	"\x1aMESSAGE_SENDER_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16MESSAGE_SENDER_PATIENT\x10\x01\x12\x1c\n" +
 	"\x18MESSAGE_SENDER_CLINICIAN\x10\x02\x12\x19\n" +
-	"\x15MESSAGE_SENDER_SYSTEM\x10\x032\xfa\x01\n" +
+	"\x15MESSAGE_SENDER_SYSTEM\x10\x032\xcc\x03\n" +
 	"\x0eMessageService\x12I\n" +
 	"\fListMessages\x12\x1b.hep.v1.ListMessagesRequest\x1a\x1c.hep.v1.ListMessagesResponse\x12F\n" +
 	"\vSendMessage\x12\x1a.hep.v1.SendMessageRequest\x1a\x1b.hep.v1.SendMessageResponse\x12U\n" +
-	"\x10MarkMessagesRead\x12\x1f.hep.v1.MarkMessagesReadRequest\x1a .hep.v1.MarkMessagesReadResponseB-Z+github.com/hepclinic/hep/proto/hep/v1;hepv1b\x06proto3"
+	"\x10MarkMessagesRead\x12\x1f.hep.v1.MarkMessagesReadRequest\x1a .hep.v1.MarkMessagesReadResponse\x12g\n" +
+	"\x16GetReminderPreferences\x12%.hep.v1.GetReminderPreferencesRequest\x1a&.hep.v1.GetReminderPreferencesResponse\x12g\n" +
+	"\x16SetReminderPreferences\x12%.hep.v1.SetReminderPreferencesRequest\x1a&.hep.v1.SetReminderPreferencesResponseB-Z+github.com/hepclinic/hep/proto/hep/v1;hepv1b\x06proto3"
 
 var (
 	file_hep_v1_message_proto_rawDescOnce sync.Once
@@ -825,42 +1128,57 @@ func file_hep_v1_message_proto_rawDescGZIP() []byte {
 }
 
 var file_hep_v1_message_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_hep_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_hep_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_hep_v1_message_proto_goTypes = []any{
-	(MessageSender)(0),               // 0: hep.v1.MessageSender
-	(*Message)(nil),                  // 1: hep.v1.Message
-	(*MessageThread)(nil),            // 2: hep.v1.MessageThread
-	(*ListMessagesRequest)(nil),      // 3: hep.v1.ListMessagesRequest
-	(*ListMessagesResponse)(nil),     // 4: hep.v1.ListMessagesResponse
-	(*SendMessageRequest)(nil),       // 5: hep.v1.SendMessageRequest
-	(*SendMessageResponse)(nil),      // 6: hep.v1.SendMessageResponse
-	(*MarkMessagesReadRequest)(nil),  // 7: hep.v1.MarkMessagesReadRequest
-	(*MarkMessagesReadResponse)(nil), // 8: hep.v1.MarkMessagesReadResponse
-	(*PatientMessage)(nil),           // 9: hep.v1.PatientMessage
-	(*MessagesRead)(nil),             // 10: hep.v1.MessagesRead
-	(*timestamppb.Timestamp)(nil),    // 11: google.protobuf.Timestamp
+	(MessageSender)(0),                     // 0: hep.v1.MessageSender
+	(*ReminderPreferences)(nil),            // 1: hep.v1.ReminderPreferences
+	(*GetReminderPreferencesRequest)(nil),  // 2: hep.v1.GetReminderPreferencesRequest
+	(*GetReminderPreferencesResponse)(nil), // 3: hep.v1.GetReminderPreferencesResponse
+	(*SetReminderPreferencesRequest)(nil),  // 4: hep.v1.SetReminderPreferencesRequest
+	(*SetReminderPreferencesResponse)(nil), // 5: hep.v1.SetReminderPreferencesResponse
+	(*Message)(nil),                        // 6: hep.v1.Message
+	(*MessageThread)(nil),                  // 7: hep.v1.MessageThread
+	(*ListMessagesRequest)(nil),            // 8: hep.v1.ListMessagesRequest
+	(*ListMessagesResponse)(nil),           // 9: hep.v1.ListMessagesResponse
+	(*SendMessageRequest)(nil),             // 10: hep.v1.SendMessageRequest
+	(*SendMessageResponse)(nil),            // 11: hep.v1.SendMessageResponse
+	(*MarkMessagesReadRequest)(nil),        // 12: hep.v1.MarkMessagesReadRequest
+	(*MarkMessagesReadResponse)(nil),       // 13: hep.v1.MarkMessagesReadResponse
+	(*PatientMessage)(nil),                 // 14: hep.v1.PatientMessage
+	(*MessagesRead)(nil),                   // 15: hep.v1.MessagesRead
+	(Weekday)(0),                           // 16: hep.v1.Weekday
+	(*timestamppb.Timestamp)(nil),          // 17: google.protobuf.Timestamp
 }
 var file_hep_v1_message_proto_depIdxs = []int32{
-	0,  // 0: hep.v1.Message.sender:type_name -> hep.v1.MessageSender
-	11, // 1: hep.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
-	11, // 2: hep.v1.Message.receive_time:type_name -> google.protobuf.Timestamp
-	11, // 3: hep.v1.MessageThread.team_read_time:type_name -> google.protobuf.Timestamp
-	1,  // 4: hep.v1.ListMessagesResponse.messages:type_name -> hep.v1.Message
-	2,  // 5: hep.v1.ListMessagesResponse.thread:type_name -> hep.v1.MessageThread
-	1,  // 6: hep.v1.SendMessageResponse.message:type_name -> hep.v1.Message
-	2,  // 7: hep.v1.MarkMessagesReadResponse.thread:type_name -> hep.v1.MessageThread
-	11, // 8: hep.v1.PatientMessage.sent_time:type_name -> google.protobuf.Timestamp
-	3,  // 9: hep.v1.MessageService.ListMessages:input_type -> hep.v1.ListMessagesRequest
-	5,  // 10: hep.v1.MessageService.SendMessage:input_type -> hep.v1.SendMessageRequest
-	7,  // 11: hep.v1.MessageService.MarkMessagesRead:input_type -> hep.v1.MarkMessagesReadRequest
-	4,  // 12: hep.v1.MessageService.ListMessages:output_type -> hep.v1.ListMessagesResponse
-	6,  // 13: hep.v1.MessageService.SendMessage:output_type -> hep.v1.SendMessageResponse
-	8,  // 14: hep.v1.MessageService.MarkMessagesRead:output_type -> hep.v1.MarkMessagesReadResponse
-	12, // [12:15] is the sub-list for method output_type
-	9,  // [9:12] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	16, // 0: hep.v1.ReminderPreferences.quiet_days:type_name -> hep.v1.Weekday
+	17, // 1: hep.v1.ReminderPreferences.set_time:type_name -> google.protobuf.Timestamp
+	1,  // 2: hep.v1.GetReminderPreferencesResponse.preferences:type_name -> hep.v1.ReminderPreferences
+	1,  // 3: hep.v1.SetReminderPreferencesRequest.preferences:type_name -> hep.v1.ReminderPreferences
+	1,  // 4: hep.v1.SetReminderPreferencesResponse.preferences:type_name -> hep.v1.ReminderPreferences
+	0,  // 5: hep.v1.Message.sender:type_name -> hep.v1.MessageSender
+	17, // 6: hep.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
+	17, // 7: hep.v1.Message.receive_time:type_name -> google.protobuf.Timestamp
+	17, // 8: hep.v1.MessageThread.team_read_time:type_name -> google.protobuf.Timestamp
+	6,  // 9: hep.v1.ListMessagesResponse.messages:type_name -> hep.v1.Message
+	7,  // 10: hep.v1.ListMessagesResponse.thread:type_name -> hep.v1.MessageThread
+	6,  // 11: hep.v1.SendMessageResponse.message:type_name -> hep.v1.Message
+	7,  // 12: hep.v1.MarkMessagesReadResponse.thread:type_name -> hep.v1.MessageThread
+	17, // 13: hep.v1.PatientMessage.sent_time:type_name -> google.protobuf.Timestamp
+	8,  // 14: hep.v1.MessageService.ListMessages:input_type -> hep.v1.ListMessagesRequest
+	10, // 15: hep.v1.MessageService.SendMessage:input_type -> hep.v1.SendMessageRequest
+	12, // 16: hep.v1.MessageService.MarkMessagesRead:input_type -> hep.v1.MarkMessagesReadRequest
+	2,  // 17: hep.v1.MessageService.GetReminderPreferences:input_type -> hep.v1.GetReminderPreferencesRequest
+	4,  // 18: hep.v1.MessageService.SetReminderPreferences:input_type -> hep.v1.SetReminderPreferencesRequest
+	9,  // 19: hep.v1.MessageService.ListMessages:output_type -> hep.v1.ListMessagesResponse
+	11, // 20: hep.v1.MessageService.SendMessage:output_type -> hep.v1.SendMessageResponse
+	13, // 21: hep.v1.MessageService.MarkMessagesRead:output_type -> hep.v1.MarkMessagesReadResponse
+	3,  // 22: hep.v1.MessageService.GetReminderPreferences:output_type -> hep.v1.GetReminderPreferencesResponse
+	5,  // 23: hep.v1.MessageService.SetReminderPreferences:output_type -> hep.v1.SetReminderPreferencesResponse
+	19, // [19:24] is the sub-list for method output_type
+	14, // [14:19] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_hep_v1_message_proto_init() }
@@ -868,13 +1186,14 @@ func file_hep_v1_message_proto_init() {
 	if File_hep_v1_message_proto != nil {
 		return
 	}
+	file_hep_v1_plan_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hep_v1_message_proto_rawDesc), len(file_hep_v1_message_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	MessageService_ListMessages_FullMethodName     = "/hep.v1.MessageService/ListMessages"
-	MessageService_SendMessage_FullMethodName      = "/hep.v1.MessageService/SendMessage"
-	MessageService_MarkMessagesRead_FullMethodName = "/hep.v1.MessageService/MarkMessagesRead"
+	MessageService_ListMessages_FullMethodName           = "/hep.v1.MessageService/ListMessages"
+	MessageService_SendMessage_FullMethodName            = "/hep.v1.MessageService/SendMessage"
+	MessageService_MarkMessagesRead_FullMethodName       = "/hep.v1.MessageService/MarkMessagesRead"
+	MessageService_GetReminderPreferences_FullMethodName = "/hep.v1.MessageService/GetReminderPreferences"
+	MessageService_SetReminderPreferences_FullMethodName = "/hep.v1.MessageService/SetReminderPreferences"
 )
 
 // MessageServiceClient is the client API for MessageService service.
@@ -45,6 +47,12 @@ type MessageServiceClient interface {
 	// number read by the care team (the team shares one mark). Care-team
 	// clinicians.
 	MarkMessagesRead(ctx context.Context, in *MarkMessagesReadRequest, opts ...grpc.CallOption) (*MarkMessagesReadResponse, error)
+	// GetReminderPreferences returns when the patient wants reminders (the
+	// defaults until set). Care-team clinicians.
+	GetReminderPreferences(ctx context.Context, in *GetReminderPreferencesRequest, opts ...grpc.CallOption) (*GetReminderPreferencesResponse, error)
+	// SetReminderPreferences sets them for the patient (the phone sets them
+	// with a Mutation.reminder_preferences). Care-team clinicians.
+	SetReminderPreferences(ctx context.Context, in *SetReminderPreferencesRequest, opts ...grpc.CallOption) (*SetReminderPreferencesResponse, error)
 }
 
 type messageServiceClient struct {
@@ -85,6 +93,26 @@ func (c *messageServiceClient) MarkMessagesRead(ctx context.Context, in *MarkMes
 	return out, nil
 }
 
+func (c *messageServiceClient) GetReminderPreferences(ctx context.Context, in *GetReminderPreferencesRequest, opts ...grpc.CallOption) (*GetReminderPreferencesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReminderPreferencesResponse)
+	err := c.cc.Invoke(ctx, MessageService_GetReminderPreferences_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *messageServiceClient) SetReminderPreferences(ctx context.Context, in *SetReminderPreferencesRequest, opts ...grpc.CallOption) (*SetReminderPreferencesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetReminderPreferencesResponse)
+	err := c.cc.Invoke(ctx, MessageService_SetReminderPreferences_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MessageServiceServer is the server API for MessageService service.
 // All implementations must embed UnimplementedMessageServiceServer
 // for forward compatibility.
@@ -106,6 +134,12 @@ type MessageServiceServer interface {
 	// number read by the care team (the team shares one mark). Care-team
 	// clinicians.
 	MarkMessagesRead(context.Context, *MarkMessagesReadRequest) (*MarkMessagesReadResponse, error)
+	// GetReminderPreferences returns when the patient wants reminders (the
+	// defaults until set). Care-team clinicians.
+	GetReminderPreferences(context.Context, *GetReminderPreferencesRequest) (*GetReminderPreferencesResponse, error)
+	// SetReminderPreferences sets them for the patient (the phone sets them
+	// with a Mutation.reminder_preferences). Care-team clinicians.
+	SetReminderPreferences(context.Context, *SetReminderPreferencesRequest) (*SetReminderPreferencesResponse, error)
 	mustEmbedUnimplementedMessageServiceServer()
 }
 
@@ -124,6 +158,12 @@ func (UnimplementedMessageServiceServer) SendMessage(context.Context, *SendMessa
 }
 func (UnimplementedMessageServiceServer) MarkMessagesRead(context.Context, *MarkMessagesReadRequest) (*MarkMessagesReadResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MarkMessagesRead not implemented")
+}
+func (UnimplementedMessageServiceServer) GetReminderPreferences(context.Context, *GetReminderPreferencesRequest) (*GetReminderPreferencesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReminderPreferences not implemented")
+}
+func (UnimplementedMessageServiceServer) SetReminderPreferences(context.Context, *SetReminderPreferencesRequest) (*SetReminderPreferencesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetReminderPreferences not implemented")
 }
 func (UnimplementedMessageServiceServer) mustEmbedUnimplementedMessageServiceServer() {}
 func (UnimplementedMessageServiceServer) testEmbeddedByValue()                        {}
@@ -200,6 +240,42 @@ func _MessageService_MarkMessagesRead_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MessageService_GetReminderPreferences_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReminderPreferencesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MessageServiceServer).GetReminderPreferences(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MessageService_GetReminderPreferences_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MessageServiceServer).GetReminderPreferences(ctx, req.(*GetReminderPreferencesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MessageService_SetReminderPreferences_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetReminderPreferencesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MessageServiceServer).SetReminderPreferences(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MessageService_SetReminderPreferences_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MessageServiceServer).SetReminderPreferences(ctx, req.(*SetReminderPreferencesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MessageService_ServiceDesc is the grpc.ServiceDesc for MessageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -218,6 +294,14 @@ var MessageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MarkMessagesRead",
 			Handler:    _MessageService_MarkMessagesRead_Handler,
+		},
+		{
+			MethodName: "GetReminderPreferences",
+			Handler:    _MessageService_GetReminderPreferences_Handler,
+		},
+		{
+			MethodName: "SetReminderPreferences",
+			Handler:    _MessageService_SetReminderPreferences_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

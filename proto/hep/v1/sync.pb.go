@@ -779,6 +779,7 @@ type Mutation struct {
 	//	*Mutation_Response
 	//	*Mutation_Message
 	//	*Mutation_MessagesRead
+	//	*Mutation_ReminderPreferences
 	Change        isMutation_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -891,6 +892,15 @@ func (x *Mutation) GetMessagesRead() *MessagesRead {
 	return nil
 }
 
+func (x *Mutation) GetReminderPreferences() *ReminderPreferences {
+	if x != nil {
+		if x, ok := x.Change.(*Mutation_ReminderPreferences); ok {
+			return x.ReminderPreferences
+		}
+	}
+	return nil
+}
+
 type isMutation_Change interface {
 	isMutation_Change()
 }
@@ -931,6 +941,11 @@ type Mutation_MessagesRead struct {
 	MessagesRead *MessagesRead `protobuf:"bytes,8,opt,name=messages_read,json=messagesRead,proto3,oneof"`
 }
 
+type Mutation_ReminderPreferences struct {
+	// reminder_preferences sets when the patient wants reminders.
+	ReminderPreferences *ReminderPreferences `protobuf:"bytes,9,opt,name=reminder_preferences,json=reminderPreferences,proto3,oneof"`
+}
+
 func (*Mutation_Log) isMutation_Change() {}
 
 func (*Mutation_Checkin) isMutation_Change() {}
@@ -944,6 +959,8 @@ func (*Mutation_Response) isMutation_Change() {}
 func (*Mutation_Message) isMutation_Change() {}
 
 func (*Mutation_MessagesRead) isMutation_Change() {}
+
+func (*Mutation_ReminderPreferences) isMutation_Change() {}
 
 // MutationResult is the outcome of one mutation.
 type MutationResult struct {
@@ -1669,9 +1686,11 @@ type PullResponse struct {
 	// reminders with these at every pull; docs/sync.md says how.
 	Due []*DueEntry `protobuf:"bytes,6,rep,name=due,proto3" json:"due,omitempty"`
 	// time_zone is the patient's IANA time zone the due days are in.
-	TimeZone      string `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	TimeZone string `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// reminder_preferences are the patient's, on the last page.
+	ReminderPreferences *ReminderPreferences `protobuf:"bytes,8,opt,name=reminder_preferences,json=reminderPreferences,proto3" json:"reminder_preferences,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *PullResponse) Reset() {
@@ -1753,6 +1772,13 @@ func (x *PullResponse) GetTimeZone() string {
 	return ""
 }
 
+func (x *PullResponse) GetReminderPreferences() *ReminderPreferences {
+	if x != nil {
+		return x.ReminderPreferences
+	}
+	return nil
+}
+
 // DueEntry is one thing due from the patient. Its id is stable while what
 // it asks for stands: "sessions/EXERCISE/DAY", "week/EXERCISE/MONDAY",
 // "questionnaire/ASSIGNMENT/DAY".
@@ -1773,7 +1799,10 @@ type DueEntry struct {
 	// item's dates).
 	LastDay *Date `protobuf:"bytes,6,opt,name=last_day,json=lastDay,proto3" json:"last_day,omitempty"`
 	// slot is the questionnaire slot (QUESTIONNAIRE).
-	Slot          *DueSlot `protobuf:"bytes,7,opt,name=slot,proto3" json:"slot,omitempty"`
+	Slot *DueSlot `protobuf:"bytes,7,opt,name=slot,proto3" json:"slot,omitempty"`
+	// remind_time is when to remind the patient by the reminder
+	// preferences; unset for no reminder (a quiet day, or already past).
+	RemindTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=remind_time,json=remindTime,proto3" json:"remind_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1853,6 +1882,13 @@ func (x *DueEntry) GetLastDay() *Date {
 func (x *DueEntry) GetSlot() *DueSlot {
 	if x != nil {
 		return x.Slot
+	}
+	return nil
+}
+
+func (x *DueEntry) GetRemindTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RemindTime
 	}
 	return nil
 }
@@ -2149,7 +2185,7 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\x0e2\x12.hep.v1.RecordKindR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"I\n" +
 	"\x0fReportScreening\x126\n" +
-	"\aanswers\x18\x01 \x03(\v2\x1c.hep.v1.ScreeningAnswerInputR\aanswers\"\xa1\x03\n" +
+	"\aanswers\x18\x01 \x03(\v2\x1c.hep.v1.ScreeningAnswerInputR\aanswers\"\xf3\x03\n" +
 	"\bMutation\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12'\n" +
 	"\x03log\x18\x02 \x01(\v2\x13.hep.v1.ExerciseLogH\x00R\x03log\x12/\n" +
@@ -2158,7 +2194,8 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\tscreening\x18\x05 \x01(\v2\x17.hep.v1.ReportScreeningH\x00R\tscreening\x12;\n" +
 	"\bresponse\x18\x06 \x01(\v2\x1d.hep.v1.QuestionnaireResponseH\x00R\bresponse\x122\n" +
 	"\amessage\x18\a \x01(\v2\x16.hep.v1.PatientMessageH\x00R\amessage\x12;\n" +
-	"\rmessages_read\x18\b \x01(\v2\x14.hep.v1.MessagesReadH\x00R\fmessagesReadB\b\n" +
+	"\rmessages_read\x18\b \x01(\v2\x14.hep.v1.MessagesReadH\x00R\fmessagesRead\x12P\n" +
+	"\x14reminder_preferences\x18\t \x01(\v2\x1b.hep.v1.ReminderPreferencesH\x00R\x13reminderPreferencesB\b\n" +
 	"\x06change\"\xa6\x01\n" +
 	"\x0eMutationResult\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12.\n" +
@@ -2202,7 +2239,7 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\vPullRequest\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x1b\n" +
-	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"\xfb\x01\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"\xcb\x02\n" +
 	"\fPullResponse\x12(\n" +
 	"\achanges\x18\x01 \x03(\v2\x0e.hep.v1.ChangeR\achanges\x12\x1f\n" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +
@@ -2211,7 +2248,8 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\frecord_count\x18\x04 \x01(\x03R\vrecordCount\x12!\n" +
 	"\frecords_hash\x18\x05 \x01(\tR\vrecordsHash\x12\"\n" +
 	"\x03due\x18\x06 \x03(\v2\x10.hep.v1.DueEntryR\x03due\x12\x1b\n" +
-	"\ttime_zone\x18\a \x01(\tR\btimeZone\"\xea\x01\n" +
+	"\ttime_zone\x18\a \x01(\tR\btimeZone\x12N\n" +
+	"\x14reminder_preferences\x18\b \x01(\v2\x1b.hep.v1.ReminderPreferencesR\x13reminderPreferences\"\xa7\x02\n" +
 	"\bDueEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x0f.hep.v1.DueKindR\x04kind\x12\x1f\n" +
@@ -2220,7 +2258,9 @@ const file_hep_v1_sync_proto_rawDesc = "" +
 	"\bsessions\x18\x04 \x01(\x05R\bsessions\x12\x1e\n" +
 	"\x03day\x18\x05 \x01(\v2\f.hep.v1.DateR\x03day\x12'\n" +
 	"\blast_day\x18\x06 \x01(\v2\f.hep.v1.DateR\alastDay\x12#\n" +
-	"\x04slot\x18\a \x01(\v2\x0f.hep.v1.DueSlotR\x04slot\"t\n" +
+	"\x04slot\x18\a \x01(\v2\x0f.hep.v1.DueSlotR\x04slot\x12;\n" +
+	"\vremind_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"remindTime\"t\n" +
 	"\x17ListExerciseLogsRequest\x12\x1d\n" +
 	"\n" +
 	"patient_id\x18\x01 \x01(\tR\tpatientId\x12\x1b\n" +
@@ -2324,14 +2364,15 @@ var file_hep_v1_sync_proto_goTypes = []any{
 	(*QuestionnaireResponse)(nil),    // 27: hep.v1.QuestionnaireResponse
 	(*PatientMessage)(nil),           // 28: hep.v1.PatientMessage
 	(*MessagesRead)(nil),             // 29: hep.v1.MessagesRead
-	(*Plan)(nil),                     // 30: hep.v1.Plan
-	(*Exercise)(nil),                 // 31: hep.v1.Exercise
-	(*QuestionnairesSnapshot)(nil),   // 32: hep.v1.QuestionnairesSnapshot
-	(*Message)(nil),                  // 33: hep.v1.Message
-	(*MessageThread)(nil),            // 34: hep.v1.MessageThread
-	(*ScreeningAnswer)(nil),          // 35: hep.v1.ScreeningAnswer
-	(*Date)(nil),                     // 36: hep.v1.Date
-	(*DueSlot)(nil),                  // 37: hep.v1.DueSlot
+	(*ReminderPreferences)(nil),      // 30: hep.v1.ReminderPreferences
+	(*Plan)(nil),                     // 31: hep.v1.Plan
+	(*Exercise)(nil),                 // 32: hep.v1.Exercise
+	(*QuestionnairesSnapshot)(nil),   // 33: hep.v1.QuestionnairesSnapshot
+	(*Message)(nil),                  // 34: hep.v1.Message
+	(*MessageThread)(nil),            // 35: hep.v1.MessageThread
+	(*ScreeningAnswer)(nil),          // 36: hep.v1.ScreeningAnswer
+	(*Date)(nil),                     // 37: hep.v1.Date
+	(*DueSlot)(nil),                  // 38: hep.v1.DueSlot
 }
 var file_hep_v1_sync_proto_depIdxs = []int32{
 	24, // 0: hep.v1.ExerciseLog.perform_time:type_name -> google.protobuf.Timestamp
@@ -2352,45 +2393,48 @@ var file_hep_v1_sync_proto_depIdxs = []int32{
 	27, // 15: hep.v1.Mutation.response:type_name -> hep.v1.QuestionnaireResponse
 	28, // 16: hep.v1.Mutation.message:type_name -> hep.v1.PatientMessage
 	29, // 17: hep.v1.Mutation.messages_read:type_name -> hep.v1.MessagesRead
-	3,  // 18: hep.v1.MutationResult.status:type_name -> hep.v1.MutationStatus
-	9,  // 19: hep.v1.PushRequest.mutations:type_name -> hep.v1.Mutation
-	24, // 20: hep.v1.PushRequest.device_time:type_name -> google.protobuf.Timestamp
-	10, // 21: hep.v1.PushResponse.results:type_name -> hep.v1.MutationResult
-	2,  // 22: hep.v1.Record.kind:type_name -> hep.v1.RecordKind
-	5,  // 23: hep.v1.Record.log:type_name -> hep.v1.ExerciseLog
-	6,  // 24: hep.v1.Record.checkin:type_name -> hep.v1.PainCheckin
-	30, // 25: hep.v1.Record.plan:type_name -> hep.v1.Plan
-	31, // 26: hep.v1.Record.exercise:type_name -> hep.v1.Exercise
-	14, // 27: hep.v1.Record.screening:type_name -> hep.v1.ScreeningSnapshot
-	32, // 28: hep.v1.Record.questionnaires:type_name -> hep.v1.QuestionnairesSnapshot
-	27, // 29: hep.v1.Record.response:type_name -> hep.v1.QuestionnaireResponse
-	33, // 30: hep.v1.Record.message:type_name -> hep.v1.Message
-	34, // 31: hep.v1.Record.thread:type_name -> hep.v1.MessageThread
-	35, // 32: hep.v1.ScreeningSnapshot.current:type_name -> hep.v1.ScreeningAnswer
-	2,  // 33: hep.v1.Tombstone.kind:type_name -> hep.v1.RecordKind
-	13, // 34: hep.v1.Change.upsert:type_name -> hep.v1.Record
-	15, // 35: hep.v1.Change.tombstone:type_name -> hep.v1.Tombstone
-	16, // 36: hep.v1.PullResponse.changes:type_name -> hep.v1.Change
-	19, // 37: hep.v1.PullResponse.due:type_name -> hep.v1.DueEntry
-	4,  // 38: hep.v1.DueEntry.kind:type_name -> hep.v1.DueKind
-	36, // 39: hep.v1.DueEntry.day:type_name -> hep.v1.Date
-	36, // 40: hep.v1.DueEntry.last_day:type_name -> hep.v1.Date
-	37, // 41: hep.v1.DueEntry.slot:type_name -> hep.v1.DueSlot
-	5,  // 42: hep.v1.ListExerciseLogsResponse.logs:type_name -> hep.v1.ExerciseLog
-	6,  // 43: hep.v1.ListPainCheckinsResponse.checkins:type_name -> hep.v1.PainCheckin
-	11, // 44: hep.v1.SyncService.Push:input_type -> hep.v1.PushRequest
-	17, // 45: hep.v1.SyncService.Pull:input_type -> hep.v1.PullRequest
-	20, // 46: hep.v1.ExerciseLogService.ListExerciseLogs:input_type -> hep.v1.ListExerciseLogsRequest
-	22, // 47: hep.v1.ExerciseLogService.ListPainCheckins:input_type -> hep.v1.ListPainCheckinsRequest
-	12, // 48: hep.v1.SyncService.Push:output_type -> hep.v1.PushResponse
-	18, // 49: hep.v1.SyncService.Pull:output_type -> hep.v1.PullResponse
-	21, // 50: hep.v1.ExerciseLogService.ListExerciseLogs:output_type -> hep.v1.ListExerciseLogsResponse
-	23, // 51: hep.v1.ExerciseLogService.ListPainCheckins:output_type -> hep.v1.ListPainCheckinsResponse
-	48, // [48:52] is the sub-list for method output_type
-	44, // [44:48] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	30, // 18: hep.v1.Mutation.reminder_preferences:type_name -> hep.v1.ReminderPreferences
+	3,  // 19: hep.v1.MutationResult.status:type_name -> hep.v1.MutationStatus
+	9,  // 20: hep.v1.PushRequest.mutations:type_name -> hep.v1.Mutation
+	24, // 21: hep.v1.PushRequest.device_time:type_name -> google.protobuf.Timestamp
+	10, // 22: hep.v1.PushResponse.results:type_name -> hep.v1.MutationResult
+	2,  // 23: hep.v1.Record.kind:type_name -> hep.v1.RecordKind
+	5,  // 24: hep.v1.Record.log:type_name -> hep.v1.ExerciseLog
+	6,  // 25: hep.v1.Record.checkin:type_name -> hep.v1.PainCheckin
+	31, // 26: hep.v1.Record.plan:type_name -> hep.v1.Plan
+	32, // 27: hep.v1.Record.exercise:type_name -> hep.v1.Exercise
+	14, // 28: hep.v1.Record.screening:type_name -> hep.v1.ScreeningSnapshot
+	33, // 29: hep.v1.Record.questionnaires:type_name -> hep.v1.QuestionnairesSnapshot
+	27, // 30: hep.v1.Record.response:type_name -> hep.v1.QuestionnaireResponse
+	34, // 31: hep.v1.Record.message:type_name -> hep.v1.Message
+	35, // 32: hep.v1.Record.thread:type_name -> hep.v1.MessageThread
+	36, // 33: hep.v1.ScreeningSnapshot.current:type_name -> hep.v1.ScreeningAnswer
+	2,  // 34: hep.v1.Tombstone.kind:type_name -> hep.v1.RecordKind
+	13, // 35: hep.v1.Change.upsert:type_name -> hep.v1.Record
+	15, // 36: hep.v1.Change.tombstone:type_name -> hep.v1.Tombstone
+	16, // 37: hep.v1.PullResponse.changes:type_name -> hep.v1.Change
+	19, // 38: hep.v1.PullResponse.due:type_name -> hep.v1.DueEntry
+	30, // 39: hep.v1.PullResponse.reminder_preferences:type_name -> hep.v1.ReminderPreferences
+	4,  // 40: hep.v1.DueEntry.kind:type_name -> hep.v1.DueKind
+	37, // 41: hep.v1.DueEntry.day:type_name -> hep.v1.Date
+	37, // 42: hep.v1.DueEntry.last_day:type_name -> hep.v1.Date
+	38, // 43: hep.v1.DueEntry.slot:type_name -> hep.v1.DueSlot
+	24, // 44: hep.v1.DueEntry.remind_time:type_name -> google.protobuf.Timestamp
+	5,  // 45: hep.v1.ListExerciseLogsResponse.logs:type_name -> hep.v1.ExerciseLog
+	6,  // 46: hep.v1.ListPainCheckinsResponse.checkins:type_name -> hep.v1.PainCheckin
+	11, // 47: hep.v1.SyncService.Push:input_type -> hep.v1.PushRequest
+	17, // 48: hep.v1.SyncService.Pull:input_type -> hep.v1.PullRequest
+	20, // 49: hep.v1.ExerciseLogService.ListExerciseLogs:input_type -> hep.v1.ListExerciseLogsRequest
+	22, // 50: hep.v1.ExerciseLogService.ListPainCheckins:input_type -> hep.v1.ListPainCheckinsRequest
+	12, // 51: hep.v1.SyncService.Push:output_type -> hep.v1.PushResponse
+	18, // 52: hep.v1.SyncService.Pull:output_type -> hep.v1.PullResponse
+	21, // 53: hep.v1.ExerciseLogService.ListExerciseLogs:output_type -> hep.v1.ListExerciseLogsResponse
+	23, // 54: hep.v1.ExerciseLogService.ListPainCheckins:output_type -> hep.v1.ListPainCheckinsResponse
+	51, // [51:55] is the sub-list for method output_type
+	47, // [47:51] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_hep_v1_sync_proto_init() }
@@ -2412,6 +2456,7 @@ func file_hep_v1_sync_proto_init() {
 		(*Mutation_Response)(nil),
 		(*Mutation_Message)(nil),
 		(*Mutation_MessagesRead)(nil),
+		(*Mutation_ReminderPreferences)(nil),
 	}
 	file_hep_v1_sync_proto_msgTypes[8].OneofWrappers = []any{
 		(*Record_Log)(nil),
