@@ -442,8 +442,8 @@ type PullPage struct {
 	HasMore bool
 	// On the last page: what the phone should hold, and what is due
 	// (DueList) in the patient's zone.
-	Count    int64
-	Hash     string
+	Count     int64
+	Hash      string
 	Due       []DueEntry
 	TimeZone  string
 	Reminders ReminderPreferences
