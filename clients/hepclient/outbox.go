@@ -92,6 +92,30 @@ func (c *Client) AnswerQuestionnaire(ctx context.Context, r *hepv1.Questionnaire
 	return r.Id, err
 }
 
+// SendMessage records a message to the care team, 1-2000 characters, and
+// returns its id; it is sent at the next Sync and appears in Messages at
+// once (pending).
+func (c *Client) SendMessage(ctx context.Context, body string) (string, error) {
+	m := &hepv1.PatientMessage{Id: NewID(), Body: body, SentTime: timestamppb.New(c.now())}
+	_, err := c.appendMutation(ctx, &hepv1.Mutation{Change: &hepv1.Mutation_Message{Message: m}})
+	return m.Id, err
+}
+
+// MarkMessagesRead records that the patient has read the thread up to a
+// thread sequence number (of a pulled message).
+func (c *Client) MarkMessagesRead(ctx context.Context, through int64) error {
+	_, err := c.appendMutation(ctx, &hepv1.Mutation{Change: &hepv1.Mutation_MessagesRead{MessagesRead: &hepv1.MessagesRead{ReadThrough: through}}})
+	return err
+}
+
+// SetReminderPreferences records when the patient wants reminders.
+func (c *Client) SetReminderPreferences(ctx context.Context, p *hepv1.ReminderPreferences) error {
+	p = proto.Clone(p).(*hepv1.ReminderPreferences)
+	p.SetBy, p.SetTime = "", nil
+	_, err := c.appendMutation(ctx, &hepv1.Mutation{Change: &hepv1.Mutation_ReminderPreferences{ReminderPreferences: p}})
+	return err
+}
+
 // appendMutation gives m the next sequence number and stores it in the
 // outbox, in one local transaction: when it returns, the mutation survives a
 // crash and will be pushed.

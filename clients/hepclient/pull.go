@@ -139,6 +139,7 @@ func (c *Client) pullPages(ctx context.Context, res *SyncResult) error {
 			}
 			_, err = tx.ExecContext(ctx, "UPDATE device SET last_sync = ?", nanos(c.now()))
 			res.Converged, res.RecordCount, res.RecordsHash = true, count, hash
+			res.Due, res.Reminders, res.TimeZone = page.GetDue(), page.GetReminderPreferences(), page.GetTimeZone()
 			return err
 		})
 		if err != nil {

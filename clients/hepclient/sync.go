@@ -3,6 +3,7 @@ package hepclient
 import (
 	"context"
 	"fmt"
+	hepv1 "github.com/hepclinic/hep/proto/hep/v1"
 )
 
 // SyncResult says what one Sync did.
@@ -36,6 +37,13 @@ type SyncResult struct {
 	// RecordCount and RecordsHash are the verified count and hash.
 	RecordCount int64
 	RecordsHash string
+	// Due is what the server said is due over the next 14 days, and
+	// Reminders the patient's reminder preferences, from the last page of
+	// a converged pull (nil otherwise): schedule local reminders from them
+	// (docs/sync.md, "What is due, and reminders").
+	Due       []*hepv1.DueEntry
+	Reminders *hepv1.ReminderPreferences
+	TimeZone  string
 }
 
 // Sync pushes the outbox, then pulls until the read model matches the

@@ -73,6 +73,38 @@ func (c *Client) Responses(ctx context.Context) ([]Response, error) {
 	return out, err
 }
 
+// Message is a message of the thread as the phone sees it: Pending ones
+// (sent from this phone, not yet pulled back) have no thread number yet.
+type Message struct {
+	*hepv1.Message
+	Pending bool
+}
+
+// Messages returns the thread, pulled messages in thread order, then this
+// phone's pending ones in the order they were written.
+func (c *Client) Messages(ctx context.Context) ([]Message, error) {
+	var pulled, pending []Message
+	seen := map[string]bool{}
+	err := c.overlay(ctx, hepv1.RecordKind_RECORD_KIND_MESSAGE, func(r *hepv1.Record) {
+		pulled = append(pulled, Message{Message: r.GetMessage()})
+		seen[r.GetId()] = true
+	}, func(m *hepv1.Mutation) {
+		if x, ok := m.GetChange().(*hepv1.Mutation_Message); ok && !seen[x.Message.GetId()] {
+			pending = append(pending, Message{Message: &hepv1.Message{Id: x.Message.GetId(), Body: x.Message.GetBody(),
+				Sender: hepv1.MessageSender_MESSAGE_SENDER_PATIENT, SentTime: x.Message.GetSentTime()}, Pending: true})
+		}
+	})
+	sort.Slice(pulled, func(i, j int) bool { return pulled[i].GetThreadSeq() < pulled[j].GetThreadSeq() })
+	return append(pulled, pending...), err
+}
+
+// Thread returns the thread's read marks as last pulled (nil before).
+func (c *Client) Thread(ctx context.Context) (*hepv1.MessageThread, error) {
+	var out *hepv1.MessageThread
+	err := c.overlay(ctx, hepv1.RecordKind_RECORD_KIND_MESSAGE_THREAD, func(r *hepv1.Record) { out = r.GetThread() }, func(*hepv1.Mutation) {})
+	return out, err
+}
+
 // Records returns the pulled records (every kind) in kind and id order:
 // exactly the set the convergence hash covers.
 func (c *Client) Records(ctx context.Context) ([]*hepv1.Record, error) {
