@@ -181,6 +181,33 @@ func (s *server) responses(patientID string) map[string]*hepv1.QuestionnaireResp
 	}
 }
 
+// patientMessages is every patient message of the thread, as the
+// clinician sees them: id -> body (each listed once).
+func (s *server) patientMessages(patientID string) map[string]string {
+	s.t.Helper()
+	out := map[string]string{}
+	c := hepv1.NewMessageServiceClient(s.conn)
+	tok := ""
+	for {
+		r, err := c.ListMessages(s.clin(), &hepv1.ListMessagesRequest{PatientId: patientID, PageSize: 500, PageToken: tok})
+		if err != nil {
+			s.t.Fatalf("ListMessages: %v", err)
+		}
+		for _, m := range r.Messages {
+			if m.Sender != hepv1.MessageSender_MESSAGE_SENDER_PATIENT {
+				continue
+			}
+			if _, dup := out[m.Id]; dup {
+				s.t.Errorf("ListMessages lists %s twice", m.Id)
+			}
+			out[m.Id] = m.Body
+		}
+		if tok = r.NextPageToken; tok == "" {
+			return out
+		}
+	}
+}
+
 func (s *server) code(patientID string) string {
 	s.t.Helper()
 	r, err := hepv1.NewDeviceServiceClient(s.conn).CreateEnrollmentCode(s.clin(), &hepv1.CreateEnrollmentCodeRequest{PatientId: patientID})

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -260,6 +261,25 @@ func runModel(t *testing.T, s *server, seed uint64) {
 			record(p, &hepv1.Mutation{Change: &hepv1.Mutation_Screening{Screening: &hepv1.ReportScreening{Answers: answers}}})
 		case op < 81:
 			answer(p)
+		case op < 85:
+			body := fmt.Sprintf("question %d", rng.IntN(1000))
+			if rng.IntN(8) == 0 {
+				body = strings.Repeat("x", 2001) // too long: rejected
+			}
+			id, err := p.c.SendMessage(ctx, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(body) > 2000 {
+				m.invalid[id] = true
+			}
+			pend, err := p.c.Pending(ctx)
+			if err != nil || len(pend) == 0 {
+				t.Fatalf("Pending: %v", err)
+			}
+			last := proto.Clone(pend[len(pend)-1]).(*hepv1.Mutation)
+			last.Sequence = 0
+			record(p, last)
 		case op < 97:
 			syncOnce(p, true)
 		default:
@@ -283,7 +303,7 @@ func runModel(t *testing.T, s *server, seed uint64) {
 			syncOnce(p, false)
 		}
 	}
-	t.Logf("%d phones, %d steps, %d live questionnaire responses, faults %s", len(phones), steps, len(m.liveResponses()), f)
+	t.Logf("%d phones, %d steps, %d live questionnaire responses, %d messages, faults %s", len(phones), steps, len(m.liveResponses()), len(m.messages()), f)
 	for _, e := range m.errs {
 		t.Error(e)
 	}
@@ -330,6 +350,8 @@ func runModel(t *testing.T, s *server, seed uint64) {
 			t.Errorf("deleted or superseded record %s is live again", id)
 		}
 	}
+	// ... the patient's messages, each once, in the thread ...
+	compareMessages(t, "clinician's thread", s.patientMessages(patient), m.messages())
 	// ... its questionnaire responses, one live per slot ...
 	compareResponses(t, "clinician's list", s.responses(patient), m.liveResponses())
 	// ... and a new device's pull.
@@ -355,6 +377,14 @@ func runModel(t *testing.T, s *server, seed uint64) {
 		pulledResponses[r.Id] = r.QuestionnaireResponse
 	}
 	compareResponses(t, "new device's pull", pulledResponses, m.liveResponses())
+	fm, _ := fresh.Messages(ctx)
+	pulledMessages := map[string]string{}
+	for _, x := range fm {
+		if x.GetSender() == hepv1.MessageSender_MESSAGE_SENDER_PATIENT {
+			pulledMessages[x.GetId()] = x.GetBody()
+		}
+	}
+	compareMessages(t, "new device's pull", pulledMessages, m.messages())
 
 	// Every phone converged on the server's view.
 	want := recordKeys(t, fresh)
@@ -384,6 +414,30 @@ func checkinFields(c *hepv1.PainCheckin) *hepv1.PainCheckin {
 	c = proto.Clone(c).(*hepv1.PainCheckin)
 	c.CorrectedRecordTime, c.ReceiveTime, c.DeviceId = nil, nil, ""
 	return c
+}
+
+// messages is the model's patient messages: id -> body.
+func (m *model) messages() map[string]string {
+	out := map[string]string{}
+	for _, r := range m.records {
+		if r.message != nil {
+			out[r.message.Id] = r.message.Body
+		}
+	}
+	return out
+}
+
+func compareMessages(t *testing.T, where string, got, want map[string]string) {
+	t.Helper()
+	if g, w := sortedKeys(got), sortedKeys(want); !slices.Equal(g, w) {
+		t.Errorf("%s: messages %v, want %v", where, g, w)
+		return
+	}
+	for id, body := range want {
+		if got[id] != body {
+			t.Errorf("%s: message %s = %q, want %q", where, id, got[id], body)
+		}
+	}
 }
 
 // liveResponses is the model's live questionnaire responses, by id.
@@ -463,6 +517,7 @@ type modelRecord struct {
 	log      *hepv1.ExerciseLog
 	checkin  *hepv1.PainCheckin
 	response *hepv1.QuestionnaireResponse
+	message  *hepv1.PatientMessage
 	live     bool
 }
 
@@ -594,6 +649,19 @@ func (m *model) apply(mut *hepv1.Mutation) hepv1.MutationStatus {
 		}
 		m.records["PAIN_CHECKIN:"+c.Id] = &modelRecord{checkin: c, live: true}
 		return applied
+	case *hepv1.Mutation_Message:
+		msg := x.Message
+		if m.invalid[msg.Id] {
+			return rejected
+		}
+		if old := m.records["MESSAGE:"+msg.Id]; old != nil {
+			if proto.Equal(old.message, msg) {
+				return applied
+			}
+			return rejected
+		}
+		m.records["MESSAGE:"+msg.Id] = &modelRecord{message: msg, live: true}
+		return applied
 	case *hepv1.Mutation_Response:
 		r := x.Response
 		if m.invalid[r.Id] {
@@ -653,7 +721,7 @@ func (m *model) dead() map[string]bool {
 				out[r.log.Id] = true
 			case r.checkin != nil:
 				out[r.checkin.Id] = true
-			default:
+			case r.response != nil:
 				out[r.response.Id] = true
 			}
 		}
