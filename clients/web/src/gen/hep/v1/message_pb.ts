@@ -6,13 +6,163 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Weekday } from "./plan_pb";
+import { file_hep_v1_plan } from "./plan_pb";
 import type { Message as Message$1 } from "@bufbuild/protobuf";
 
 /**
  * Describes the file hep/v1/message.proto.
  */
 export const file_hep_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("ChRoZXAvdjEvbWVzc2FnZS5wcm90bxIGaGVwLnYxIvsBCgdNZXNzYWdlEgoKAmlkGAEgASgJEhIKCnBhdGllbnRfaWQYAiABKAkSJQoGc2VuZGVyGAMgASgOMhUuaGVwLnYxLk1lc3NhZ2VTZW5kZXISEQoJc2VuZGVyX2lkGAQgASgJEhMKC3NlbmRlcl9uYW1lGAUgASgJEgwKBGJvZHkYBiABKAkSEgoKdGhyZWFkX3NlcRgHIAEoAxItCglzZW50X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHJlY2VpdmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi5AEKDU1lc3NhZ2VUaHJlYWQSHwoXcmVhZF9ieV9wYXRpZW50X3Rocm91Z2gYASABKAMSHAoUcmVhZF9ieV90ZWFtX3Rocm91Z2gYAiABKAMSFAoMdGVhbV9yZWFkX2J5GAMgASgJEjIKDnRlYW1fcmVhZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg51bnJlYWRfYnlfdGVhbRgFIAEoBRIZChF1bnJlYWRfYnlfcGF0aWVudBgGIAEoBRIXCg9sYXN0X3RocmVhZF9zZXEYByABKAMiUAoTTGlzdE1lc3NhZ2VzUmVxdWVzdBISCgpwYXRpZW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJInkKFExpc3RNZXNzYWdlc1Jlc3BvbnNlEiEKCG1lc3NhZ2VzGAEgAygLMg8uaGVwLnYxLk1lc3NhZ2USJQoGdGhyZWFkGAIgASgLMhUuaGVwLnYxLk1lc3NhZ2VUaHJlYWQSFwoPbmV4dF9wYWdlX3Rva2VuGAMgASgJIjYKElNlbmRNZXNzYWdlUmVxdWVzdBISCgpwYXRpZW50X2lkGAEgASgJEgwKBGJvZHkYAiABKAkiNwoTU2VuZE1lc3NhZ2VSZXNwb25zZRIgCgdtZXNzYWdlGAEgASgLMg8uaGVwLnYxLk1lc3NhZ2UiQwoXTWFya01lc3NhZ2VzUmVhZFJlcXVlc3QSEgoKcGF0aWVudF9pZBgBIAEoCRIUCgxyZWFkX3Rocm91Z2gYAiABKAMiQQoYTWFya01lc3NhZ2VzUmVhZFJlc3BvbnNlEiUKBnRocmVhZBgBIAEoCzIVLmhlcC52MS5NZXNzYWdlVGhyZWFkIlkKDlBhdGllbnRNZXNzYWdlEgoKAmlkGAEgASgJEgwKBGJvZHkYAiABKAkSLQoJc2VudF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIkCgxNZXNzYWdlc1JlYWQSFAoMcmVhZF90aHJvdWdoGAEgASgDKoQBCg1NZXNzYWdlU2VuZGVyEh4KGk1FU1NBR0VfU0VOREVSX1VOU1BFQ0lGSUVEEAASGgoWTUVTU0FHRV9TRU5ERVJfUEFUSUVOVBABEhwKGE1FU1NBR0VfU0VOREVSX0NMSU5JQ0lBThACEhkKFU1FU1NBR0VfU0VOREVSX1NZU1RFTRADMvoBCg5NZXNzYWdlU2VydmljZRJJCgxMaXN0TWVzc2FnZXMSGy5oZXAudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBocLmhlcC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZRJGCgtTZW5kTWVzc2FnZRIaLmhlcC52MS5TZW5kTWVzc2FnZVJlcXVlc3QaGy5oZXAudjEuU2VuZE1lc3NhZ2VSZXNwb25zZRJVChBNYXJrTWVzc2FnZXNSZWFkEh8uaGVwLnYxLk1hcmtNZXNzYWdlc1JlYWRSZXF1ZXN0GiAuaGVwLnYxLk1hcmtNZXNzYWdlc1JlYWRSZXNwb25zZUItWitnaXRodWIuY29tL2hlcGNsaW5pYy9oZXAvcHJvdG8vaGVwL3YxO2hlcHYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChRoZXAvdjEvbWVzc2FnZS5wcm90bxIGaGVwLnYxIrABChNSZW1pbmRlclByZWZlcmVuY2VzEhsKE3dpbmRvd19zdGFydF9taW51dGUYASABKAUSGQoRd2luZG93X2VuZF9taW51dGUYAiABKAUSIwoKcXVpZXRfZGF5cxgDIAMoDjIPLmhlcC52MS5XZWVrZGF5Eg4KBnNldF9ieRgEIAEoCRIsCghzZXRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMwodR2V0UmVtaW5kZXJQcmVmZXJlbmNlc1JlcXVlc3QSEgoKcGF0aWVudF9pZBgBIAEoCSJSCh5HZXRSZW1pbmRlclByZWZlcmVuY2VzUmVzcG9uc2USMAoLcHJlZmVyZW5jZXMYASABKAsyGy5oZXAudjEuUmVtaW5kZXJQcmVmZXJlbmNlcyJlCh1TZXRSZW1pbmRlclByZWZlcmVuY2VzUmVxdWVzdBISCgpwYXRpZW50X2lkGAEgASgJEjAKC3ByZWZlcmVuY2VzGAIgASgLMhsuaGVwLnYxLlJlbWluZGVyUHJlZmVyZW5jZXMiUgoeU2V0UmVtaW5kZXJQcmVmZXJlbmNlc1Jlc3BvbnNlEjAKC3ByZWZlcmVuY2VzGAEgASgLMhsuaGVwLnYxLlJlbWluZGVyUHJlZmVyZW5jZXMi+wEKB01lc3NhZ2USCgoCaWQYASABKAkSEgoKcGF0aWVudF9pZBgCIAEoCRIlCgZzZW5kZXIYAyABKA4yFS5oZXAudjEuTWVzc2FnZVNlbmRlchIRCglzZW5kZXJfaWQYBCABKAkSEwoLc2VuZGVyX25hbWUYBSABKAkSDAoEYm9keRgGIAEoCRISCgp0aHJlYWRfc2VxGAcgASgDEi0KCXNlbnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMcmVjZWl2ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLkAQoNTWVzc2FnZVRocmVhZBIfChdyZWFkX2J5X3BhdGllbnRfdGhyb3VnaBgBIAEoAxIcChRyZWFkX2J5X3RlYW1fdGhyb3VnaBgCIAEoAxIUCgx0ZWFtX3JlYWRfYnkYAyABKAkSMgoOdGVhbV9yZWFkX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnVucmVhZF9ieV90ZWFtGAUgASgFEhkKEXVucmVhZF9ieV9wYXRpZW50GAYgASgFEhcKD2xhc3RfdGhyZWFkX3NlcRgHIAEoAyJQChNMaXN0TWVzc2FnZXNSZXF1ZXN0EhIKCnBhdGllbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkieQoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USIQoIbWVzc2FnZXMYASADKAsyDy5oZXAudjEuTWVzc2FnZRIlCgZ0aHJlYWQYAiABKAsyFS5oZXAudjEuTWVzc2FnZVRocmVhZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkiNgoSU2VuZE1lc3NhZ2VSZXF1ZXN0EhIKCnBhdGllbnRfaWQYASABKAkSDAoEYm9keRgCIAEoCSI3ChNTZW5kTWVzc2FnZVJlc3BvbnNlEiAKB21lc3NhZ2UYASABKAsyDy5oZXAudjEuTWVzc2FnZSJDChdNYXJrTWVzc2FnZXNSZWFkUmVxdWVzdBISCgpwYXRpZW50X2lkGAEgASgJEhQKDHJlYWRfdGhyb3VnaBgCIAEoAyJBChhNYXJrTWVzc2FnZXNSZWFkUmVzcG9uc2USJQoGdGhyZWFkGAEgASgLMhUuaGVwLnYxLk1lc3NhZ2VUaHJlYWQiWQoOUGF0aWVudE1lc3NhZ2USCgoCaWQYASABKAkSDAoEYm9keRgCIAEoCRItCglzZW50X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiQKDE1lc3NhZ2VzUmVhZBIUCgxyZWFkX3Rocm91Z2gYASABKAMqhAEKDU1lc3NhZ2VTZW5kZXISHgoaTUVTU0FHRV9TRU5ERVJfVU5TUEVDSUZJRUQQABIaChZNRVNTQUdFX1NFTkRFUl9QQVRJRU5UEAESHAoYTUVTU0FHRV9TRU5ERVJfQ0xJTklDSUFOEAISGQoVTUVTU0FHRV9TRU5ERVJfU1lTVEVNEAMyzAMKDk1lc3NhZ2VTZXJ2aWNlEkkKDExpc3RNZXNzYWdlcxIbLmhlcC52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0GhwuaGVwLnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlEkYKC1NlbmRNZXNzYWdlEhouaGVwLnYxLlNlbmRNZXNzYWdlUmVxdWVzdBobLmhlcC52MS5TZW5kTWVzc2FnZVJlc3BvbnNlElUKEE1hcmtNZXNzYWdlc1JlYWQSHy5oZXAudjEuTWFya01lc3NhZ2VzUmVhZFJlcXVlc3QaIC5oZXAudjEuTWFya01lc3NhZ2VzUmVhZFJlc3BvbnNlEmcKFkdldFJlbWluZGVyUHJlZmVyZW5jZXMSJS5oZXAudjEuR2V0UmVtaW5kZXJQcmVmZXJlbmNlc1JlcXVlc3QaJi5oZXAudjEuR2V0UmVtaW5kZXJQcmVmZXJlbmNlc1Jlc3BvbnNlEmcKFlNldFJlbWluZGVyUHJlZmVyZW5jZXMSJS5oZXAudjEuU2V0UmVtaW5kZXJQcmVmZXJlbmNlc1JlcXVlc3QaJi5oZXAudjEuU2V0UmVtaW5kZXJQcmVmZXJlbmNlc1Jlc3BvbnNlQi1aK2dpdGh1Yi5jb20vaGVwY2xpbmljL2hlcC9wcm90by9oZXAvdjE7aGVwdjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_hep_v1_plan]);
+
+/**
+ * ReminderPreferences are when the patient wants reminders: a window of
+ * the day on the patient's clock, and quiet days without any.
+ *
+ * @generated from message hep.v1.ReminderPreferences
+ */
+export type ReminderPreferences = Message$1<"hep.v1.ReminderPreferences"> & {
+  /**
+   * window_start_minute is minutes after midnight, 0-1439 (default 540,
+   * 09:00): reminders come at the window's start.
+   *
+   * @generated from field: int32 window_start_minute = 1;
+   */
+  windowStartMinute: number;
+
+  /**
+   * window_end_minute is after the start, at most 1440 (default 1200,
+   * 20:00).
+   *
+   * @generated from field: int32 window_end_minute = 2;
+   */
+  windowEndMinute: number;
+
+  /**
+   * quiet_days are days of the week without reminders (not all seven).
+   *
+   * @generated from field: repeated hep.v1.Weekday quiet_days = 3;
+   */
+  quietDays: Weekday[];
+
+  /**
+   * Output only. set_by is the device or clinician who set them; empty
+   * for the defaults.
+   *
+   * @generated from field: string set_by = 4;
+   */
+  setBy: string;
+
+  /**
+   * Output only. set_time is when.
+   *
+   * @generated from field: google.protobuf.Timestamp set_time = 5;
+   */
+  setTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message hep.v1.ReminderPreferences.
+ * Use `create(ReminderPreferencesSchema)` to create a new message.
+ */
+export const ReminderPreferencesSchema: GenMessage<ReminderPreferences> = /*@__PURE__*/
+  messageDesc(file_hep_v1_message, 0);
+
+/**
+ * GetReminderPreferencesRequest is the input of
+ * MessageService.GetReminderPreferences.
+ *
+ * @generated from message hep.v1.GetReminderPreferencesRequest
+ */
+export type GetReminderPreferencesRequest = Message$1<"hep.v1.GetReminderPreferencesRequest"> & {
+  /**
+   * patient_id is the patient.
+   *
+   * @generated from field: string patient_id = 1;
+   */
+  patientId: string;
+};
+
+/**
+ * Describes the message hep.v1.GetReminderPreferencesRequest.
+ * Use `create(GetReminderPreferencesRequestSchema)` to create a new message.
+ */
+export const GetReminderPreferencesRequestSchema: GenMessage<GetReminderPreferencesRequest> = /*@__PURE__*/
+  messageDesc(file_hep_v1_message, 1);
+
+/**
+ * GetReminderPreferencesResponse is the output of
+ * MessageService.GetReminderPreferences.
+ *
+ * @generated from message hep.v1.GetReminderPreferencesResponse
+ */
+export type GetReminderPreferencesResponse = Message$1<"hep.v1.GetReminderPreferencesResponse"> & {
+  /**
+   * preferences are the patient's.
+   *
+   * @generated from field: hep.v1.ReminderPreferences preferences = 1;
+   */
+  preferences?: ReminderPreferences | undefined;
+};
+
+/**
+ * Describes the message hep.v1.GetReminderPreferencesResponse.
+ * Use `create(GetReminderPreferencesResponseSchema)` to create a new message.
+ */
+export const GetReminderPreferencesResponseSchema: GenMessage<GetReminderPreferencesResponse> = /*@__PURE__*/
+  messageDesc(file_hep_v1_message, 2);
+
+/**
+ * SetReminderPreferencesRequest is the input of
+ * MessageService.SetReminderPreferences.
+ *
+ * @generated from message hep.v1.SetReminderPreferencesRequest
+ */
+export type SetReminderPreferencesRequest = Message$1<"hep.v1.SetReminderPreferencesRequest"> & {
+  /**
+   * patient_id is the patient.
+   *
+   * @generated from field: string patient_id = 1;
+   */
+  patientId: string;
+
+  /**
+   * preferences are the new preferences.
+   *
+   * @generated from field: hep.v1.ReminderPreferences preferences = 2;
+   */
+  preferences?: ReminderPreferences | undefined;
+};
+
+/**
+ * Describes the message hep.v1.SetReminderPreferencesRequest.
+ * Use `create(SetReminderPreferencesRequestSchema)` to create a new message.
+ */
+export const SetReminderPreferencesRequestSchema: GenMessage<SetReminderPreferencesRequest> = /*@__PURE__*/
+  messageDesc(file_hep_v1_message, 3);
+
+/**
+ * SetReminderPreferencesResponse is the output of
+ * MessageService.SetReminderPreferences.
+ *
+ * @generated from message hep.v1.SetReminderPreferencesResponse
+ */
+export type SetReminderPreferencesResponse = Message$1<"hep.v1.SetReminderPreferencesResponse"> & {
+  /**
+   * preferences are the stored preferences.
+   *
+   * @generated from field: hep.v1.ReminderPreferences preferences = 1;
+   */
+  preferences?: ReminderPreferences | undefined;
+};
+
+/**
+ * Describes the message hep.v1.SetReminderPreferencesResponse.
+ * Use `create(SetReminderPreferencesResponseSchema)` to create a new message.
+ */
+export const SetReminderPreferencesResponseSchema: GenMessage<SetReminderPreferencesResponse> = /*@__PURE__*/
+  messageDesc(file_hep_v1_message, 4);
 
 /**
  * Message is one message of a patient's thread.
@@ -92,7 +242,7 @@ export type Message = Message$1<"hep.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_hep_v1_message, 0);
+  messageDesc(file_hep_v1_message, 5);
 
 /**
  * MessageThread is a thread's read marks: the patient has read everything
@@ -158,7 +308,7 @@ export type MessageThread = Message$1<"hep.v1.MessageThread"> & {
  * Use `create(MessageThreadSchema)` to create a new message.
  */
 export const MessageThreadSchema: GenMessage<MessageThread> = /*@__PURE__*/
-  messageDesc(file_hep_v1_message, 1);
+  messageDesc(file_hep_v1_message, 6);
 
 /**
  * ListMessagesRequest is the input of MessageService.ListMessages.
@@ -193,7 +343,7 @@ export type ListMessagesRequest = Message$1<"hep.v1.ListMessagesRequest"> & {
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_hep_v1_message, 2);
+  messageDesc(file_hep_v1_message, 7);
 
 /**
  * ListMessagesResponse is the output of MessageService.ListMessages.
@@ -228,7 +378,7 @@ export type ListMessagesResponse = Message$1<"hep.v1.ListMessagesResponse"> & {
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_hep_v1_message, 3);
+  messageDesc(file_hep_v1_message, 8);
 
 /**
  * SendMessageRequest is the input of MessageService.SendMessage.
@@ -256,7 +406,7 @@ export type SendMessageRequest = Message$1<"hep.v1.SendMessageRequest"> & {
  * Use `create(SendMessageRequestSchema)` to create a new message.
  */
 export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_hep_v1_message, 4);
+  messageDesc(file_hep_v1_message, 9);
 
 /**
  * SendMessageResponse is the output of MessageService.SendMessage.
@@ -277,7 +427,7 @@ export type SendMessageResponse = Message$1<"hep.v1.SendMessageResponse"> & {
  * Use `create(SendMessageResponseSchema)` to create a new message.
  */
 export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_hep_v1_message, 5);
+  messageDesc(file_hep_v1_message, 10);
 
 /**
  * MarkMessagesReadRequest is the input of MessageService.MarkMessagesRead.
@@ -306,7 +456,7 @@ export type MarkMessagesReadRequest = Message$1<"hep.v1.MarkMessagesReadRequest"
  * Use `create(MarkMessagesReadRequestSchema)` to create a new message.
  */
 export const MarkMessagesReadRequestSchema: GenMessage<MarkMessagesReadRequest> = /*@__PURE__*/
-  messageDesc(file_hep_v1_message, 6);
+  messageDesc(file_hep_v1_message, 11);
 
 /**
  * MarkMessagesReadResponse is the output of
@@ -328,7 +478,7 @@ export type MarkMessagesReadResponse = Message$1<"hep.v1.MarkMessagesReadRespons
  * Use `create(MarkMessagesReadResponseSchema)` to create a new message.
  */
 export const MarkMessagesReadResponseSchema: GenMessage<MarkMessagesReadResponse> = /*@__PURE__*/
-  messageDesc(file_hep_v1_message, 7);
+  messageDesc(file_hep_v1_message, 12);
 
 /**
  * PatientMessage is a patient's new message, from the phone.
@@ -363,7 +513,7 @@ export type PatientMessage = Message$1<"hep.v1.PatientMessage"> & {
  * Use `create(PatientMessageSchema)` to create a new message.
  */
 export const PatientMessageSchema: GenMessage<PatientMessage> = /*@__PURE__*/
-  messageDesc(file_hep_v1_message, 8);
+  messageDesc(file_hep_v1_message, 13);
 
 /**
  * MessagesRead is the patient's read mark, from the phone.
@@ -385,7 +535,7 @@ export type MessagesRead = Message$1<"hep.v1.MessagesRead"> & {
  * Use `create(MessagesReadSchema)` to create a new message.
  */
 export const MessagesReadSchema: GenMessage<MessagesRead> = /*@__PURE__*/
-  messageDesc(file_hep_v1_message, 9);
+  messageDesc(file_hep_v1_message, 14);
 
 /**
  * MessageSender is who wrote a message.
@@ -473,6 +623,28 @@ export const MessageService: GenService<{
     methodKind: "unary";
     input: typeof MarkMessagesReadRequestSchema;
     output: typeof MarkMessagesReadResponseSchema;
+  },
+  /**
+   * GetReminderPreferences returns when the patient wants reminders (the
+   * defaults until set). Care-team clinicians.
+   *
+   * @generated from rpc hep.v1.MessageService.GetReminderPreferences
+   */
+  getReminderPreferences: {
+    methodKind: "unary";
+    input: typeof GetReminderPreferencesRequestSchema;
+    output: typeof GetReminderPreferencesResponseSchema;
+  },
+  /**
+   * SetReminderPreferences sets them for the patient (the phone sets them
+   * with a Mutation.reminder_preferences). Care-team clinicians.
+   *
+   * @generated from rpc hep.v1.MessageService.SetReminderPreferences
+   */
+  setReminderPreferences: {
+    methodKind: "unary";
+    input: typeof SetReminderPreferencesRequestSchema;
+    output: typeof SetReminderPreferencesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_hep_v1_message, 0);

@@ -8,11 +8,11 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Exercise } from "./catalog_pb";
 import { file_hep_v1_catalog } from "./catalog_pb";
-import type { Message as Message$1, MessagesRead, MessageThread, PatientMessage } from "./message_pb";
+import type { Message as Message$1, MessagesRead, MessageThread, PatientMessage, ReminderPreferences } from "./message_pb";
 import { file_hep_v1_message } from "./message_pb";
-import type { QuestionnaireResponse, QuestionnairesSnapshot } from "./outcome_pb";
+import type { DueSlot, QuestionnaireResponse, QuestionnairesSnapshot } from "./outcome_pb";
 import { file_hep_v1_outcome } from "./outcome_pb";
-import type { Plan } from "./plan_pb";
+import type { Date, Plan } from "./plan_pb";
 import { file_hep_v1_plan } from "./plan_pb";
 import type { RedFlagSymptom, ScreeningAnswer, ScreeningAnswerInput } from "./screening_pb";
 import { file_hep_v1_screening } from "./screening_pb";
@@ -22,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hep/v1/sync.proto.
  */
 export const file_hep_v1_sync: GenFile = /*@__PURE__*/
-  fileDesc("ChFoZXAvdjEvc3luYy5wcm90bxIGaGVwLnYxIosECgtFeGVyY2lzZUxvZxIKCgJpZBgBIAEoCRITCgtleGVyY2lzZV9pZBgCIAEoCRIUCgxwbGFuX3ZlcnNpb24YAyABKAMSMAoMcGVyZm9ybV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglzZXRzX2RvbmUYBSABKAUSEQoJcmVwc19kb25lGAYgASgFEhkKEWhvbGRfc2Vjb25kc19kb25lGAcgASgFEh0KFWR1cmF0aW9uX3NlY29uZHNfZG9uZRgIIAEoBRIYCgtwYWluX2JlZm9yZRgJIAEoBUgAiAEBEhcKCnBhaW5fYWZ0ZXIYCiABKAVIAYgBARImCgpkaWZmaWN1bHR5GAsgASgOMhIuaGVwLnYxLkRpZmZpY3VsdHkSDAoEbm90ZRgMIAEoCRISCgpzdXBlcnNlZGVzGA0gASgJEjoKFmNvcnJlY3RlZF9wZXJmb3JtX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHJlY2VpdmVfdGltZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJZGV2aWNlX2lkGBAgASgJEhYKDml0ZW1fc3VzcGVuZGVkGBEgASgIQg4KDF9wYWluX2JlZm9yZUINCgtfcGFpbl9hZnRlciLOAgoLUGFpbkNoZWNraW4SCgoCaWQYASABKAkSLwoLcmVjb3JkX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXNjb3JlGAMgASgFEiYKCGxvY2F0aW9uGAQgASgOMhQuaGVwLnYxLlBhaW5Mb2NhdGlvbhIpCglyZWRfZmxhZ3MYBSADKA4yFi5oZXAudjEuUmVkRmxhZ1N5bXB0b20SDAoEbm90ZRgGIAEoCRISCgpzdXBlcnNlZGVzGAcgASgJEjkKFWNvcnJlY3RlZF9yZWNvcmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMcmVjZWl2ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglkZXZpY2VfaWQYCiABKAkiPAoMRGVsZXRlUmVjb3JkEiAKBGtpbmQYASABKA4yEi5oZXAudjEuUmVjb3JkS2luZBIKCgJpZBgCIAEoCSJACg9SZXBvcnRTY3JlZW5pbmcSLQoHYW5zd2VycxgBIAMoCzIcLmhlcC52MS5TY3JlZW5pbmdBbnN3ZXJJbnB1dCLVAgoITXV0YXRpb24SEAoIc2VxdWVuY2UYASABKAMSIgoDbG9nGAIgASgLMhMuaGVwLnYxLkV4ZXJjaXNlTG9nSAASJgoHY2hlY2tpbhgDIAEoCzITLmhlcC52MS5QYWluQ2hlY2tpbkgAEiYKBmRlbGV0ZRgEIAEoCzIULmhlcC52MS5EZWxldGVSZWNvcmRIABIsCglzY3JlZW5pbmcYBSABKAsyFy5oZXAudjEuUmVwb3J0U2NyZWVuaW5nSAASMQoIcmVzcG9uc2UYBiABKAsyHS5oZXAudjEuUXVlc3Rpb25uYWlyZVJlc3BvbnNlSAASKQoHbWVzc2FnZRgHIAEoCzIWLmhlcC52MS5QYXRpZW50TWVzc2FnZUgAEi0KDW1lc3NhZ2VzX3JlYWQYCCABKAsyFC5oZXAudjEuTWVzc2FnZXNSZWFkSABCCAoGY2hhbmdlInsKDk11dGF0aW9uUmVzdWx0EhAKCHNlcXVlbmNlGAEgASgDEiYKBnN0YXR1cxgCIAEoDjIWLmhlcC52MS5NdXRhdGlvblN0YXR1cxIOCgZyZWFzb24YAyABKAkSDQoFZmllbGQYBCABKAkSEAoIcmVwbGF5ZWQYBSABKAgidgoLUHVzaFJlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEiMKCW11dGF0aW9ucxgCIAMoCzIQLmhlcC52MS5NdXRhdGlvbhIvCgtkZXZpY2VfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTgoMUHVzaFJlc3BvbnNlEicKB3Jlc3VsdHMYASADKAsyFi5oZXAudjEuTXV0YXRpb25SZXN1bHQSFQoNbGFzdF9zZXF1ZW5jZRgCIAEoAyLLAwoGUmVjb3JkEiAKBGtpbmQYASABKA4yEi5oZXAudjEuUmVjb3JkS2luZBIKCgJpZBgCIAEoCRIQCghzZXF1ZW5jZRgDIAEoAxIiCgNsb2cYBCABKAsyEy5oZXAudjEuRXhlcmNpc2VMb2dIABImCgdjaGVja2luGAUgASgLMhMuaGVwLnYxLlBhaW5DaGVja2luSAASHAoEcGxhbhgGIAEoCzIMLmhlcC52MS5QbGFuSAASJAoIZXhlcmNpc2UYByABKAsyEC5oZXAudjEuRXhlcmNpc2VIABIuCglzY3JlZW5pbmcYCCABKAsyGS5oZXAudjEuU2NyZWVuaW5nU25hcHNob3RIABI4Cg5xdWVzdGlvbm5haXJlcxgJIAEoCzIeLmhlcC52MS5RdWVzdGlvbm5haXJlc1NuYXBzaG90SAASMQoIcmVzcG9uc2UYCiABKAsyHS5oZXAudjEuUXVlc3Rpb25uYWlyZVJlc3BvbnNlSAASIgoHbWVzc2FnZRgLIAEoCzIPLmhlcC52MS5NZXNzYWdlSAASJwoGdGhyZWFkGAwgASgLMhUuaGVwLnYxLk1lc3NhZ2VUaHJlYWRIAEIHCgV2YWx1ZSI9ChFTY3JlZW5pbmdTbmFwc2hvdBIoCgdjdXJyZW50GAEgAygLMhcuaGVwLnYxLlNjcmVlbmluZ0Fuc3dlciJLCglUb21ic3RvbmUSIAoEa2luZBgBIAEoDjISLmhlcC52MS5SZWNvcmRLaW5kEgoKAmlkGAIgASgJEhAKCHNlcXVlbmNlGAMgASgDIlwKBkNoYW5nZRIgCgZ1cHNlcnQYASABKAsyDi5oZXAudjEuUmVjb3JkSAASJgoJdG9tYnN0b25lGAIgASgLMhEuaGVwLnYxLlRvbWJzdG9uZUgAQggKBmNoYW5nZSJDCgtQdWxsUmVxdWVzdBIRCglkZXZpY2VfaWQYASABKAkSDgoGY3Vyc29yGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBSKCAQoMUHVsbFJlc3BvbnNlEh8KB2NoYW5nZXMYASADKAsyDi5oZXAudjEuQ2hhbmdlEhMKC25leHRfY3Vyc29yGAIgASgJEhAKCGhhc19tb3JlGAMgASgIEhQKDHJlY29yZF9jb3VudBgEIAEoAxIUCgxyZWNvcmRzX2hhc2gYBSABKAkiVAoXTGlzdEV4ZXJjaXNlTG9nc1JlcXVlc3QSEgoKcGF0aWVudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJWChhMaXN0RXhlcmNpc2VMb2dzUmVzcG9uc2USIQoEbG9ncxgBIAMoCzITLmhlcC52MS5FeGVyY2lzZUxvZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVAoXTGlzdFBhaW5DaGVja2luc1JlcXVlc3QSEgoKcGF0aWVudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJaChhMaXN0UGFpbkNoZWNraW5zUmVzcG9uc2USJQoIY2hlY2tpbnMYASADKAsyEy5oZXAudjEuUGFpbkNoZWNraW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKnUKCkRpZmZpY3VsdHkSGgoWRElGRklDVUxUWV9VTlNQRUNJRklFRBAAEhcKE0RJRkZJQ1VMVFlfVE9PX0VBU1kQARIZChVESUZGSUNVTFRZX0pVU1RfUklHSFQQAhIXChNESUZGSUNVTFRZX1RPT19IQVJEEAMqkQEKDFBhaW5Mb2NhdGlvbhIdChlQQUlOX0xPQ0FUSU9OX1VOU1BFQ0lGSUVEEAASGgoWUEFJTl9MT0NBVElPTl9MT1dfQkFDSxABEhYKElBBSU5fTE9DQVRJT05fTkVDSxACEhUKEVBBSU5fTE9DQVRJT05fTEVHEAMSFwoTUEFJTl9MT0NBVElPTl9PVEhFUhAEKrECCgpSZWNvcmRLaW5kEhsKF1JFQ09SRF9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYUkVDT1JEX0tJTkRfRVhFUkNJU0VfTE9HEAESHAoYUkVDT1JEX0tJTkRfUEFJTl9DSEVDS0lOEAISFAoQUkVDT1JEX0tJTkRfUExBThADEhgKFFJFQ09SRF9LSU5EX0VYRVJDSVNFEAQSGQoVUkVDT1JEX0tJTkRfU0NSRUVOSU5HEAUSHgoaUkVDT1JEX0tJTkRfUVVFU1RJT05OQUlSRVMQBhImCiJSRUNPUkRfS0lORF9RVUVTVElPTk5BSVJFX1JFU1BPTlNFEAcSFwoTUkVDT1JEX0tJTkRfTUVTU0FHRRAIEh4KGlJFQ09SRF9LSU5EX01FU1NBR0VfVEhSRUFEEAkqbAoOTXV0YXRpb25TdGF0dXMSHwobTVVUQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXTVVUQVRJT05fU1RBVFVTX0FQUExJRUQQARIcChhNVVRBVElPTl9TVEFUVVNfUkVKRUNURUQQAjJzCgtTeW5jU2VydmljZRIxCgRQdXNoEhMuaGVwLnYxLlB1c2hSZXF1ZXN0GhQuaGVwLnYxLlB1c2hSZXNwb25zZRIxCgRQdWxsEhMuaGVwLnYxLlB1bGxSZXF1ZXN0GhQuaGVwLnYxLlB1bGxSZXNwb25zZTLCAQoSRXhlcmNpc2VMb2dTZXJ2aWNlElUKEExpc3RFeGVyY2lzZUxvZ3MSHy5oZXAudjEuTGlzdEV4ZXJjaXNlTG9nc1JlcXVlc3QaIC5oZXAudjEuTGlzdEV4ZXJjaXNlTG9nc1Jlc3BvbnNlElUKEExpc3RQYWluQ2hlY2tpbnMSHy5oZXAudjEuTGlzdFBhaW5DaGVja2luc1JlcXVlc3QaIC5oZXAudjEuTGlzdFBhaW5DaGVja2luc1Jlc3BvbnNlQi1aK2dpdGh1Yi5jb20vaGVwY2xpbmljL2hlcC9wcm90by9oZXAvdjE7aGVwdjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_hep_v1_catalog, file_hep_v1_message, file_hep_v1_outcome, file_hep_v1_plan, file_hep_v1_screening]);
+  fileDesc("ChFoZXAvdjEvc3luYy5wcm90bxIGaGVwLnYxIosECgtFeGVyY2lzZUxvZxIKCgJpZBgBIAEoCRITCgtleGVyY2lzZV9pZBgCIAEoCRIUCgxwbGFuX3ZlcnNpb24YAyABKAMSMAoMcGVyZm9ybV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglzZXRzX2RvbmUYBSABKAUSEQoJcmVwc19kb25lGAYgASgFEhkKEWhvbGRfc2Vjb25kc19kb25lGAcgASgFEh0KFWR1cmF0aW9uX3NlY29uZHNfZG9uZRgIIAEoBRIYCgtwYWluX2JlZm9yZRgJIAEoBUgAiAEBEhcKCnBhaW5fYWZ0ZXIYCiABKAVIAYgBARImCgpkaWZmaWN1bHR5GAsgASgOMhIuaGVwLnYxLkRpZmZpY3VsdHkSDAoEbm90ZRgMIAEoCRISCgpzdXBlcnNlZGVzGA0gASgJEjoKFmNvcnJlY3RlZF9wZXJmb3JtX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHJlY2VpdmVfdGltZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJZGV2aWNlX2lkGBAgASgJEhYKDml0ZW1fc3VzcGVuZGVkGBEgASgIQg4KDF9wYWluX2JlZm9yZUINCgtfcGFpbl9hZnRlciLOAgoLUGFpbkNoZWNraW4SCgoCaWQYASABKAkSLwoLcmVjb3JkX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXNjb3JlGAMgASgFEiYKCGxvY2F0aW9uGAQgASgOMhQuaGVwLnYxLlBhaW5Mb2NhdGlvbhIpCglyZWRfZmxhZ3MYBSADKA4yFi5oZXAudjEuUmVkRmxhZ1N5bXB0b20SDAoEbm90ZRgGIAEoCRISCgpzdXBlcnNlZGVzGAcgASgJEjkKFWNvcnJlY3RlZF9yZWNvcmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMcmVjZWl2ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglkZXZpY2VfaWQYCiABKAkiPAoMRGVsZXRlUmVjb3JkEiAKBGtpbmQYASABKA4yEi5oZXAudjEuUmVjb3JkS2luZBIKCgJpZBgCIAEoCSJACg9SZXBvcnRTY3JlZW5pbmcSLQoHYW5zd2VycxgBIAMoCzIcLmhlcC52MS5TY3JlZW5pbmdBbnN3ZXJJbnB1dCKSAwoITXV0YXRpb24SEAoIc2VxdWVuY2UYASABKAMSIgoDbG9nGAIgASgLMhMuaGVwLnYxLkV4ZXJjaXNlTG9nSAASJgoHY2hlY2tpbhgDIAEoCzITLmhlcC52MS5QYWluQ2hlY2tpbkgAEiYKBmRlbGV0ZRgEIAEoCzIULmhlcC52MS5EZWxldGVSZWNvcmRIABIsCglzY3JlZW5pbmcYBSABKAsyFy5oZXAudjEuUmVwb3J0U2NyZWVuaW5nSAASMQoIcmVzcG9uc2UYBiABKAsyHS5oZXAudjEuUXVlc3Rpb25uYWlyZVJlc3BvbnNlSAASKQoHbWVzc2FnZRgHIAEoCzIWLmhlcC52MS5QYXRpZW50TWVzc2FnZUgAEi0KDW1lc3NhZ2VzX3JlYWQYCCABKAsyFC5oZXAudjEuTWVzc2FnZXNSZWFkSAASOwoUcmVtaW5kZXJfcHJlZmVyZW5jZXMYCSABKAsyGy5oZXAudjEuUmVtaW5kZXJQcmVmZXJlbmNlc0gAQggKBmNoYW5nZSJ7Cg5NdXRhdGlvblJlc3VsdBIQCghzZXF1ZW5jZRgBIAEoAxImCgZzdGF0dXMYAiABKA4yFi5oZXAudjEuTXV0YXRpb25TdGF0dXMSDgoGcmVhc29uGAMgASgJEg0KBWZpZWxkGAQgASgJEhAKCHJlcGxheWVkGAUgASgIInYKC1B1c2hSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCRIjCgltdXRhdGlvbnMYAiADKAsyEC5oZXAudjEuTXV0YXRpb24SLwoLZGV2aWNlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk4KDFB1c2hSZXNwb25zZRInCgdyZXN1bHRzGAEgAygLMhYuaGVwLnYxLk11dGF0aW9uUmVzdWx0EhUKDWxhc3Rfc2VxdWVuY2UYAiABKAMiywMKBlJlY29yZBIgCgRraW5kGAEgASgOMhIuaGVwLnYxLlJlY29yZEtpbmQSCgoCaWQYAiABKAkSEAoIc2VxdWVuY2UYAyABKAMSIgoDbG9nGAQgASgLMhMuaGVwLnYxLkV4ZXJjaXNlTG9nSAASJgoHY2hlY2tpbhgFIAEoCzITLmhlcC52MS5QYWluQ2hlY2tpbkgAEhwKBHBsYW4YBiABKAsyDC5oZXAudjEuUGxhbkgAEiQKCGV4ZXJjaXNlGAcgASgLMhAuaGVwLnYxLkV4ZXJjaXNlSAASLgoJc2NyZWVuaW5nGAggASgLMhkuaGVwLnYxLlNjcmVlbmluZ1NuYXBzaG90SAASOAoOcXVlc3Rpb25uYWlyZXMYCSABKAsyHi5oZXAudjEuUXVlc3Rpb25uYWlyZXNTbmFwc2hvdEgAEjEKCHJlc3BvbnNlGAogASgLMh0uaGVwLnYxLlF1ZXN0aW9ubmFpcmVSZXNwb25zZUgAEiIKB21lc3NhZ2UYCyABKAsyDy5oZXAudjEuTWVzc2FnZUgAEicKBnRocmVhZBgMIAEoCzIVLmhlcC52MS5NZXNzYWdlVGhyZWFkSABCBwoFdmFsdWUiPQoRU2NyZWVuaW5nU25hcHNob3QSKAoHY3VycmVudBgBIAMoCzIXLmhlcC52MS5TY3JlZW5pbmdBbnN3ZXIiSwoJVG9tYnN0b25lEiAKBGtpbmQYASABKA4yEi5oZXAudjEuUmVjb3JkS2luZBIKCgJpZBgCIAEoCRIQCghzZXF1ZW5jZRgDIAEoAyJcCgZDaGFuZ2USIAoGdXBzZXJ0GAEgASgLMg4uaGVwLnYxLlJlY29yZEgAEiYKCXRvbWJzdG9uZRgCIAEoCzIRLmhlcC52MS5Ub21ic3RvbmVIAEIICgZjaGFuZ2UiQwoLUHVsbFJlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEg4KBmN1cnNvchgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUi7wEKDFB1bGxSZXNwb25zZRIfCgdjaGFuZ2VzGAEgAygLMg4uaGVwLnYxLkNoYW5nZRITCgtuZXh0X2N1cnNvchgCIAEoCRIQCghoYXNfbW9yZRgDIAEoCBIUCgxyZWNvcmRfY291bnQYBCABKAMSFAoMcmVjb3Jkc19oYXNoGAUgASgJEh0KA2R1ZRgGIAMoCzIQLmhlcC52MS5EdWVFbnRyeRIRCgl0aW1lX3pvbmUYByABKAkSOQoUcmVtaW5kZXJfcHJlZmVyZW5jZXMYCCABKAsyGy5oZXAudjEuUmVtaW5kZXJQcmVmZXJlbmNlcyLnAQoIRHVlRW50cnkSCgoCaWQYASABKAkSHQoEa2luZBgCIAEoDjIPLmhlcC52MS5EdWVLaW5kEhMKC2V4ZXJjaXNlX2lkGAMgASgJEhAKCHNlc3Npb25zGAQgASgFEhkKA2RheRgFIAEoCzIMLmhlcC52MS5EYXRlEh4KCGxhc3RfZGF5GAYgASgLMgwuaGVwLnYxLkRhdGUSHQoEc2xvdBgHIAEoCzIPLmhlcC52MS5EdWVTbG90Ei8KC3JlbWluZF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJUChdMaXN0RXhlcmNpc2VMb2dzUmVxdWVzdBISCgpwYXRpZW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlYKGExpc3RFeGVyY2lzZUxvZ3NSZXNwb25zZRIhCgRsb2dzGAEgAygLMhMuaGVwLnYxLkV4ZXJjaXNlTG9nEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJUChdMaXN0UGFpbkNoZWNraW5zUmVxdWVzdBISCgpwYXRpZW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIloKGExpc3RQYWluQ2hlY2tpbnNSZXNwb25zZRIlCghjaGVja2lucxgBIAMoCzITLmhlcC52MS5QYWluQ2hlY2tpbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqdQoKRGlmZmljdWx0eRIaChZESUZGSUNVTFRZX1VOU1BFQ0lGSUVEEAASFwoTRElGRklDVUxUWV9UT09fRUFTWRABEhkKFURJRkZJQ1VMVFlfSlVTVF9SSUdIVBACEhcKE0RJRkZJQ1VMVFlfVE9PX0hBUkQQAyqRAQoMUGFpbkxvY2F0aW9uEh0KGVBBSU5fTE9DQVRJT05fVU5TUEVDSUZJRUQQABIaChZQQUlOX0xPQ0FUSU9OX0xPV19CQUNLEAESFgoSUEFJTl9MT0NBVElPTl9ORUNLEAISFQoRUEFJTl9MT0NBVElPTl9MRUcQAxIXChNQQUlOX0xPQ0FUSU9OX09USEVSEAQqsQIKClJlY29yZEtpbmQSGwoXUkVDT1JEX0tJTkRfVU5TUEVDSUZJRUQQABIcChhSRUNPUkRfS0lORF9FWEVSQ0lTRV9MT0cQARIcChhSRUNPUkRfS0lORF9QQUlOX0NIRUNLSU4QAhIUChBSRUNPUkRfS0lORF9QTEFOEAMSGAoUUkVDT1JEX0tJTkRfRVhFUkNJU0UQBBIZChVSRUNPUkRfS0lORF9TQ1JFRU5JTkcQBRIeChpSRUNPUkRfS0lORF9RVUVTVElPTk5BSVJFUxAGEiYKIlJFQ09SRF9LSU5EX1FVRVNUSU9OTkFJUkVfUkVTUE9OU0UQBxIXChNSRUNPUkRfS0lORF9NRVNTQUdFEAgSHgoaUkVDT1JEX0tJTkRfTUVTU0FHRV9USFJFQUQQCSpsCg5NdXRhdGlvblN0YXR1cxIfChtNVVRBVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIbChdNVVRBVElPTl9TVEFUVVNfQVBQTElFRBABEhwKGE1VVEFUSU9OX1NUQVRVU19SRUpFQ1RFRBACKnQKB0R1ZUtpbmQSGAoURFVFX0tJTkRfVU5TUEVDSUZJRUQQABIVChFEVUVfS0lORF9TRVNTSU9OUxABEhwKGERVRV9LSU5EX1dFRUtMWV9TRVNTSU9OUxACEhoKFkRVRV9LSU5EX1FVRVNUSU9OTkFJUkUQAzJzCgtTeW5jU2VydmljZRIxCgRQdXNoEhMuaGVwLnYxLlB1c2hSZXF1ZXN0GhQuaGVwLnYxLlB1c2hSZXNwb25zZRIxCgRQdWxsEhMuaGVwLnYxLlB1bGxSZXF1ZXN0GhQuaGVwLnYxLlB1bGxSZXNwb25zZTLCAQoSRXhlcmNpc2VMb2dTZXJ2aWNlElUKEExpc3RFeGVyY2lzZUxvZ3MSHy5oZXAudjEuTGlzdEV4ZXJjaXNlTG9nc1JlcXVlc3QaIC5oZXAudjEuTGlzdEV4ZXJjaXNlTG9nc1Jlc3BvbnNlElUKEExpc3RQYWluQ2hlY2tpbnMSHy5oZXAudjEuTGlzdFBhaW5DaGVja2luc1JlcXVlc3QaIC5oZXAudjEuTGlzdFBhaW5DaGVja2luc1Jlc3BvbnNlQi1aK2dpdGh1Yi5jb20vaGVwY2xpbmljL2hlcC9wcm90by9oZXAvdjE7aGVwdjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_hep_v1_catalog, file_hep_v1_message, file_hep_v1_outcome, file_hep_v1_plan, file_hep_v1_screening]);
 
 /**
  * ExerciseLog is one exercise session the patient did.
@@ -374,6 +374,14 @@ export type Mutation = Message<"hep.v1.Mutation"> & {
      */
     value: MessagesRead;
     case: "messagesRead";
+  } | {
+    /**
+     * reminder_preferences sets when the patient wants reminders.
+     *
+     * @generated from field: hep.v1.ReminderPreferences reminder_preferences = 9;
+     */
+    value: ReminderPreferences;
+    case: "reminderPreferences";
   } | { case: undefined; value?: undefined };
 };
 
@@ -788,6 +796,30 @@ export type PullResponse = Message<"hep.v1.PullResponse"> & {
    * @generated from field: string records_hash = 5;
    */
   recordsHash: string;
+
+  /**
+   * due is, on the last page, what is due from the patient over the 14
+   * days from today in the patient's time zone (not records: computed at
+   * each pull, and not in the hash). Replace the app's scheduled local
+   * reminders with these at every pull; docs/sync.md says how.
+   *
+   * @generated from field: repeated hep.v1.DueEntry due = 6;
+   */
+  due: DueEntry[];
+
+  /**
+   * time_zone is the patient's IANA time zone the due days are in.
+   *
+   * @generated from field: string time_zone = 7;
+   */
+  timeZone: string;
+
+  /**
+   * reminder_preferences are the patient's, on the last page.
+   *
+   * @generated from field: hep.v1.ReminderPreferences reminder_preferences = 8;
+   */
+  reminderPreferences?: ReminderPreferences | undefined;
 };
 
 /**
@@ -796,6 +828,81 @@ export type PullResponse = Message<"hep.v1.PullResponse"> & {
  */
 export const PullResponseSchema: GenMessage<PullResponse> = /*@__PURE__*/
   messageDesc(file_hep_v1_sync, 13);
+
+/**
+ * DueEntry is one thing due from the patient. Its id is stable while what
+ * it asks for stands: "sessions/EXERCISE/DAY", "week/EXERCISE/MONDAY",
+ * "questionnaire/ASSIGNMENT/DAY".
+ *
+ * @generated from message hep.v1.DueEntry
+ */
+export type DueEntry = Message<"hep.v1.DueEntry"> & {
+  /**
+   * id is the entry's stable id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * kind is what it asks for.
+   *
+   * @generated from field: hep.v1.DueKind kind = 2;
+   */
+  kind: DueKind;
+
+  /**
+   * exercise_id is the plan item's exercise (sessions).
+   *
+   * @generated from field: string exercise_id = 3;
+   */
+  exerciseId: string;
+
+  /**
+   * sessions is how many sessions (sessions).
+   *
+   * @generated from field: int32 sessions = 4;
+   */
+  sessions: number;
+
+  /**
+   * day is the day of a SESSIONS or QUESTIONNAIRE entry, and the first
+   * day of a WEEKLY_SESSIONS week.
+   *
+   * @generated from field: hep.v1.Date day = 5;
+   */
+  day?: Date | undefined;
+
+  /**
+   * last_day is the last day of a WEEKLY_SESSIONS week (clipped to the
+   * item's dates).
+   *
+   * @generated from field: hep.v1.Date last_day = 6;
+   */
+  lastDay?: Date | undefined;
+
+  /**
+   * slot is the questionnaire slot (QUESTIONNAIRE).
+   *
+   * @generated from field: hep.v1.DueSlot slot = 7;
+   */
+  slot?: DueSlot | undefined;
+
+  /**
+   * remind_time is when to remind the patient by the reminder
+   * preferences; unset for no reminder (a quiet day, or already past).
+   *
+   * @generated from field: google.protobuf.Timestamp remind_time = 8;
+   */
+  remindTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message hep.v1.DueEntry.
+ * Use `create(DueEntrySchema)` to create a new message.
+ */
+export const DueEntrySchema: GenMessage<DueEntry> = /*@__PURE__*/
+  messageDesc(file_hep_v1_sync, 14);
 
 /**
  * ListExerciseLogsRequest is the input of ExerciseLogService.ListExerciseLogs.
@@ -830,7 +937,7 @@ export type ListExerciseLogsRequest = Message<"hep.v1.ListExerciseLogsRequest"> 
  * Use `create(ListExerciseLogsRequestSchema)` to create a new message.
  */
 export const ListExerciseLogsRequestSchema: GenMessage<ListExerciseLogsRequest> = /*@__PURE__*/
-  messageDesc(file_hep_v1_sync, 14);
+  messageDesc(file_hep_v1_sync, 15);
 
 /**
  * ListExerciseLogsResponse is the output of
@@ -859,7 +966,7 @@ export type ListExerciseLogsResponse = Message<"hep.v1.ListExerciseLogsResponse"
  * Use `create(ListExerciseLogsResponseSchema)` to create a new message.
  */
 export const ListExerciseLogsResponseSchema: GenMessage<ListExerciseLogsResponse> = /*@__PURE__*/
-  messageDesc(file_hep_v1_sync, 15);
+  messageDesc(file_hep_v1_sync, 16);
 
 /**
  * ListPainCheckinsRequest is the input of ExerciseLogService.ListPainCheckins.
@@ -894,7 +1001,7 @@ export type ListPainCheckinsRequest = Message<"hep.v1.ListPainCheckinsRequest"> 
  * Use `create(ListPainCheckinsRequestSchema)` to create a new message.
  */
 export const ListPainCheckinsRequestSchema: GenMessage<ListPainCheckinsRequest> = /*@__PURE__*/
-  messageDesc(file_hep_v1_sync, 16);
+  messageDesc(file_hep_v1_sync, 17);
 
 /**
  * ListPainCheckinsResponse is the output of
@@ -923,7 +1030,7 @@ export type ListPainCheckinsResponse = Message<"hep.v1.ListPainCheckinsResponse"
  * Use `create(ListPainCheckinsResponseSchema)` to create a new message.
  */
 export const ListPainCheckinsResponseSchema: GenMessage<ListPainCheckinsResponse> = /*@__PURE__*/
-  messageDesc(file_hep_v1_sync, 17);
+  messageDesc(file_hep_v1_sync, 18);
 
 /**
  * Difficulty is how hard a session felt to the patient.
@@ -1134,6 +1241,48 @@ export enum MutationStatus {
  */
 export const MutationStatusSchema: GenEnum<MutationStatus> = /*@__PURE__*/
   enumDesc(file_hep_v1_sync, 3);
+
+/**
+ * DueKind is what a due entry asks for.
+ *
+ * @generated from enum hep.v1.DueKind
+ */
+export enum DueKind {
+  /**
+   * DUE_KIND_UNSPECIFIED is never sent.
+   *
+   * @generated from enum value: DUE_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * DUE_KIND_SESSIONS: sessions of a weekday item on a day.
+   *
+   * @generated from enum value: DUE_KIND_SESSIONS = 1;
+   */
+  SESSIONS = 1,
+
+  /**
+   * DUE_KIND_WEEKLY_SESSIONS: sessions of a days-per-week item, on any
+   * days of a Monday-Sunday week.
+   *
+   * @generated from enum value: DUE_KIND_WEEKLY_SESSIONS = 2;
+   */
+  WEEKLY_SESSIONS = 2,
+
+  /**
+   * DUE_KIND_QUESTIONNAIRE: a questionnaire slot to answer.
+   *
+   * @generated from enum value: DUE_KIND_QUESTIONNAIRE = 3;
+   */
+  QUESTIONNAIRE = 3,
+}
+
+/**
+ * Describes the enum hep.v1.DueKind.
+ */
+export const DueKindSchema: GenEnum<DueKind> = /*@__PURE__*/
+  enumDesc(file_hep_v1_sync, 4);
 
 /**
  * SyncService is how a patient's phone, offline for days at a time, hands
