@@ -192,6 +192,9 @@ function assignForm(patientId: string, instruments: Instrument[], reload: (m?: H
     { name: "instrument_id" },
     instruments.map((i) => h("option", { value: i.id }, i.title, !i.textLicensed && !i.textImported ? " (needs the clinic's licensed text)" : "")),
   );
+  // The first instrument that can be assigned is the default.
+  const usable = instruments.find((i) => i.textLicensed || i.textImported);
+  if (usable) instrument.value = usable.id;
   const start = h("input", { type: "date", name: "start_date", value: isoDate(new Date()) });
   const every = h("input", { type: "number", name: "every_weeks", inputmode: "numeric", value: "2" });
   const visits = h("input", { type: "text", name: "visit_dates", autocomplete: "off" });

@@ -36,7 +36,7 @@ test("a PSFS assigned from the page: field errors, the phone's answers as chart 
   await section.getByLabel("Visit dates").fill("");
   await section.getByLabel("Instrument").selectOption("odi");
   await section.getByRole("button", { name: "Assign" }).click();
-  await expect(section.locator("form.assign [role=alert] .notice.error")).not.toBeEmpty();
+  await expect(section.locator("form.assign [role=alert]")).toContainText("item text is licensed and does not ship with hep");
   await expect(page.locator("#assign-every-weeks-error")).toBeEmpty();
   await expect(section.locator("article.outcome")).toHaveCount(0);
 
@@ -51,6 +51,12 @@ test("a PSFS assigned from the page: field errors, the phone's answers as chart 
   await expect(card.locator(".next-due")).toContainText(`Next due: ${today}`);
   await expect(card.locator(".overdue")).toContainText(start);
   await expect(card).toContainText("No answers yet.");
+  // After the page redraws, the form offers the PSFS again; a second one
+  // is refused by the server, with its reason.
+  await expect(section.getByLabel("Instrument")).toHaveValue("psfs");
+  await section.getByRole("button", { name: "Assign" }).click();
+  await expect(section.locator("form.assign [role=alert]")).toContainText("already has the Patient-Specific Functional Scale assigned");
+  await expect(card).toHaveCount(1);
 
   // The phone answers the baseline (mean 3) and today's slot (mean 5).
   const tok = (await rpc(s.base, "AuthService/SignIn", { email: s.clinicianA.email, password: s.clinicianA.password })).tokens.accessToken;
