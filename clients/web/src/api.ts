@@ -14,6 +14,8 @@ import { AuditService } from "./gen/hep/v1/audit_pb";
 import { CatalogService } from "./gen/hep/v1/catalog_pb";
 import { DeviceService } from "./gen/hep/v1/device_pb";
 import { ExportService } from "./gen/hep/v1/export_pb";
+import { MessageService } from "./gen/hep/v1/message_pb";
+import { OutcomeService } from "./gen/hep/v1/outcome_pb";
 import { PatientService } from "./gen/hep/v1/patient_pb";
 import { PlanService } from "./gen/hep/v1/plan_pb";
 import { ReviewService } from "./gen/hep/v1/review_pb";
@@ -170,6 +172,8 @@ export const api = {
   review: client(ReviewService),
   screening: client(ScreeningService),
   logs: client(ExerciseLogService),
+  outcomes: client(OutcomeService),
+  messages: client(MessageService),
 };
 
 // errorText says what went wrong in words a clinician can act on; the

@@ -3,6 +3,7 @@
 // chart is never the only place a value is shown).
 import { s, fmtDate, fmtNum, h } from "./dom";
 import type { Progress } from "./gen/hep/v1/review_pb";
+import type { OutcomeSeries } from "./gen/hep/v1/outcome_pb";
 
 const W = 560;
 const H = 240;
@@ -131,4 +132,63 @@ export function chartLegend(p: Progress): HTMLElement {
       ? "No check-ins yet: no baseline."
       : [h("span", { class: "swatch band", "aria-hidden": "true" }), `Within the MCID of the baseline (${fmtNum(base)}): from −${fmtNum(p.mcidFall)} to +${fmtNum(p.mcidRise)} points.`],
   );
+}
+
+// mcidThreshold is the smallest change from the baseline that counts, as
+// the server classifies it: mcid_points, or mcid_percent of the baseline
+// where the instrument has one, whichever is reached first.
+export function mcidThreshold(o: OutcomeSeries): number | undefined {
+  if (o.baseline === undefined) return undefined;
+  let t = o.mcidPoints;
+  if (o.mcidPercent > 0 && o.baseline > 0) t = Math.min(t, (o.mcidPercent * o.baseline) / 100);
+  return t;
+}
+
+// outcomeChart draws one assignment's scores by slot, with the baseline
+// line and the MCID band around it, on the instrument's score range.
+export function outcomeChart(id: string, title: string, o: OutcomeSeries, min: number, max: number): SVGElement {
+  const span = max - min || 1;
+  const y = (v: number) => M.top + plotH - (plotH * (Math.max(min, Math.min(max, v)) - min)) / span;
+  const n = o.points.length;
+  const parts: SVGElement[] = [];
+  const t = mcidThreshold(o);
+  if (o.baseline !== undefined && t !== undefined) {
+    const top = y(o.baseline + t);
+    const bottom = y(o.baseline - t);
+    parts.push(s("rect", { class: "band mcid-band", x: M.left, width: plotW, y: top, height: bottom - top, "data-low": fmtNum(o.baseline - t), "data-high": fmtNum(o.baseline + t) }));
+  }
+  const step = span <= 10 ? 2 : span / 5;
+  for (let v = min; v <= max + 1e-9; v += step) {
+    const yy = y(v);
+    parts.push(s("line", { class: "grid", x1: M.left, x2: W - M.right, y1: yy, y2: yy }));
+    parts.push(s("text", { class: "label", x: M.left - 6, y: yy + 4, "text-anchor": "end" }, fmtNum(v, 0)));
+  }
+  parts.push(s("line", { class: "axis", x1: M.left, x2: M.left, y1: M.top, y2: M.top + plotH }));
+  parts.push(s("line", { class: "axis", x1: M.left, x2: W - M.right, y1: M.top + plotH, y2: M.top + plotH }));
+  o.points.forEach((p, i) => {
+    const d = p.slotDate;
+    parts.push(s("text", { class: "label", x: xOf(i, n), y: H - M.bottom + 16, "text-anchor": "middle" }, d ? `${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}` : ""));
+  });
+  if (o.baseline !== undefined) {
+    const by = y(o.baseline);
+    parts.push(s("line", { class: "threshold baseline", x1: M.left, x2: W - M.right, y1: by, y2: by, "data-value": fmtNum(o.baseline) }));
+  }
+  const scored = o.points.map((p, i) => ({ p, i })).filter(({ p }) => p.score !== undefined);
+  if (scored.length > 1) {
+    parts.push(s("polyline", { class: "line", points: scored.map(({ p, i }) => `${xOf(i, n)},${y(p.score!)}`).join(" ") }));
+  }
+  for (const { p, i } of scored) {
+    parts.push(
+      s(
+        "circle",
+        { class: "point", cx: xOf(i, n), cy: y(p.score!), r: 5, "data-slot": fmtDate(p.slotDate), "data-value": fmtNum(p.score!) },
+        s("title", null, `Due ${fmtDate(p.slotDate)}: score ${fmtNum(p.score!)}`),
+      ),
+    );
+  }
+  const band =
+    o.baseline === undefined || t === undefined
+      ? "There is no baseline score yet."
+      : `The dashed line is the baseline score ${fmtNum(o.baseline)}; the shaded band runs from ${fmtNum(o.baseline - t)} to ${fmtNum(o.baseline + t)}, within the minimal clinically important difference of the baseline.`;
+  return frame(id, title, `Points show the score of ${scored.length} answered questionnaires by the day each was due, on a scale of ${fmtNum(min, 0)} to ${fmtNum(max, 0)}. ${band} The table below lists the same values.`, parts);
 }

@@ -15,6 +15,15 @@ import { exerciseNames } from "./names";
 import { doseText, flagText, frequencyText, outcomeClass, outcomeText, reasonText, stateText, statusText } from "./text";
 import { exportForm } from "./export";
 import { loadDevices } from "./devices";
+import { loadOutcomes } from "./outcomes";
+import { loadMessages } from "./messages";
+
+// alertTitle names an alert's kind; the questionnaire kinds in words.
+export function alertTitle(k: AlertKind): string {
+  if (k === AlertKind.FUNCTION_WORSENED) return "Function worsened (questionnaire score)";
+  if (k === AlertKind.QUESTIONNAIRE_OVERDUE) return "Questionnaire overdue";
+  return capital(enumText(AlertKind, k));
+}
 
 function capital(t: string): string {
   return t.charAt(0).toUpperCase() + t.slice(1);
@@ -71,6 +80,8 @@ export async function renderPatient(ctx: PageContext, patientId: string) {
   const screening = h("div");
   const trail = h("div");
   const phones = h("div");
+  const outcomes = h("div");
+  const messages = h("div");
   clear(
     ctx.main,
     h("p", null, h("a", { href: "#/" }, "← Triage")),
@@ -78,6 +89,8 @@ export async function renderPatient(ctx: PageContext, patientId: string) {
     h("p", { class: "meta" }, `Time zone ${patient.timeZone}`, patient.externalMrn ? ` · MRN ${patient.externalMrn}` : ""),
     section("h-progress", "Progress", progress),
     section("h-alerts", "Open alerts", alerts),
+    section("h-outcomes", "Outcome measures", outcomes),
+    section("h-messages", "Messages", messages),
     section("h-plan", "Plan", h("p", null, h("a", { href: `#/patients/${encodeURIComponent(patientId)}/plan` }, "Edit the plan")), plan),
     section("h-screening", "Screening", screening),
     section("h-trail", "Decision trail", trail),
@@ -96,6 +109,8 @@ export async function renderPatient(ctx: PageContext, patientId: string) {
     guard(screening, "screening", () => renderScreening(screening, patientId)),
     guard(trail, "the decision trail", () => renderTrail(trail, patientId, name)),
     loadDevices(phones, patientId),
+    loadOutcomes(outcomes, patientId),
+    loadMessages(messages, patientId),
   ]);
 }
 
@@ -229,7 +244,7 @@ function alertCard(el: HTMLElement, patientId: string, a: Alert): HTMLElement {
   return h(
     "article",
     { class: urgent ? "alert urgent" : "alert", "aria-labelledby": `alert-${a.id}`, "data-alert": a.id, "data-occurrences": String(a.occurrenceCount) },
-    h("h3", { id: `alert-${a.id}` }, `${urgent ? "Urgent: " : ""}${capital(enumText(AlertKind, a.kind))}`),
+    h("h3", { id: `alert-${a.id}` }, `${urgent ? "Urgent: " : ""}${alertTitle(a.kind)}`),
     h("p", null, a.summary),
     h("p", { class: "meta" }, `Open since ${fmtTime(a.createTime)}; latest ${fmtTime(a.latestOccurrenceTime ?? a.createTime)}`),
     details,

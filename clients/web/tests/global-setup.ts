@@ -143,6 +143,19 @@ async function seedClinic(base: string, admin: Seed["admin"]): Promise<Seed> {
   const clearance = await patient(tokA, "Clara Clearance");
   await screen(clearance, ["PREGNANCY"]);
 
+  // Outcomes: a phone, no questionnaire yet (the spec assigns the PSFS
+  // from the page, then the phone answers).
+  const outcomes = await patient(tokA, "Quinn Questionnaire");
+  await screen(outcomes, []);
+  const outcomesPhone = await Phone.enroll(base, tokA, outcomes);
+
+  // Messages: the patient wrote to the care team, unread yet.
+  const messages = await patient(tokA, "Mia Message");
+  await screen(messages, []);
+  const messagesPhone = await Phone.enroll(base, tokA, messages);
+  const patientMessage = "Is it fine to skip the stretches on my long shift days?";
+  await messagesPhone.push({ message: { id: crypto.randomUUID(), body: patientMessage, sentTime: new Date(now - 15 * 60_000).toISOString() } });
+
   // Another clinician's patient.
   const otherTeam = await patient(tokB, "Olive Otherteam");
 
@@ -161,9 +174,11 @@ async function seedClinic(base: string, admin: Seed["admin"]): Promise<Seed> {
     clinicianA,
     clinicianB,
     clinicianC,
-    patients: { urgent, chart, ack, clearance, otherTeam },
+    patients: { urgent, chart, ack, clearance, otherTeam, outcomes, messages },
     triage: { urgent: triageUrgent, alert: triageAlert, quiet: triageQuiet },
     ackPhone: { deviceId: ackPhone.deviceId, token: ackPhone.token, seq: ackPhone.seq },
+    outcomesPhone: { deviceId: outcomesPhone.deviceId, token: outcomesPhone.token, seq: outcomesPhone.seq },
+    patientMessage,
     chartCheckins: chartCheckins.map((c) => ({ at: new Date(c.at).toISOString(), score: c.score })),
   };
 }

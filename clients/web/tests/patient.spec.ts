@@ -84,4 +84,10 @@ test("the urgent patient's red-flag alert is shown as urgent", async ({ page }) 
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Ursula Redflag");
   await expect(page.locator("article.alert.urgent")).toHaveCount(1);
   await expect(page.locator("article.alert.urgent h3")).toHaveText("Urgent: Red flag");
+  // hep told the patient the plan is on hold: a notice in the thread, not
+  // the patient's own message, so not marked new.
+  const notice = page.getByRole("region", { name: "Messages" }).locator("ol.thread > li");
+  await expect(notice).toHaveCount(1);
+  await expect(notice.locator(".sender")).toHaveText("hep notice");
+  await expect(notice).not.toHaveClass(/unread/);
 });

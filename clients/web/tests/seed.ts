@@ -15,10 +15,16 @@ export interface Seed {
     ack: string;
     clearance: string;
     otherTeam: string;
+    // outcomes has a phone and no questionnaire; messages wrote one
+    // message the care team has not read.
+    outcomes: string;
+    messages: string;
   };
   // triage: clinician C's care team, in the order triage must rank it.
   triage: { urgent: string; alert: string; quiet: string };
   ackPhone: { deviceId: string; token: string; seq: number };
+  outcomesPhone: { deviceId: string; token: string; seq: number };
+  patientMessage: string;
   // chartCheckins are the chart patient's check-ins (UTC; the patient's
   // time zone is UTC).
   chartCheckins: { at: string; score: number }[];
