@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,6 +95,44 @@ func withClock(c hep.Clock) envOption { return func(o *envOptions) { o.clock = c
 // withTelemetry observes the server and the store with t.
 func withTelemetry(t *telemetry.Telemetry) envOption { return func(o *envOptions) { o.tel = t } }
 
+// template is a database file migrated once per test binary (and its
+// reads file): each env starts from a copy instead of running every
+// migration again, which the access matrix alone would do hundreds of
+// times. Open still checks the schema version.
+var template struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func copyTemplate(t *testing.T, dst string) {
+	t.Helper()
+	template.once.Do(func() {
+		dir, err := os.MkdirTemp("", "hep-rpc-template-")
+		if err != nil {
+			template.err = err
+			return
+		}
+		template.path = filepath.Join(dir, "hep.db")
+		_, template.err = sqlite.Migrate(context.Background(), template.path)
+	})
+	if template.err != nil {
+		t.Fatalf("template database: %v", template.err)
+	}
+	for _, pair := range [][2]string{{template.path, dst}, {sqlite.ReadsPath(template.path), sqlite.ReadsPath(dst)}} {
+		if _, err := os.Stat(pair[0] + "-wal"); err == nil {
+			t.Fatalf("the template %s has a WAL file left", pair[0])
+		}
+		b, err := os.ReadFile(pair[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(pair[1], b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	var o envOptions
@@ -106,6 +146,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if o.clock != nil {
 		storeOpts = append(storeOpts, sqlite.WithClock(o.clock))
 	}
+	copyTemplate(t, e.dbPath)
 	st, err := sqlite.Open(ctx, e.dbPath, storeOpts...)
 	if err != nil {
 		t.Fatal(err)
