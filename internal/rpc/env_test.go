@@ -34,6 +34,7 @@ const testPassword = "correct horse battery staple"
 // env is a real server on a loopback port over a real SQLite file, with the
 // cast of the access matrix signed in.
 type env struct {
+	snapDB *sql.DB // snapshot's read-only handle
 	t      *testing.T
 	srv    *Server
 	store  *sqlite.Store
@@ -300,11 +301,18 @@ func (e *env) snapshot() (domain string, auditRows int) {
 // snapshotExcept is snapshot without some domain tables.
 func (e *env) snapshotExcept(skip ...string) (domain string, auditRows int) {
 	e.t.Helper()
-	db, err := sql.Open("sqlite", "file:"+e.dbPath+"?mode=ro&_pragma=busy_timeout(5000)")
-	if err != nil {
-		e.t.Fatal(err)
+	// One read-only handle per env, opened on first use: each query reads
+	// the newest commit (WAL), and the schema is parsed once.
+	if e.snapDB == nil {
+		db, err := sql.Open("sqlite", "file:"+e.dbPath+"?mode=ro&_pragma=busy_timeout(5000)")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		e.snapDB = db
+		e.t.Cleanup(func() { db.Close() })
 	}
-	defer db.Close()
+	db := e.snapDB
 	h := sha256.New()
 	for _, tbl := range domainTables {
 		if slices.Contains(skip, tbl) {
