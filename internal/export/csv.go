@@ -42,6 +42,9 @@ const (
 	// score; CSVAnswers one row per answer.
 	CSVResponses = "questionnaire_responses.csv"
 	CSVAnswers   = "questionnaire_answers.csv"
+	// CSVMessages holds one row per message of the thread received in the
+	// range, in thread order.
+	CSVMessages = "messages.csv"
 )
 
 // Headers of the CSV files, in column order.
@@ -67,7 +70,9 @@ var (
 	HeaderOccurrences = []string{"id", "alert_id", "occurred_at", "kind", "trigger", "summary"}
 	HeaderResponses   = []string{"response_id", "assignment_id", "instrument", "slot_date", "authored_time", "score",
 		"scored_items_answered", "scored_items_skipped", "change_from_baseline", "change_vs_mcid", "supersedes"}
-	HeaderAnswers = []string{"response_id", "link_id", "value", "text", "skipped"}
+	HeaderAnswers  = []string{"response_id", "link_id", "value", "text", "skipped"}
+	HeaderMessages = []string{"message_id", "thread_seq", "sender", "sender_id", "sender_name", "sent_time",
+		"receive_time", "read_by_other_side", "body"}
 )
 
 // Inert makes a cell safe to open in a spreadsheet: a cell that starts
@@ -259,6 +264,9 @@ func WriteCSV(ctx context.Context, w io.Writer, snap *hep.ExportSnapshot, src So
 	if err := writeOutcomesCSV(c, snap, loc); err != nil {
 		return err
 	}
+	if err := writeMessagesCSV(c, snap, loc); err != nil {
+		return err
+	}
 	prog.add(snapshotRows(snap))
 
 	// Sessions, a page at a time.
@@ -350,6 +358,25 @@ func writeOutcomesCSV(c *csvZip, snap *hep.ExportSnapshot, loc *time.Location) e
 					return err
 				}
 			}
+		}
+	}
+	return f.done()
+}
+
+// writeMessagesCSV writes the thread's messages of the range. sender is
+// patient, clinician or system; sender_id the phone's device id, the
+// clinician's account id or "system"; sender_name a clinician's display
+// name (empty for the patient and hep); read_by_other_side whether the
+// other side's read mark covered the message at export time.
+func writeMessagesCSV(c *csvZip, snap *hep.ExportSnapshot, loc *time.Location) error {
+	f, err := c.file(CSVMessages, HeaderMessages)
+	if err != nil {
+		return err
+	}
+	for _, m := range snap.Messages {
+		if err := f.write(m.ID, itoa(m.ThreadSeq), strings.ToLower(string(m.Sender)), m.SenderID, m.SenderName,
+			timeIn(m.SentTime, loc), timeIn(m.ReceiveTime, loc), yesNo(readByOther(m, snap.Thread)), m.Body); err != nil {
+			return err
 		}
 	}
 	return f.done()

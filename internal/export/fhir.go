@@ -38,13 +38,17 @@ import (
 // (as in the instruments' own Questionnaires), and identifier systems under
 // "urn:hep:id:". Pain scores use LOINC 72514-3.
 //
-// Provenance: records come from three kinds of author, and each kind gets
-// Provenance of its own, so memory stays bounded by a page:
+// Provenance: records come from the patient, the clinicians and hep, and
+// each kind gets Provenance of its own, so memory stays bounded by a page:
 //   - each CarePlan version: one Provenance naming its clinician author
 //     (recorded: the version's creation);
 //   - questionnaire responses and their scores: one Provenance for all of
 //     the export's, the phones as authors on behalf of the Patient
 //     (recorded: the newest receive time);
+//   - messages (fhir_messages.go): the patient's in one Provenance, the
+//     phones as authors on behalf of the Patient; each clinician's in one
+//     naming the clinician; hep's notices in one naming the hep server
+//     Device (recorded: the newest receive time of each);
 //   - patient-reported records (sessions and their pain scores, check-ins):
 //     one Provenance per page of at most Options.PageSize rows, targeting
 //     that page's resources, with the patient's phones (Device) as authors
@@ -244,6 +248,12 @@ func (x *fhirExport) bundleURL() string {
 // practitioner returns the fullUrl of the Practitioner of an account,
 // writing it on first use.
 func (x *fhirExport) practitioner(accountID string) (string, error) {
+	return x.practitionerNamed(accountID, "")
+}
+
+// practitionerNamed is practitioner with the name to give it when the
+// snapshot's Names lack the account (a message carries its sender's name).
+func (x *fhirExport) practitionerNamed(accountID, name string) (string, error) {
 	if u, ok := x.practitioners[accountID]; ok {
 		return u, nil
 	}
@@ -251,7 +261,10 @@ func (x *fhirExport) practitioner(accountID string) (string, error) {
 	x.practitioners[accountID] = u
 	p := fhir.Practitioner{Id: ptr(uuidOf(u)), Identifier: []fhir.Identifier{ident(SystemIDAccount, accountID)}}
 	if n := x.snap.Names[accountID]; n != "" {
-		p.Name = []fhir.HumanName{{Text: ptr(n)}}
+		name = n
+	}
+	if name != "" {
+		p.Name = []fhir.HumanName{{Text: ptr(name)}}
 	}
 	return u, x.b.entry(u, p)
 }
@@ -273,7 +286,8 @@ func (x *fhirExport) device(deviceID string) (string, error) {
 func uuidOf(fullURL string) string { return strings.TrimPrefix(fullURL, "urn:uuid:") }
 
 // static writes everything of the snapshot: Patient, the hep server
-// Device, CarePlans, the outcome measures (fhir_outcomes.go), Flags,
+// Device, CarePlans, the outcome measures (fhir_outcomes.go), the
+// messages (fhir_messages.go), Flags,
 // DetectedIssues and their Provenance.
 func (x *fhirExport) static() error {
 	s := x.snap
@@ -300,6 +314,9 @@ func (x *fhirExport) static() error {
 		}
 	}
 	if err := x.outcomes(); err != nil {
+		return err
+	}
+	if err := x.messages(); err != nil {
 		return err
 	}
 	var derived []fhir.Reference

@@ -361,6 +361,7 @@ func (d *pdfDoc) render() {
 	d.screening()
 	d.decisions()
 	d.alerts()
+	d.messages()
 	d.signature()
 }
 

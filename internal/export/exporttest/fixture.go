@@ -22,10 +22,18 @@
 //     worse one on 2030-03-25 (by the MCID: a FUNCTION_WORSENED alert) and
 //     a better one with a fourth activity on 2030-04-08, received two days
 //     later;
-//   - after the range: a session and a check-in that must not be exported;
-//   - a second patient with a plan, sessions, check-ins and a PSFS baseline
-//     in the same range, none of which may appear in the first patient's
-//     export.
+//   - messages: the clinician's welcome before the range (not exported);
+//     in the range the patient's question (a list starting with "-", which
+//     a spreadsheet would run), the clinician's answer, hep's notice when
+//     the pregnancy pauses the plan, the patient's second question and its
+//     answer, the patient's thanks (unread by the team) and the
+//     clinician's note about the visit (unread by the patient); the team
+//     read through the second question, the patient through its answer;
+//   - after the range: a session, a check-in and a message that must not
+//     be exported;
+//   - a second patient with a plan, sessions, check-ins, a PSFS baseline
+//     and a message in the same range, none of which may appear in the
+//     first patient's export.
 package exporttest
 
 import (
@@ -59,6 +67,13 @@ type Fixture struct {
 	// responses as pushed, oldest slot first (baseline, worse, better).
 	Assignment hep.Assignment
 	Responses  []hep.QuestionnaireResponse
+	// Messages are the patient's thread messages received in the range, in
+	// thread order, as sent (the notice as the store wrote it); Welcome is
+	// the one before the range and After the one after it.
+	Messages       []hep.Message
+	Welcome, After hep.Message
+
+	doctor context.Context
 
 	t    testing.TB
 	seqs map[string]int64
@@ -85,6 +100,7 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 	f.Clinician = f.must2(f.Store.CreateAccount(admin, hep.AccountCreate{Email: "dr.rivera@clinic.example",
 		DisplayName: "Dr Rivera", Role: hep.RoleClinician}, "hash")).(hep.Account)
 	doctor := hep.WithActor(t.Context(), hep.Actor{ID: f.Clinician.ID, Role: hep.RoleClinician, Action: "test.fixture"})
+	f.doctor = doctor
 	f.Doctor = hep.WithActor(t.Context(), hep.Actor{ID: f.Clinician.ID, Role: hep.RoleClinician, Action: "export.export",
 		RequestID: "r-export", Peer: "127.0.0.1:1"})
 	f.Patient = f.must2(f.Store.CreatePatient(admin, hep.PatientCreate{DisplayName: "Zoë Łukasiewicz-Müller",
@@ -125,6 +141,8 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 		InstrumentID: hep.InstrumentPSFS, Start: start})).(hep.Assignment)
 	f.respond(phone, f.Assignment.ID, start, f.at(3, 11, 9, 20), psfsActivities[:3], 4, 5, 3)
 	f.respond(otherPhone, otherPSFS.ID, start, f.at(3, 11, 9, 25), []string{"other patient's activity", "other patient's activity", "other patient's activity"}, 6, 6, 5)
+	f.set(3, 11, 9, 30)
+	f.Welcome = f.send("Welcome to your home exercise program. You can message us here about your exercises.")
 	for day := 15; day <= 17; day++ {
 		f.push(phone, f.log("cat-cow", 1, f.at(3, day, 8, 0), nrs(6), nrs(5), ""))
 	}
@@ -155,10 +173,14 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 	goneCheckin := f.checkin(f.at(3, 23, 21, 0), 9, "typo")
 	f.push(phone, goneCheckin)
 	f.push(phone, hep.Mutation{Delete: &hep.DeleteRecord{Kind: hep.KindCheckin, ID: goneCheckin.Checkin.ID}})
+	// The patient asks (a list: the first character would be a formula's).
+	f.message(phone, f.at(3, 24, 20, 30), "- stiff every morning, better after cat-cow\n- the traction pulls on my left side\nShould I keep the traction?")
 
 	// Week 2: the second PSFS slot, worse than the baseline by the MCID (2
 	// points); plan 2 (adds the overhead stretch).
 	f.respond(phone, f.Assignment.ID, hep.Date{Year: 2030, Month: 3, Day: 25}, f.at(3, 25, 7, 40), psfsActivities[:3], 2, 3, 1)
+	f.set(3, 25, 9, 0)
+	f.Messages = append(f.Messages, f.send("Keep the traction as it is; I am adding an overhead stretch to your plan today."))
 	f.set(3, 25, 10, 0)
 	overhead := hep.ItemSpec{ExerciseID: "overhead-stretch", Dose: hep.Dose{Sets: 2, Reps: 5, HoldSeconds: 20},
 		Frequency: hep.Frequency{TimesPerDay: 2, DaysPerWeek: 7}, StartDate: hep.Date{Year: 2030, Month: 3, Day: 25},
@@ -176,6 +198,13 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 	f.set(3, 28, 18, 0)
 	f.push(phone, hep.Mutation{Screening: []hep.ScreeningInput{{Flag: hep.FlagPregnancy, Status: hep.StatusPresent,
 		Note: "Positive test today"}}})
+	// hep's notice that exercises are paused.
+	notices, _, err := f.Store.ListMessages(doctor, hep.MessageFilter{PatientID: f.Patient.ID, Limit: 1})
+	if err != nil || len(notices) != 1 || notices[0].Sender != hep.SenderSystem {
+		t.Fatalf("the notice of the paused plan: %+v %v", notices, err)
+	}
+	f.Messages = append(f.Messages, notices[0])
+	f.message(phone, f.at(3, 28, 18, 20), "I am pregnant, 8 weeks. Which exercises can I still do?")
 	// A clinician verifies it, adds hypertension, clears two exercises and
 	// acknowledges the alert.
 	f.set(3, 29, 9, 30)
@@ -196,6 +225,14 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 	}
 	f.ok(err3(f.Store.AcknowledgeAlert(doctor, f.Patient.ID, alerts[0].ID,
 		"Called her: cat-cow and the overhead stretch cleared, child's pose and traction paused", alerts[0].Occurrences)))
+	// The team reads the thread so far and answers; the phone reads the
+	// answer that evening.
+	f.set(3, 29, 10, 4)
+	f.ok(err2(f.Store.MarkMessagesRead(doctor, f.Patient.ID, f.Messages[len(f.Messages)-1].ThreadSeq)))
+	f.set(3, 29, 10, 5)
+	f.Messages = append(f.Messages, f.send("Cat-cow and the overhead stretch are fine; please pause child's pose and the traction for now."))
+	f.set(3, 29, 19, 0)
+	f.push(phone, hep.Mutation{MessagesRead: ptr(f.Messages[len(f.Messages)-1].ThreadSeq)})
 
 	// Weeks 3 and 4 (summer time from 2030-03-31).
 	var better hep.Mutation
@@ -234,6 +271,11 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 		Items: []hep.ItemSpec{catCow3, inversion}}); hep.ErrorCode(err) != hep.CodeFailedPrecondition {
 		t.Fatalf("SetPlan with the inversion table: %v, want FAILED_PRECONDITION", err)
 	}
+	// The patient's thanks (the team has not read it) and the clinician's
+	// note (the patient has not read it).
+	f.message(phone, f.at(4, 12, 9, 15), "Thank you, the mornings are much better now.")
+	f.set(4, 13, 16, 0)
+	f.Messages = append(f.Messages, f.send("Good to hear. See you at the visit on 2030-04-15."))
 
 	// The other patient, in the same range.
 	for day := 18; day <= 31; day++ {
@@ -243,14 +285,51 @@ func Build(t testing.TB, open func(clock hep.Clock) hep.Store) *Fixture {
 		}
 	}
 
+	f.push(otherPhone, f.messageOf(f.at(4, 13, 17, 0), "other patient's message"))
+
 	// After the range.
 	f.push(phone, f.log("cat-cow", 2, f.at(4, 15, 8, 0), nrs(3), nrs(2), "after the range"))
 	f.push(phone, f.checkin(f.at(4, 15, 20, 0), 2, "after the range"))
+	f.After = *f.messageOf(f.at(4, 15, 20, 30), "after the range: thank you for today").Message
+	f.push(phone, hep.Mutation{Message: &f.After})
 	f.set(4, 20, 12, 0)
 	return f
 }
 
 func nrs(n int32) *int32 { return &n }
+
+func ptr[T any](v T) *T { return &v }
+
+// messageOf is a message mutation of a phone, sent at a time.
+func (f *Fixture) messageOf(at time.Time, body string) hep.Mutation {
+	return hep.Mutation{Message: &hep.Message{ID: uuid.Must(uuid.NewV7()).String(), Body: body, SentTime: at, PhoneSentTime: at}}
+}
+
+// message pushes a message from a phone; the patient's own are kept in
+// Messages with the thread sequence the store gave them.
+func (f *Fixture) message(p phone, at time.Time, body string) {
+	f.t.Helper()
+	m := f.messageOf(at, body)
+	f.push(p, m)
+	if p.device.ID != f.Device.ID {
+		return
+	}
+	list, _, err := f.Store.ListMessages(f.doctor, hep.MessageFilter{PatientID: f.Patient.ID, Limit: 1})
+	if err != nil || len(list) != 1 || list[0].ID != m.Message.ID {
+		f.t.Fatalf("the message just pushed: %+v %v", list, err)
+	}
+	f.Messages = append(f.Messages, list[0])
+}
+
+// send sends a message from the clinician to the patient.
+func (f *Fixture) send(body string) hep.Message {
+	f.t.Helper()
+	m, err := f.Store.SendMessage(f.doctor, f.Patient.ID, body)
+	if err != nil {
+		f.t.Fatalf("SendMessage: %v", err)
+	}
+	return m
+}
 
 // noteFor gives some sessions a note: formula-injection ones and text.
 func noteFor(day int) string {
@@ -374,6 +453,8 @@ func (f *Fixture) push(p phone, m hep.Mutation) {
 		at = m.Checkin.CorrectedRecordTime
 	case m.Response != nil:
 		at = m.Response.CorrectedAuthoredTime
+	case m.Message != nil:
+		at = m.Message.SentTime
 	}
 	if at.Add(time.Minute).After(*f.Clock) {
 		*f.Clock = at.Add(time.Minute)
