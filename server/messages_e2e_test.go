@@ -3,7 +3,11 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"encoding/csv"
+	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -94,6 +98,44 @@ func TestMessagesEndToEnd(t *testing.T) {
 		list.GetMessages()[0].GetSender() != hepv1.MessageSender_MESSAGE_SENDER_PATIENT {
 		t.Errorf("the clinician's thread: %v", list)
 	}
+	// The export for the visit holds the thread: two Communications in the
+	// Bundle, two rows in messages.csv.
+	exports := hepv1.NewExportServiceClient(cc)
+	exportOf := func(format hepv1.ExportFormat) []byte {
+		t.Helper()
+		st, err := exports.Export(callCtx(t, c.clinicianTok, ""), &hepv1.ExportRequest{PatientId: patientID, Format: format})
+		must(t, "Export", err)
+		var buf bytes.Buffer
+		for {
+			m, err := st.Recv()
+			if err == io.EOF {
+				return buf.Bytes()
+			}
+			must(t, "Export stream", err)
+			buf.Write(m.GetData())
+		}
+	}
+	if n := bytes.Count(exportOf(hepv1.ExportFormat_EXPORT_FORMAT_FHIR), []byte(`"resourceType":"Communication"`)); n != 2 {
+		t.Errorf("%d Communications in the Bundle, want 2", n)
+	}
+	zipped := exportOf(hepv1.ExportFormat_EXPORT_FORMAT_CSV)
+	z, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+	must(t, "zip", err)
+	rows := -1
+	for _, f := range z.File {
+		if f.Name == "messages.csv" {
+			rc, err := f.Open()
+			must(t, "open messages.csv", err)
+			recs, err := csv.NewReader(rc).ReadAll()
+			rc.Close()
+			must(t, "read messages.csv", err)
+			rows = len(recs) - 1
+		}
+	}
+	if rows != 2 {
+		t.Errorf("messages.csv has %d rows, want 2", rows)
+	}
+
 	tri, err := review.ListTriage(callCtx(t, c.clinicianTok, ""), &hepv1.ListTriageRequest{})
 	must(t, "ListTriage", err)
 	if len(tri.GetEntries()) != 1 || tri.GetEntries()[0].GetUnreadMessages() != 1 {

@@ -192,7 +192,7 @@ func checkCSVZip(t *testing.T, data []byte, snap *hep.ExportSnapshot) {
 		responses += len(o.Responses)
 	}
 	files := []string{export.CSVPatient, export.CSVSessions, export.CSVCheckins, export.CSVScreening, export.CSVPlanItems,
-		export.CSVDecisions, export.CSVClearances, export.CSVAlerts, export.CSVOccurrences, export.CSVResponses, export.CSVAnswers}
+		export.CSVDecisions, export.CSVClearances, export.CSVAlerts, export.CSVOccurrences, export.CSVResponses, export.CSVAnswers, export.CSVMessages}
 	for _, f := range files {
 		if _, ok := rows[f]; !ok {
 			t.Errorf("the zip has no %s", f)
