@@ -9,7 +9,7 @@
 // history of years never sits whole in memory. Progress is reported in
 // records done (the unit of ExportHeader.total_rows; see TotalRows).
 //
-// Patient free text (log and check-in notes, screening notes) is part of
+// Patient free text (log and check-in notes, screening notes, messages) is part of
 // the patient's record and is exported; it is never logged.
 package export
 
