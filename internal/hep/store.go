@@ -279,12 +279,13 @@ type Store interface {
 	// Audited (resource instruments).
 	ListInstruments(ctx context.Context) ([]Instrument, error)
 	// ImportInstrumentText stores the clinic's own text for a built-in
-	// instrument whose text hep does not ship, as in.Raw (in is the result
-	// of WithText), imported by the actor; the newest import applies from
+	// instrument whose text hep does not ship, as in.Raw, imported by the
+	// actor; the newest import applies from
 	// then on (the patients' questionnaires records of its active
 	// assignments are bumped, so phones pull the new text). NOT_FOUND for
 	// an unknown instrument; FAILED_PRECONDITION if its text ships with hep.
-	// Audited (resource instruments/ID).
+	// INVALID_ARGUMENT (field questionnaire_json) unless WithText accepts
+	// in.Raw. Audited (resource instruments/ID).
 	ImportInstrumentText(ctx context.Context, in Instrument) (Instrument, error)
 	// AssignQuestionnaire gives a patient an instrument, actor as the
 	// creator, after ValidateAssignment with the patient's today (a zero

@@ -28,10 +28,8 @@ func messageToProto(m hep.Message) *hepv1.Message {
 
 func threadToProto(t hep.MessageThread) *hepv1.MessageThread {
 	out := &hepv1.MessageThread{ReadByPatientThrough: t.ReadByPatientThrough, ReadByTeamThrough: t.ReadByTeamThrough,
-		TeamReadBy: t.TeamReadBy, UnreadByTeam: t.UnreadByTeam, UnreadByPatient: t.UnreadByPatient, LastThreadSeq: t.LastThreadSeq}
-	if !t.TeamReadTime.IsZero() {
-		out.TeamReadTime = timestamppb.New(t.TeamReadTime)
-	}
+		TeamReadBy: t.TeamReadBy, TeamReadTime: ts(t.TeamReadTime), UnreadByTeam: t.UnreadByTeam, UnreadByPatient: t.UnreadByPatient,
+		LastThreadSeq: t.LastThreadSeq}
 	return out
 }
 
@@ -93,12 +91,9 @@ func (x *messageService) MarkMessagesRead(ctx context.Context, req *hepv1.MarkMe
 }
 
 func remindersToProto(p hep.ReminderPreferences) *hepv1.ReminderPreferences {
-	out := &hepv1.ReminderPreferences{WindowStartMinute: p.WindowStart, WindowEndMinute: p.WindowEnd, SetBy: p.SetBy}
+	out := &hepv1.ReminderPreferences{WindowStartMinute: p.WindowStart, WindowEndMinute: p.WindowEnd, SetBy: p.SetBy, SetTime: ts(p.SetTime)}
 	for _, d := range p.QuietDays {
 		out.QuietDays = append(out.QuietDays, weekdayToProto(d))
-	}
-	if !p.SetTime.IsZero() {
-		out.SetTime = timestamppb.New(p.SetTime)
 	}
 	return out
 }

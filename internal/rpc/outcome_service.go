@@ -34,21 +34,13 @@ func instrumentToProto(in hep.Instrument) *hepv1.Instrument {
 		TextLicensed: in.TextLicensed, QuestionnaireJson: string(in.Raw), TextImported: in.TextImported}
 }
 
-func tsOrNil(t interface{ IsZero() bool }, f func() *timestamppb.Timestamp) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return f()
-}
-
 func assignmentToProto(a hep.Assignment) *hepv1.Assignment {
 	out := &hepv1.Assignment{Id: a.ID, PatientId: a.PatientID, InstrumentId: string(a.InstrumentID), StartDate: dateToProto(a.Start),
 		EveryWeeks: a.EveryWeeks, EndDate: dateToProto(a.End), CreatedBy: a.CreatedBy, CreateTime: timestamppb.New(a.CreateTime),
-		EndedBy: a.EndedBy}
+		EndedBy: a.EndedBy, EndTime: ts(a.EndTime)}
 	for _, d := range a.VisitDates {
 		out.VisitDates = append(out.VisitDates, dateToProto(d))
 	}
-	out.EndTime = tsOrNil(a.EndTime, func() *timestamppb.Timestamp { return timestamppb.New(a.EndTime) })
 	return out
 }
 
@@ -124,16 +116,9 @@ func (x *outcomeService) ImportInstrumentText(ctx context.Context, req *hepv1.Im
 		v.Add("questionnaire_json", "%v", err)
 		return nil, v.Err()
 	}
-	builtin, ok := hep.LookupInstrument(parsed.ID)
-	if !ok {
+	if _, ok := hep.LookupInstrument(parsed.ID); !ok {
 		v.Add("questionnaire_json", "id %q is not an instrument hep scores", parsed.ID)
 		return nil, v.Err()
-	}
-	if !builtin.TextLicensed {
-		if _, err := builtin.WithText(raw); err != nil {
-			v.Add("questionnaire_json", "%v", err)
-			return nil, v.Err()
-		}
 	}
 	parsed.Raw = raw
 	in, err := x.s.store.ImportInstrumentText(ctx, parsed)
@@ -267,8 +252,6 @@ func dueToProto(e hep.DueEntry) *hepv1.DueEntry {
 	if e.Kind == hep.DueQuestionnaire {
 		out.Slot = slotToProto(e.Slot)
 	}
-	if !e.RemindTime.IsZero() {
-		out.RemindTime = timestamppb.New(e.RemindTime)
-	}
+	out.RemindTime = ts(e.RemindTime)
 	return out
 }

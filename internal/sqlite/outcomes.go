@@ -552,7 +552,9 @@ func (s *Store) ImportInstrumentText(ctx context.Context, in hep.Instrument) (he
 	}
 	out, err := builtin.WithText(in.Raw)
 	if err != nil {
-		return hep.Instrument{}, hep.Errorf(hep.CodeInvalid, "%v", err)
+		var v hep.Violations
+		v.Add("questionnaire_json", "%v", err)
+		return hep.Instrument{}, v.Err()
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO instrument_texts (instrument_id, questionnaire, imported_by, import_time) VALUES (?, ?, ?, ?)",
