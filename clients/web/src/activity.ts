@@ -58,7 +58,7 @@ async function pager<T>(el: HTMLElement, what: string, id: string, caption: stri
 export async function loadActivity(el: HTMLElement, patientId: string, name: (id: string) => string) {
   const sessions = h("div", { class: "activity" });
   const checkins = h("div", { class: "activity" });
-  clear(el, h("h3", null, "Sessions"), sessions, h("h3", null, "Pain check-ins"), checkins);
+  clear(el, sessions, checkins);
   await Promise.all([
     pager<ExerciseLog>(
       sessions,

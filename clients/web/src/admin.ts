@@ -329,7 +329,7 @@ async function renderAudit(ctx: PageContext) {
   clear(
     ctx.main,
     h("h1", null, "Audit trail"),
-    h("p", { class: "meta" }, "Every read or write of patient data, every sign-in and every refused call, oldest first. Check the chain's integrity with ", h("code", null, "hepd audit verify"), "."),
+    h("p", { class: "meta" }, "Every read or write of patient data, every sign-in and every refused call, oldest first. Ids are shortened to their first 8 characters (the whole id is in each one's tooltip). Check the chain's integrity with ", h("code", null, "hepd audit verify"), "."),
     h(
       "form",
       {
@@ -353,6 +353,15 @@ async function renderAudit(ctx: PageContext) {
   );
   focusHeading(ctx.main);
   await load();
+}
+
+const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+// shortId shows an id by its first 8 characters; the whole id is the
+// element's title and data-id (a table of full UUIDs is unreadable).
+function shortId(id: string): HTMLElement | string {
+  if (!id) return "—";
+  return h("span", { class: "id", title: id, "data-id": id }, id.replace(uuid, (m) => m.slice(0, 8) + "…"));
 }
 
 function drawEvents(el: HTMLElement, events: AuditEvent[], names: Map<string, string>, pageNo: number, more: boolean, go: (d: number) => void) {
@@ -379,15 +388,15 @@ function drawEvents(el: HTMLElement, events: AuditEvent[], names: Map<string, st
               h(
                 "tr",
                 { "data-action": e.action, class: e.outcome === "OK" ? "" : "refused" },
-                h("td", null, fmtTime(e.time)),
+                h("td", { class: "nowrap" }, fmtTime(e.time)),
                 h("th", { scope: "row" }, e.action),
                 h("td", null, e.outcome),
                 h("td", null, actor(e)),
                 h("td", null, e.actorRole ? roleText(e.actorRole) : "—"),
-                h("td", { class: "id" }, e.patientId || "—"),
-                h("td", { class: "id" }, e.resource || "—"),
-                h("td", null, `${e.chain} #${e.sequence}`),
-                h("td", { class: "id" }, e.requestId),
+                h("td", { class: "patient" }, shortId(e.patientId)),
+                h("td", null, shortId(e.resource)),
+                h("td", { class: "nowrap" }, `${e.chain} #${e.sequence}`),
+                h("td", null, shortId(e.requestId)),
               ),
             ),
           ),

@@ -79,6 +79,7 @@ function entryForm(el: HTMLElement, patientId: string, current: Map<ScreeningFla
     "form",
     {
       class: "screening-entry",
+      onchange: () => clear(error),
       onsubmit: async (e: Event) => {
         e.preventDefault();
         clear(error);

@@ -24,13 +24,21 @@ export async function expectAccessible(page: Page, name: string) {
 // shot saves a screenshot under artifacts/ (ignored by git). With
 // HEP_DOC_SHOTS=1 (npm run shots), a shot given a docs name is also
 // written to docs/images/dashboard/ at the 1280-px viewport, the page's
-// top `height` CSS pixels at most, for docs/dashboard.md.
-export async function shot(page: Page, name: string, docs?: { name: string; height?: number }) {
+// top `height` CSS pixels at most (or just the `section` element), for
+// docs/dashboard.md.
+export async function shot(page: Page, name: string, docs?: { name: string; height?: number; section?: string }) {
   mkdirSync("artifacts", { recursive: true });
   await page.screenshot({ path: `artifacts/${name}.png`, fullPage: true });
   if (docs && process.env.HEP_DOC_SHOTS === "1") {
     const dir = fileURLToPath(new URL("../../../docs/images/dashboard/", import.meta.url));
     mkdirSync(dir, { recursive: true });
+    // No focus ring or hover left over from the steps before.
+    await page.mouse.move(0, 0);
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    if (docs.section) {
+      await page.locator(docs.section).screenshot({ path: `${dir}${docs.name}.png`, animations: "disabled", caret: "hide" });
+      return;
+    }
     const full = await page.evaluate(() => document.documentElement.scrollHeight);
     const width = page.viewportSize()?.width ?? 1280;
     await page.screenshot({ path: `${dir}${docs.name}.png`, fullPage: true, animations: "disabled", caret: "hide", clip: { x: 0, y: 0, width, height: Math.min(full, docs.height ?? 1100) } });

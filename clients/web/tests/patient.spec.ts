@@ -63,7 +63,7 @@ test("the patient page's charts and table agree with the seeded check-ins, with 
   await expect(page.locator("#screening input, #screening select, #screening button")).toHaveCount(0);
   await expect(page.getByRole("heading", { name: "Decision trail" })).toBeVisible();
   await expectAccessible(page, "patient");
-  await shot(page, "patient");
+  await shot(page, "patient", { name: "patient", height: 1500 });
 });
 
 test("another clinician's patient is not found, with no hint it exists", async ({ page }) => {
@@ -131,5 +131,5 @@ test("recent sessions and check-ins are listed newest first, and the pain respon
   await expect(items.filter({ hasText: "Cat-cow" }).getByRole("cell").nth(2)).toHaveText("-1.0");
   await expectAccessible(page, "patient activity");
   await activity.scrollIntoViewIfNeeded();
-  await shot(page, "patient-activity");
+  await shot(page, "patient-activity", { name: "patient-activity", section: 'section[aria-labelledby="h-activity"]' });
 });

@@ -25,7 +25,7 @@ test("recording a screening answer suspends plan items, the screening alert appe
   await osteo.getByLabel("Present").check();
   await osteo.getByLabel("Note on osteoporosis").fill("DEXA T-score -2.8");
   await expectAccessible(page, "screening entry");
-  await shot(page, "screening-entry");
+  await shot(page, "screening-entry", { name: "screening-entry", section: 'section[aria-labelledby="h-screening"]' });
   await form.getByRole("button", { name: "Record answers" }).click();
 
   // The server re-gated the plan: the page names both changed items.
@@ -45,7 +45,8 @@ test("recording a screening answer suspends plan items, the screening alert appe
   await expect(card.getByRole("heading")).toHaveText("Screening changed");
   await expect(page.locator("#trail")).toContainText("screening changed");
   await expectAccessible(page, "patient after a screening change");
-  await shot(page, "screening-changed");
+  await shot(page, "screening-changed", { name: "screening-alert", section: 'section[aria-labelledby="h-alerts"]' });
+  await shot(page, "screening-suspended", { name: "screening-suspended", section: 'section[aria-labelledby="h-plan"]' });
 
   // The server agrees.
   const tok = (await rpc(s.base, "AuthService/SignIn", { email: s.clinicianA.email, password: s.clinicianA.password })).tokens.accessToken;

@@ -37,7 +37,7 @@ test("when the session ends, a dialog asks to sign in again and the page keeps i
   await expect(dialog).toBeVisible();
   await expect(dialog.getByLabel("Password")).toBeFocused();
   await expectAccessible(page, "session-ended dialog");
-  await shot(page, "session-ended");
+  await shot(page, "session-ended", { name: "session-ended", height: 720 });
   await expect(dialog.getByLabel("Email")).toHaveValue(s.clinicianA.email);
   await dialog.getByLabel("Password").fill(s.clinicianA.password);
   await dialog.getByRole("button", { name: "Sign in again" }).click();
