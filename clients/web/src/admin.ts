@@ -186,7 +186,7 @@ async function renderCareTeams(ctx: PageContext) {
           void drawTeam(ctx, body, pid.value.trim());
         },
       },
-      h("div", { class: "field" }, h("label", { for: "ct-patient" }, "Patient id"), pid, h("span", { class: "hint", id: "ct-patient-hint" }, "For example 0190f…-…")),
+      h("div", { class: "field" }, h("label", { for: "ct-patient" }, "Patient id"), pid, h("span", { class: "hint", id: "ct-patient-hint" }, "The 36-character id shown on the patient's page")),
       h("button", { type: "submit" }, "Show care team"),
     ),
     body,

@@ -3,6 +3,9 @@ import { rpc } from "./rpc";
 import { seed } from "./seed";
 
 test("recording a screening answer suspends plan items, the screening alert appears, and it is acknowledged", async ({ page }) => {
+  // The longest spec (three axe checks of the whole patient page): room
+  // for a busy machine.
+  test.setTimeout(120_000);
   const s = seed();
   await signInAs(page, s.clinicianA, `#/patients/${s.patients.screening}`);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Sol Screening");
