@@ -1,5 +1,6 @@
 // The dashboard's shell: sign-in, the header, the routes (in the URL's
-// fragment: #/ triage, #/patients/ID, #/patients/ID/plan) and the dialog
+// fragment: #/ triage, #/patients/ID, #/patients/ID/plan for a
+// clinician; #/, #/care-teams, #/audit for an administrator) and the dialog
 // that asks to sign in again when the session ends, without leaving the
 // page.
 import { api, errorText, onSessionEnded, principal, refresh, signIn, signOut } from "./api";
@@ -39,7 +40,7 @@ function shell(): HTMLElement {
       "header",
       { class: "top" },
       h("a", { class: "brand", href: "#/" }, "hep"),
-      h("nav", { "aria-label": "Main" }, h("ul", null, h("li", null, h("a", { href: "#/" }, p?.role === Role.ADMIN ? "Accounts" : "Triage")))),
+      h("nav", { "aria-label": "Main" }, h("ul", null, navLinks(p?.role === Role.ADMIN))),
       h("span", { class: "spacer" }),
       h("span", { class: "who" }, `Signed in as ${who}`),
       h("button", { type: "button", onclick: () => void doSignOut() }, "Sign out"),
@@ -47,6 +48,12 @@ function shell(): HTMLElement {
     main,
   );
   return main;
+}
+
+function navLinks(admin: boolean): HTMLElement[] {
+  const here = location.hash.replace(/^#/, "") || "/";
+  const links: [string, string][] = admin ? [["/", "Accounts"], ["/care-teams", "Care teams"], ["/audit", "Audit trail"]] : [["/", "Triage"]];
+  return links.map(([path, label]) => h("li", null, h("a", { href: "#" + path, "aria-current": here === path ? "page" : undefined }, label)));
 }
 
 async function doSignOut() {
@@ -168,7 +175,7 @@ async function route() {
   const parts = hash.split("/").filter(Boolean).map(decodeURIComponent);
   try {
     if (p.role === Role.ADMIN) {
-      await renderAdmin(ctx);
+      await renderAdmin(ctx, parts[0] ?? "");
     } else if (p.role !== Role.CLINICIAN) {
       ctx.title("Not for this account");
       clear(main, h("h1", null, "This dashboard is for clinicians"), h("p", null, "Patients use the hep app on their phone."));

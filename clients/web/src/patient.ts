@@ -1,6 +1,7 @@
 // One patient: progress (adherence and pain as charts and a table, with
 // the MCID band), open alerts to acknowledge, the plan's items and their
-// gating state, screening (read only), the decision trail, and export.
+// gating state, screening with its entry form, recent sessions and
+// check-ins, the decision trail, and export.
 import { Code } from "@connectrpc/connect";
 import { api, errorText, isCode } from "./api";
 import { adherenceChart, baselineMean, chartLegend, painChart } from "./charts";
@@ -9,10 +10,11 @@ import { reason } from "./errors";
 import { AlertSeverity, AlertStatus, AlertKind, type Alert } from "./gen/hep/v1/alert_pb";
 import { DecisionCause, ItemState } from "./gen/hep/v1/plan_pb";
 import { PainChange, type Progress } from "./gen/hep/v1/review_pb";
-import { AnswerSource, ScreeningFlag } from "./gen/hep/v1/screening_pb";
 import { focusHeading, type PageContext } from "./main";
 import { exerciseNames } from "./names";
-import { doseText, flagText, frequencyText, outcomeClass, outcomeText, reasonText, stateText, statusText } from "./text";
+import { doseText, flagText, frequencyText, outcomeClass, outcomeText, reasonText, stateText } from "./text";
+import { renderScreening } from "./screening";
+import { loadActivity } from "./activity";
 import { exportForm } from "./export";
 import { loadDevices } from "./devices";
 import { loadOutcomes } from "./outcomes";
@@ -82,13 +84,15 @@ export async function renderPatient(ctx: PageContext, patientId: string) {
   const phones = h("div");
   const outcomes = h("div");
   const messages = h("div");
+  const activity = h("div");
   clear(
     ctx.main,
     h("p", null, h("a", { href: "#/" }, "← Triage")),
     h("h1", null, patient.displayName),
-    h("p", { class: "meta" }, `Time zone ${patient.timeZone}`, patient.externalMrn ? ` · MRN ${patient.externalMrn}` : ""),
+    h("p", { class: "meta" }, `Time zone ${patient.timeZone}`, patient.externalMrn ? ` · MRN ${patient.externalMrn}` : "", " · id ", h("span", { class: "id" }, patient.id)),
     section("h-progress", "Progress", progress),
     section("h-alerts", "Open alerts", alerts),
+    section("h-activity", "Recent sessions and check-ins", activity),
     section("h-outcomes", "Outcome measures", outcomes),
     section("h-messages", "Messages", messages),
     section("h-plan", "Plan", h("p", null, h("a", { href: `#/patients/${encodeURIComponent(patientId)}/plan` }, "Edit the plan")), plan),
@@ -102,12 +106,22 @@ export async function renderPatient(ctx: PageContext, patientId: string) {
   const names = await exerciseNames().catch(() => new Map<string, string>());
   const name = (id: string) => names.get(id) ?? id;
 
+  // A recorded screening re-gates the plan on the server: what it touched
+  // is loaded again (the screening alert appears under Open alerts).
+  const regated = async () => {
+    await Promise.all([
+      guard(alerts, "alerts", () => renderAlerts(alerts, patientId)),
+      guard(plan, "the plan", () => renderPlan(plan, patientId, name)),
+      guard(trail, "the decision trail", () => renderTrail(trail, patientId, name)),
+    ]);
+  };
   await Promise.all([
     renderProgress(progress, patientId, 28),
     guard(alerts, "alerts", () => renderAlerts(alerts, patientId)),
     guard(plan, "the plan", () => renderPlan(plan, patientId, name)),
-    guard(screening, "screening", () => renderScreening(screening, patientId)),
+    guard(screening, "screening", () => renderScreening(screening, patientId, name, regated)),
     guard(trail, "the decision trail", () => renderTrail(trail, patientId, name)),
+    guard(activity, "sessions and check-ins", () => loadActivity(activity, patientId, name)),
     loadDevices(phones, patientId),
     loadOutcomes(outcomes, patientId),
     loadMessages(messages, patientId),
@@ -131,7 +145,7 @@ async function renderProgress(el: HTMLElement, patientId: string, days: number) 
   const range = h(
     "select",
     { id: "progress-range" },
-    [28, 56, 84, 182].map((d) => h("option", { value: String(d), selected: d === days }, `Last ${d / 7} weeks`)),
+    [28, 56, 84, 182, 364].map((d) => h("option", { value: String(d), selected: d === days }, `Last ${d / 7} weeks`)),
   );
   range.addEventListener("change", () => void renderProgress(el, patientId, Number(range.value)));
   const body = h("div");
@@ -282,17 +296,6 @@ async function renderPlan(el: HTMLElement, patientId: string, name: (id: string)
     table("Plan items and their gating state", ["Exercise", "Dose", "Frequency", "Dates", "State", "Why"], rows, { id: "plan-items" }),
     clearances,
   );
-}
-
-async function renderScreening(el: HTMLElement, patientId: string) {
-  const r = await api.screening.getScreening({ patientId });
-  const byFlag = new Map(r.current.map((a) => [a.flag, a]));
-  const flags = Object.values(ScreeningFlag).filter((v): v is ScreeningFlag => typeof v === "number" && v !== ScreeningFlag.UNSPECIFIED);
-  const rows = flags.map((f) => {
-    const a = byFlag.get(f);
-    return [flagText(f), a ? statusText(a.status) : "not answered (unknown)", a ? enumText(AnswerSource, a.source) : "—", a ? fmtTime(a.recordTime) : "—", a?.note || "—"];
-  });
-  clear(el, h("p", { class: "meta" }, "Read only here; screening is recorded with hepctl or reported from the patient's phone."), table("Current screening answers", ["Flag", "Status", "Source", "Recorded", "Note"], rows, { id: "screening" }));
 }
 
 async function renderTrail(el: HTMLElement, patientId: string, name: (id: string) => string) {

@@ -81,7 +81,7 @@ function itemRow(x: Exercise, s: PlanItemSpec | undefined, onRemove: (r: Row) =>
   return row;
 }
 
-export async function renderPlanEditor(ctx: PageContext, patientId: string) {
+export async function renderPlanEditor(ctx: PageContext, patientId: string, notice?: string) {
   ctx.title("Edit plan");
   loading(ctx.main, "the plan");
   let patientName: string;
@@ -104,11 +104,12 @@ export async function renderPlanEditor(ctx: PageContext, patientId: string) {
 
   const rows: Row[] = [];
   const list = h("div", { id: "plan-rows" });
-  const status = h("div", { role: "status", "aria-live": "polite" });
+  const status = h("div", { role: "status", "aria-live": "polite" }, notice ? h("p", { class: "notice warn" }, notice) : null);
   const errors = h("div", { role: "alert" });
   const add = h("select", { id: "add-exercise" });
   const note = h("textarea", { id: "plan-note", maxlength: "2000" });
   const byId = new Map(catalog.map((x) => [x.id, x]));
+  const editing = h("p", { class: "meta", id: "editing-version" }, version ? `Editing version ${version}.` : "No plan yet: this writes the first version.");
 
   const refreshAdd = () => {
     const used = new Set(rows.map((r) => r.exercise.id));
@@ -159,10 +160,23 @@ export async function renderPlanEditor(ctx: PageContext, patientId: string) {
     try {
       const r = await api.plans.setPlan({ patientId, expectedVersion: version, items: rows.map((x) => x.spec()), note: note.value });
       version = r.plan?.version ?? version;
+      clear(editing, `Editing version ${version}.`);
       clear(status, h("p", { class: "notice ok" }, `Saved version ${version}.`));
     } catch (e) {
       if (isCode(e, Code.Aborted)) {
-        clear(errors, h("p", { class: "notice error" }, "Someone else changed this plan since you opened it. Reload the page to see their version."));
+        // Never a silent overwrite, never a silent merge: the edits stay on
+        // screen until the user chooses to load the newest version, which
+        // replaces them (the button says so).
+        const mine = version;
+        clear(
+          errors,
+          h(
+            "div",
+            { class: "notice error conflict" },
+            h("p", null, `Someone else changed this plan since you opened version ${mine}: nothing was saved. Your edits are still on this page.`),
+            h("button", { type: "button", onclick: () => void renderPlanEditor(ctx, patientId, `Loaded the newest version. Your unsaved edits to version ${mine} were discarded: make them again if they are still needed.`) }, "Load the newest plan (discards your edits)"),
+          ),
+        );
       } else if (isCode(e, Code.FailedPrecondition) || isCode(e, Code.InvalidArgument)) {
         const v = violations(e);
         clear(errors, h("div", { class: "notice error" }, h("p", null, "Not saved: ", errorText(e)), v.length ? h("ul", null, v.map((x) => h("li", null, `${x.field}: ${x.description}`))) : null));
@@ -185,7 +199,7 @@ export async function renderPlanEditor(ctx: PageContext, patientId: string) {
     ctx.main,
     h("p", null, h("a", { href: `#/patients/${encodeURIComponent(patientId)}` }, `← ${patientName}`)),
     h("h1", null, `Edit plan: ${patientName}`),
-    h("p", { class: "meta" }, version ? `Editing version ${version}.` : "No plan yet: this writes the first version."),
+    editing,
     list,
     h(
       "div",

@@ -22,7 +22,7 @@ test("acknowledging an alert that changed meanwhile is refused and reloaded; ack
   await card.getByRole("button", { name: "Acknowledge" }).click();
   await expect(page.getByRole("status").filter({ hasText: "changed while you were reading" })).toBeVisible();
   await expect(card).toHaveAttribute("data-occurrences", "2");
-  await shot(page, "alert-changed");
+  await shot(page, "alert-changed", { name: "alert-changed", section: 'section[aria-labelledby="h-alerts"]' });
 
   // The server kept it open.
   const tok = (await rpc(s.base, "AuthService/SignIn", { email: s.clinicianA.email, password: s.clinicianA.password })).tokens.accessToken;

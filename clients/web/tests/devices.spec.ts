@@ -16,7 +16,7 @@ test("a phone enrolls with the code the page shows, and the page revokes it", as
   await expect(page.getByRole("img", { name: "QR code of the enrollment code" })).toBeVisible();
   expect(Number(await page.locator("svg.qr").getAttribute("data-modules"))).toBeGreaterThanOrEqual(21);
   await expectAccessible(page, "patient with an enrollment code");
-  await shot(page, "enrollment");
+  await shot(page, "enrollment", { name: "enrollment", section: 'section[aria-labelledby="h-phones"]' });
 
   // The code is what the server issued: a phone enrolls with it, once.
   const e = await rpc(s.base, "AuthService/EnrollDevice", { enrollmentCode: code, deviceName: "second phone", platform: "PLATFORM_IOS" });

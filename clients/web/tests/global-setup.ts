@@ -156,6 +156,27 @@ async function seedClinic(base: string, admin: Seed["admin"]): Promise<Seed> {
   const patientMessage = "Is it fine to skip the stretches on my long shift days?";
   await messagesPhone.push({ message: { id: crypto.randomUUID(), body: patientMessage, sentTime: new Date(now - 15 * 60_000).toISOString() } });
 
+  // Screening: all absent, cat-cow and bar hanging prescribed; the
+  // screening spec records osteoporosis from the page.
+  const screening = await patient(tokA, "Sol Screening");
+  await screen(screening, []);
+  await rpc(base, "PlanService/SetPlan", { patientId: screening, expectedVersion: "0", items: [item("cat-cow", now), item("bar-hang", now)] }, tokA);
+
+  // Conflict: a plan two tabs edit at once.
+  const conflict = await patient(tokA, "Cora Conflict");
+  await screen(conflict, []);
+  await rpc(base, "PlanService/SetPlan", { patientId: conflict, expectedVersion: "0", items: [item("cat-cow", now)] }, tokA);
+
+  // Session: a plan edited while the session ends.
+  const session = await patient(tokA, "Sasha Session");
+  await screen(session, []);
+  await rpc(base, "PlanService/SetPlan", { patientId: session, expectedVersion: "0", items: [item("childs-pose", now)] }, tokA);
+
+  // Care team: clinician B's patient; the admin spec adds clinician D
+  // (on no other care team) and removes them again.
+  const clinicianD = await clinician("dee@clinic.example", "Dr. Dee Test", "a long passphrase for dee");
+  const careTeam = await patient(tokB, "Kit Careteam");
+
   // Another clinician's patient.
   const otherTeam = await patient(tokB, "Olive Otherteam");
 
@@ -174,7 +195,8 @@ async function seedClinic(base: string, admin: Seed["admin"]): Promise<Seed> {
     clinicianA,
     clinicianB,
     clinicianC,
-    patients: { urgent, chart, ack, clearance, otherTeam, outcomes, messages },
+    clinicianD,
+    patients: { urgent, chart, ack, clearance, otherTeam, outcomes, messages, screening, conflict, session, careTeam },
     triage: { urgent: triageUrgent, alert: triageAlert, quiet: triageQuiet },
     ackPhone: { deviceId: ackPhone.deviceId, token: ackPhone.token, seq: ackPhone.seq },
     outcomesPhone: { deviceId: outcomesPhone.deviceId, token: outcomesPhone.token, seq: outcomesPhone.seq },

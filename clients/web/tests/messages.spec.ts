@@ -56,5 +56,5 @@ test("the patient's unread message shows in triage and the thread; opening reads
   expect(stored.messages[0].sender).toBe("MESSAGE_SENDER_CLINICIAN");
   expect(stored.messages[0].senderId).toBe(s.clinicianA.id);
   await expectAccessible(page, "patient after a reply");
-  await shot(page, "messages");
+  await shot(page, "messages", { name: "messages", section: 'section[aria-labelledby="h-messages"]' });
 });

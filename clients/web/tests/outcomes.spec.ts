@@ -99,7 +99,7 @@ test("a PSFS assigned from the page: field errors, the phone's answers as chart 
   await expect(card.locator(".change.improved")).toContainText("Improved: +2.0 points (baseline 3.0, latest 5.0), at least the MCID of 2.0 points");
   await expect(card.locator(".overdue")).toHaveCount(0);
   await expectAccessible(page, "patient with outcome measures");
-  await shot(page, "outcomes");
+  await shot(page, "outcomes", { name: "outcomes", section: 'section[aria-labelledby="h-outcomes"]' });
 
   // Ending asks first, then the server has it ended.
   await card.getByRole("button", { name: "End Patient-Specific Functional Scale" }).click();

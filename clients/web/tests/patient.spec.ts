@@ -63,7 +63,7 @@ test("the patient page's charts and table agree with the seeded check-ins, with 
   await expect(page.locator("#screening input, #screening select, #screening button")).toHaveCount(0);
   await expect(page.getByRole("heading", { name: "Decision trail" })).toBeVisible();
   await expectAccessible(page, "patient");
-  await shot(page, "patient");
+  await shot(page, "patient", { name: "patient", height: 1500 });
 });
 
 test("another clinician's patient is not found, with no hint it exists", async ({ page }) => {
@@ -90,4 +90,46 @@ test("the urgent patient's red-flag alert is shown as urgent", async ({ page }) 
   await expect(notice).toHaveCount(1);
   await expect(notice.locator(".sender")).toHaveText("hep notice");
   await expect(notice).not.toHaveClass(/unread/);
+});
+
+test("recent sessions and check-ins are listed newest first, and the pain response per exercise is GetProgress's", async ({ page }) => {
+  const s = seed();
+  await signInAs(page, s.clinicianA, `#/patients/${s.patients.chart}`);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Chandra Chart");
+  const activity = page.getByRole("region", { name: "Recent sessions and check-ins" });
+
+  // The one seeded session: cat-cow, 2 × 10, pain 3 → 2.
+  const sessions = activity.locator("#sessions tbody tr");
+  await expect(sessions).toHaveCount(1);
+  await expect(sessions.first().getByRole("cell").nth(0)).toHaveText("Cat-cow");
+  await expect(sessions.first()).toContainText("2 × 10 reps");
+  await expect(sessions.first()).toContainText("3 → 2 (-1)");
+  await expect(sessions.first()).toContainText("just right");
+
+  // Every seeded check-in, newest first, with its score.
+  const checkins = activity.locator("#checkins tbody tr");
+  const want = [...s.chartCheckins].sort((a, b) => b.at.localeCompare(a.at)).map((c) => String(c.score));
+  await expect(checkins).toHaveCount(want.length);
+  expect(await checkins.evaluateAll((trs) => trs.map((tr) => tr.children[1].textContent))).toEqual(want);
+  await expect(checkins.first()).toContainText("low back");
+  await expect(activity.getByText("no older ones")).toHaveCount(2);
+
+  // The per-exercise table carries GetProgress's pain response per item.
+  const tok = (await rpc(s.base, "AuthService/SignIn", { email: s.clinicianA.email, password: s.clinicianA.password })).tokens.accessToken;
+  const p = (await rpc(s.base, "ReviewService/GetProgress", { patientId: s.patients.chart }, tok)).progress;
+  const items = page.locator("#items tbody tr");
+  await expect(items).toHaveCount(p.items.length);
+  const scored = p.items.filter((it: any) => (it.scoredSessions ?? 0) > 0);
+  expect(scored.map((it: any) => it.exerciseId)).toEqual(["cat-cow"]);
+  for (const it of p.items) {
+    const row = items.filter({ has: page.getByRole("rowheader", { name: it.exerciseName, exact: true }) });
+    const n = it.scoredSessions ?? 0;
+    const r = it.meanPainResponse ?? 0;
+    await expect(row.getByRole("cell").nth(1)).toHaveText(String(n));
+    await expect(row.getByRole("cell").nth(2)).toHaveText(n ? (r > 0 ? "+" : "") + fmt(r) : "—");
+  }
+  await expect(items.filter({ hasText: "Cat-cow" }).getByRole("cell").nth(2)).toHaveText("-1.0");
+  await expectAccessible(page, "patient activity");
+  await activity.scrollIntoViewIfNeeded();
+  await shot(page, "patient-activity", { name: "patient-activity", section: 'section[aria-labelledby="h-activity"]' });
 });

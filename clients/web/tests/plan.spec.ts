@@ -27,7 +27,7 @@ test("the plan editor shows the gate's dry run: a refused device, an item waitin
   // A contraindication offers no clearance; the clearance-waiting item does.
   await expect(inversion.getByRole("button", { name: /despite pregnancy/ })).toHaveCount(0);
   await expectAccessible(page, "plan editor");
-  await shot(page, "plan-editor");
+  await shot(page, "plan-editor", { name: "plan-editor", height: 1300 });
 
   // Saving is refused by the gate, each blocked item named.
   await page.getByRole("button", { name: "Save plan" }).click();

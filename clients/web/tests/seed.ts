@@ -9,6 +9,8 @@ export interface Seed {
   clinicianA: { email: string; password: string; id: string };
   clinicianB: { email: string; password: string; id: string };
   clinicianC: { email: string; password: string; id: string };
+  // clinicianD is on no care team until the admin spec adds them.
+  clinicianD: { email: string; password: string; id: string };
   patients: {
     urgent: string;
     chart: string;
@@ -19,6 +21,13 @@ export interface Seed {
     // message the care team has not read.
     outcomes: string;
     messages: string;
+    // screening: plan cat-cow + bar-hang, all flags absent; conflict: a
+    // plan two tabs edit; session: a plan edited across a session's end;
+    // careTeam: clinician B's, whose team the admin spec changes.
+    screening: string;
+    conflict: string;
+    session: string;
+    careTeam: string;
   };
   // triage: clinician C's care team, in the order triage must rank it.
   triage: { urgent: string; alert: string; quiet: string };

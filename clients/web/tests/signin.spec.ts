@@ -6,6 +6,7 @@ test("a wrong password is refused, the right one opens triage, the session survi
   await page.goto(s.base + "/");
   await expect(page.getByRole("heading", { name: "Sign in to hep" })).toBeVisible();
   await expectAccessible(page, "sign-in");
+  await shot(page, "signin", { name: "signin", height: 560 });
   await page.getByLabel("Email").fill(s.clinicianA.email);
   await page.getByLabel("Password").fill("not the passphrase");
   await page.getByRole("button", { name: "Sign in" }).click();
