@@ -494,3 +494,12 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Shutdown stops and removes the cluster, if one was started: for a
+// TestMain that cannot hand over to Main (it has its own setup to undo).
+func Shutdown() error {
+	if srv == nil {
+		return nil
+	}
+	return srv.destroy()
+}

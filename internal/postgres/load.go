@@ -361,3 +361,32 @@ func quoteList(cols []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// readsTable holds the reads chain (dbcopy.ReadsChain of a source).
+const readsTable = "audit_reads"
+
+// afterLoad moves every identity column's sequence past the largest value
+// copied into it, so the next row inserted gets a new one.
+func afterLoad(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT table_name, column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND is_identity = 'YES'`)
+	if err != nil {
+		return mapErr(err)
+	}
+	type col struct{ table, column string }
+	cols, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (col, error) {
+		var c col
+		return c, r.Scan(&c.table, &c.column)
+	})
+	if err != nil {
+		return mapErr(err)
+	}
+	for _, c := range cols {
+		q := fmt.Sprintf(`SELECT setval(pg_get_serial_sequence($1, $2), max(%s)) FROM %s HAVING max(%s) IS NOT NULL`,
+			quoteIdent(c.column), quoteIdent(c.table), quoteIdent(c.column))
+		if _, err := tx.Exec(ctx, q, quoteIdent(c.table), c.column); err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}
