@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hepclinic/hep/internal/hep"
-	"github.com/hepclinic/hep/internal/telemetry"
 )
 
 // Clinician review (migrations/0004_review.sql): the clinic's thresholds,
@@ -312,7 +310,7 @@ const spansFrom = "unnest($1::text[], $2::bigint[], $3::bigint[]) AS j(patient_i
 
 // spanItemsQuery reads the items of runs of plan versions, on the primary
 // key of plan_items.
-const spanItemsQuery = "SELECT i.patient_id, i.version, " + spanItemColumns + " FROM " + spansFrom + `
+var spanItemsQuery = "SELECT i.patient_id, i.version, " + spanItemColumns + " FROM " + spansFrom + `
 	JOIN plan_items i ON i.patient_id = j.patient_id AND i.version BETWEEN j.first_version AND j.last_version
 	ORDER BY i.patient_id, i.version, i.position`
 
