@@ -14,7 +14,7 @@ import (
 
 // syncFixture is a store with a screened patient on a plan and an enrolled
 // device, and the device's context. url is its database, for more
-// replicas (openReplica) and raw connections.
+// replicas (replica) and raw connections.
 type syncFixture struct {
 	s       *Store
 	url     string
@@ -27,7 +27,7 @@ type syncFixture struct {
 func newSyncFixture(t testing.TB, opts ...Option) *syncFixture {
 	t.Helper()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	f := &syncFixture{url: newTestDB(t), clock: &now}
+	f := &syncFixture{url: newURL(t), clock: &now}
 	f.s = f.replica(t, opts...)
 	ctx := hep.WithActor(t.Context(), hep.Actor{ID: "local:test", Role: hep.RoleAdmin})
 	c, err := f.s.CreateAccount(ctx, hep.AccountCreate{Email: "c@clinic.example", DisplayName: "C", Role: hep.RoleClinician}, "h")
@@ -60,7 +60,7 @@ func newSyncFixture(t testing.TB, opts ...Option) *syncFixture {
 // fixture's clock: another hepd process, as far as the database can tell.
 func (f *syncFixture) replica(t testing.TB, opts ...Option) *Store {
 	t.Helper()
-	return openReplica(t, f.url, append([]Option{WithClock(func() time.Time { return *f.clock })}, opts...)...)
+	return openTest(t, f.url, append([]Option{WithClock(func() time.Time { return *f.clock })}, opts...)...)
 }
 
 // enroll enrolls another device of the patient and returns it with its
