@@ -24,8 +24,8 @@ const (
 )
 
 // pushDeviceQuery reads the pushing device's owner, revocation and last
-// sequence by primary key.
-const pushDeviceQuery = "SELECT patient_id, revoke_time, last_seq FROM devices WHERE id = $1"
+// sequence by primary key, and locks its row (after the patient's).
+const pushDeviceQuery = "SELECT patient_id, revoke_time, last_seq FROM devices WHERE id = $1 FOR UPDATE"
 
 // insertResultQuery stores a new mutation's result. Only rejections are
 // stored: a mutation at or below the device's last_seq without a row was
