@@ -245,19 +245,36 @@ func TestReplicas(t *testing.T) {
 		must(t, "Push of the whole batch on replica 3", err)
 		again, err := push(0, muts)
 		must(t, "Push of the whole batch again on replica 1", err)
+		// Every answer is the stored one; only "replayed" tells a replay,
+		// and of the two concurrent pushes exactly one applied each
+		// mutation.
+		same := func(a, b *hepv1.MutationResult) bool {
+			a, b = proto.Clone(a).(*hepv1.MutationResult), proto.Clone(b).(*hepv1.MutationResult)
+			a.Replayed, b.Replayed = false, false
+			return proto.Equal(a, b)
+		}
 		for i, r := range all.GetResults() {
 			if r.GetStatus() != hepv1.MutationStatus_MUTATION_STATUS_APPLIED {
 				t.Errorf("result %d = %v, want APPLIED", i, r)
 			}
-			if !proto.Equal(r, again.GetResults()[i]) {
-				t.Errorf("result %d: %v, replayed %v", i, r, again.GetResults()[i])
+			if a := again.GetResults()[i]; !same(r, a) || !a.GetReplayed() {
+				t.Errorf("result %d: %v, replayed through another replica %v", i, r, a)
 			}
 			if i < 10 {
+				fresh := 0
 				for j := range 2 {
-					if !proto.Equal(r, resps[j].GetResults()[i]) {
+					if !same(r, resps[j].GetResults()[i]) {
 						t.Errorf("result %d: %v, on replica %d %v", i, r, j+1, resps[j].GetResults()[i])
 					}
+					if !resps[j].GetResults()[i].GetReplayed() {
+						fresh++
+					}
 				}
+				if fresh != 1 || !r.GetReplayed() {
+					t.Errorf("mutation %d: applied by %d of the two concurrent pushes (and replayed %v by the third); want exactly one", i+1, fresh, r.GetReplayed())
+				}
+			} else if r.GetReplayed() {
+				t.Errorf("mutation %d: replayed on its first push", i+1)
 			}
 		}
 		el := hepv1.NewExerciseLogServiceClient(srvs[1].dial(t))

@@ -127,7 +127,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next hep
 		now := s.now()
 		var sessionID string
 		var expire, used time.Time
-		err := tx.QueryRowContext(ctx, "SELECT session_id, expire_time, used_time FROM refresh_tokens WHERE hash = $1", oldHash).
+		err := tx.QueryRowContext(ctx, "SELECT session_id, expire_time, used_time FROM refresh_tokens WHERE hash = $1 FOR UPDATE", oldHash).
 			Scan(&sessionID, tcol(&expire), tcol(&used))
 		if errors.Is(err, sql.ErrNoRows) {
 			return errRefreshInvalid

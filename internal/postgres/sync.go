@@ -27,18 +27,6 @@ func resSync(patientID string) string { return "patients/" + patientID + "/sync"
 // (doc.go, "Lock order").
 const lockPatientQuery = "SELECT 1 FROM patients WHERE id = $1 FOR NO KEY UPDATE"
 
-// lockPatient takes the patient's lock inside tx, held to commit: the first
-// statement of every transaction that writes the patient's data. NOT_FOUND
-// for an unknown patient.
-func lockPatient(ctx context.Context, tx *sql.Tx, patientID string) error {
-	var one int
-	err := tx.QueryRowContext(ctx, lockPatientQuery, patientID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return hep.NotFound("patient")
-	}
-	return err
-}
-
 // bumpQuery allocates the patient's next change sequence value.
 const bumpQuery = "UPDATE patients SET change_seq = change_seq + 1 WHERE id = $1 RETURNING change_seq"
 
