@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 
 	"github.com/hepclinic/hep/internal/hep"
 )
@@ -103,6 +104,9 @@ func (s *Store) ListPatients(ctx context.Context, f hep.PatientFilter) ([]hep.Pa
 func (s *Store) UpdatePatient(ctx context.Context, id string, u hep.PatientUpdate) (hep.Patient, error) {
 	var p hep.Patient
 	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+		if err := lockPatient(ctx, tx, id); err != nil {
+			return err
+		}
 		if p, err = getPatient(ctx, tx, id); err != nil {
 			return err
 		}
@@ -152,4 +156,32 @@ func (s *Store) UpdatePatient(ctx context.Context, id string, u hep.PatientUpdat
 func (s *Store) PatientExists(ctx context.Context, patientID string) (bool, error) {
 	ok, err := patientExists(ctx, s.r, patientID)
 	return ok, mapErr(err)
+}
+
+// lockPatient takes the patient's lock, its row FOR NO KEY UPDATE, held to
+// the end of tx: the first statement of every transaction that writes the
+// patient's data (see the package doc, "Lock order"). NOT_FOUND if there
+// is no such patient.
+func lockPatient(ctx context.Context, tx *sql.Tx, patientID string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, "SELECT 1 FROM patients WHERE id = $1 FOR NO KEY UPDATE", patientID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return hep.NotFound("patient")
+	}
+	return err
+}
+
+// lockPatients takes the locks of several patients, in id order (so two
+// such transactions never wait for each other in a cycle); unknown ids
+// are skipped.
+func lockPatients(ctx context.Context, tx *sql.Tx, ids []string) error {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	for _, id := range sorted {
+		if err := lockPatient(ctx, tx, id); err != nil && hep.ErrorCode(err) != hep.CodeNotFound {
+			return err
+		}
+	}
+	return nil
 }

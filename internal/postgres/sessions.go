@@ -84,7 +84,9 @@ func nullStr(s string) any {
 func (s *Store) StartSession(ctx context.Context, in hep.SessionStart) (hep.Session, error) {
 	var sess hep.Session
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		a, err := getAccount(ctx, tx, in.AccountID)
+		// FOR SHARE: a concurrent disable (UpdateAccount) waits for this
+		// session to commit, and then revokes it too.
+		a, err := getAccount(ctx, tx, in.AccountID, "FOR SHARE")
 		if err != nil {
 			return err
 		}
@@ -118,6 +120,10 @@ func asPrincipal(ctx context.Context, sess hep.Session) context.Context {
 
 // RotateRefreshToken implements hep.Store.
 //
+// The token's row is locked first (FOR UPDATE): of two replicas rotating
+// the same token at once, the second waits for the first to commit and
+// then finds the token used, a reuse.
+//
 // A used token presented again means two parties hold the token family (the
 // legitimate client and a thief) and the store cannot tell which is which,
 // so it revokes the whole session and commits that, audited, before failing.
@@ -127,7 +133,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next hep
 		now := s.now()
 		var sessionID string
 		var expire, used time.Time
-		err := tx.QueryRowContext(ctx, "SELECT session_id, expire_time, used_time FROM refresh_tokens WHERE hash = $1", oldHash).
+		err := tx.QueryRowContext(ctx, "SELECT session_id, expire_time, used_time FROM refresh_tokens WHERE hash = $1 FOR UPDATE", oldHash).
 			Scan(&sessionID, tcol(&expire), tcol(&used))
 		if errors.Is(err, sql.ErrNoRows) {
 			return errRefreshInvalid
