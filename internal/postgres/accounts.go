@@ -33,9 +33,15 @@ func scanAccount(sc interface{ Scan(...any) error }, extra ...any) (hep.Account,
 	return a, err
 }
 
-// getAccount reads one account; NOT_FOUND if there is none.
-func getAccount(ctx context.Context, q querier, id string) (hep.Account, error) {
-	a, err := scanAccount(q.QueryRowContext(ctx, "SELECT "+accountColumns+" FROM accounts WHERE id = $1", id))
+// getAccount reads one account; NOT_FOUND if there is none. lock, if not
+// "", is appended to the query ("FOR NO KEY UPDATE" to change the row,
+// "FOR SHARE" to keep it as read until the transaction ends).
+func getAccount(ctx context.Context, q querier, id string, lock ...string) (hep.Account, error) {
+	query := "SELECT " + accountColumns + " FROM accounts WHERE id = $1"
+	for _, l := range lock {
+		query += " " + l
+	}
+	a, err := scanAccount(q.QueryRowContext(ctx, query, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, hep.NotFound("account")
 	}
@@ -92,6 +98,11 @@ func (s *Store) EnsureAdmin(ctx context.Context, in hep.AccountCreate, passwordH
 		}
 		in.Role = hep.RoleAdmin
 		a, err = s.insertAccount(ctx, tx, in, passwordHash)
+		if errors.Is(err, errEmailTaken) {
+			// A concurrent bootstrap inserted the email first: look again
+			// (an admin with it: created false).
+			return errRetry
+		}
 		created = err == nil
 		return err
 	})
@@ -145,7 +156,7 @@ func (s *Store) ListAccounts(ctx context.Context, f hep.AccountFilter) ([]hep.Ac
 func (s *Store) UpdateAccount(ctx context.Context, id string, u hep.AccountUpdate) (hep.Account, error) {
 	var a hep.Account
 	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
-		if a, err = getAccount(ctx, tx, id); err != nil {
+		if a, err = getAccount(ctx, tx, id, "FOR NO KEY UPDATE"); err != nil {
 			return err
 		}
 		if u.DisplayName != nil {

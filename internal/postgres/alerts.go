@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -87,16 +86,24 @@ func (s *Store) raiseAlert(ctx context.Context, tx *sql.Tx, a *hep.Alert, now ti
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, err
 	}
+	// Without the patient's lock another transaction may have opened the
+	// alert, or folded into it, since it was read: alerts_open_key refuses
+	// the second open alert and the fold's occurrences check finds the
+	// change. Either way the transaction runs again (errRetry) and reads
+	// what the other committed.
 	if open == nil {
 		_, err = tx.ExecContext(ctx, insertAlertQuery, next.ID, next.PatientID, string(next.Kind), string(next.Severity), string(next.Status),
 			next.Summary, ts(next.CreateTime), next.Trigger, next.Subject, next.Occurrences, ts(next.LatestTime))
+		if isUnique(err, "alerts.") {
+			err = errRetry
+		}
 	} else {
 		var res sql.Result
 		if res, err = tx.ExecContext(ctx, foldAlertQuery, string(next.Severity), next.Summary, next.Occurrences, ts(next.LatestTime), next.ID,
 			open.Occurrences); err == nil {
 			var n int64
-			if n, err = res.RowsAffected(); err == nil && n != 1 { // cannot happen: under the patient's lock
-				err = fmt.Errorf("postgres: alert %s changed while it was folded", next.ID)
+			if n, err = res.RowsAffected(); err == nil && n != 1 {
+				err = errRetry
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/hepclinic/hep/internal/hep"
 )
@@ -159,6 +160,9 @@ func (s *Store) CreateExercise(ctx context.Context, in hep.Exercise) (hep.Exerci
 		if isUnique(err, "exercises.id") {
 			return errExerciseTaken
 		}
+		if isUnique(err, "exercises.create_seq") {
+			return errRetry // a concurrent CreateExercise took the number
+		}
 		if err != nil {
 			return err
 		}
@@ -181,6 +185,11 @@ func (s *Store) CreateExercise(ctx context.Context, in hep.Exercise) (hep.Exerci
 func (s *Store) RetireExercise(ctx context.Context, id string) (hep.Exercise, error) {
 	var e hep.Exercise
 	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+		var one int
+		err = tx.QueryRowContext(ctx, "SELECT 1 FROM exercises WHERE id = $1 FOR NO KEY UPDATE", id).Scan(&one)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		if e, err = getExercise(ctx, tx, id); err != nil {
 			return err
 		}

@@ -70,7 +70,7 @@ func (s *Store) ClearItem(ctx context.Context, in hep.Clearance) (hep.Clearance,
 		ClearedBy: hep.ActorFrom(ctx).ID}
 	var changed []string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := requirePatient(ctx, tx, c.PatientID); err != nil {
+		if err := lockPatient(ctx, tx, c.PatientID); err != nil {
 			return err
 		}
 		ex, err := getExercise(ctx, tx, c.ExerciseID)

@@ -64,7 +64,7 @@ func (s *Store) EnrollDevice(ctx context.Context, in hep.DeviceEnroll, refresh h
 		var patientID string
 		var expire time.Time
 		var used sql.NullString
-		err := tx.QueryRowContext(ctx, "SELECT patient_id, expire_time, used_time FROM enrollment_codes WHERE code_hash = $1", in.CodeHash).
+		err := tx.QueryRowContext(ctx, "SELECT patient_id, expire_time, used_time FROM enrollment_codes WHERE code_hash = $1 FOR UPDATE", in.CodeHash).
 			Scan(&patientID, tcol(&expire), &used)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errEnrollmentCode
@@ -89,7 +89,7 @@ func (s *Store) EnrollDevice(ctx context.Context, in hep.DeviceEnroll, refresh h
 			return err
 		}
 		// used_time IS NULL again in the WHERE: belt and braces for the
-		// single-use rule, should this ever run without the write lock.
+		// single-use rule, besides the code's row lock.
 		res, err := tx.ExecContext(ctx, "UPDATE enrollment_codes SET used_time = $1, device_id = $2 WHERE code_hash = $3 AND used_time IS NULL",
 			ts(now), dev.ID, in.CodeHash)
 		if err != nil {
@@ -136,7 +136,7 @@ func (s *Store) RevokeDevice(ctx context.Context, patientID, deviceID string) (h
 	var d hep.Device
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		d, err = scanDevice(tx.QueryRowContext(ctx, "SELECT "+deviceColumns+" FROM devices WHERE id = $1 AND patient_id = $2", deviceID, patientID))
+		d, err = scanDevice(tx.QueryRowContext(ctx, "SELECT "+deviceColumns+" FROM devices WHERE id = $1 AND patient_id = $2 FOR NO KEY UPDATE", deviceID, patientID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return hep.NotFound("device")
 		}

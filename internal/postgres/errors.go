@@ -157,10 +157,11 @@ func Redact(raw string) string {
 	return u.String()
 }
 
-// redactErr is err's message without the URL's password in it (pgx's
-// parse errors can quote the string they failed on).
+// redactErr is err's message on one line, without the URL's password in
+// it (pgx's parse errors can quote the string they failed on; its connect
+// errors list each address tried on a line of its own).
 func redactErr(err error, raw string) string {
-	msg := err.Error()
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 	if u, perr := url.Parse(raw); perr == nil {
 		if pw, ok := u.User.Password(); ok && pw != "" {
 			msg = strings.ReplaceAll(msg, pw, "xxxxx")

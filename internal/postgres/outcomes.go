@@ -583,10 +583,10 @@ func (s *Store) ImportInstrumentText(ctx context.Context, in hep.Instrument) (he
 		if err != nil {
 			return err
 		}
-		for _, p := range ps { // in id order, the order their rows are locked in
-			if err := lockPatient(ctx, tx, p); err != nil {
-				return err
-			}
+		if err := lockPatients(ctx, tx, ps); err != nil {
+			return err
+		}
+		for _, p := range ps {
 			if _, err := s.bump(ctx, tx, p, hep.KindQuestionnaires, hep.CurrentID, false); err != nil {
 				return err
 			}

@@ -104,6 +104,9 @@ func (s *Store) ListPatients(ctx context.Context, f hep.PatientFilter) ([]hep.Pa
 func (s *Store) UpdatePatient(ctx context.Context, id string, u hep.PatientUpdate) (hep.Patient, error) {
 	var p hep.Patient
 	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+		if err := lockPatient(ctx, tx, id); err != nil {
+			return err
+		}
 		if p, err = getPatient(ctx, tx, id); err != nil {
 			return err
 		}

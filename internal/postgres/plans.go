@@ -225,7 +225,7 @@ func (s *Store) SetPlan(ctx context.Context, patientID string, in hep.PlanInput)
 	var p hep.Plan
 	var refused []hep.GatingDecision
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := requirePatient(ctx, tx, patientID); err != nil {
+		if err := lockPatient(ctx, tx, patientID); err != nil {
 			return err
 		}
 		sc, err := loadScreening(ctx, tx, patientID)
@@ -289,6 +289,9 @@ func (s *Store) SetPlan(ctx context.Context, patientID string, in hep.PlanInput)
 	if err != nil && refused != nil {
 		// The plan is refused; what the gate decided is kept all the same.
 		if kerr := s.tx(ctx, func(tx *sql.Tx) error {
+			if err := lockPatient(ctx, tx, patientID); err != nil {
+				return err
+			}
 			for i := range refused {
 				if err := insertDecision(ctx, tx, &refused[i]); err != nil {
 					return err

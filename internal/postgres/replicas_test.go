@@ -33,7 +33,7 @@ func TestReplicasReplayedPush(t *testing.T) {
 		batch = append(batch, hep.Mutation{Seq: int64(len(batch) + 1), Log: &l})
 	}
 	batch = append(batch, hep.Mutation{Seq: int64(len(batch) + 1), Checkin: &ci}, hep.Mutation{Seq: int64(len(batch) + 2), Log: &bad})
-	msg := hep.Message{ID: uuid.Must(uuid.NewV7()).String(), Body: "hello", PhoneSentTime: at}
+	msg := hep.Message{ID: uuid.Must(uuid.NewV7()).String(), Body: "hello", SentTime: at, PhoneSentTime: at}
 	batch = append(batch, hep.Mutation{Seq: int64(len(batch) + 1), Message: &msg})
 
 	for round := range 3 {

@@ -63,7 +63,7 @@ func (s *Store) RecordScreening(ctx context.Context, patientID string, answers [
 	var sc hep.Screening
 	var changed []string
 	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
-		if err := requirePatient(ctx, tx, patientID); err != nil {
+		if err := lockPatient(ctx, tx, patientID); err != nil {
 			return err
 		}
 		if sc, changed, err = s.recordScreening(ctx, tx, patientID, answers); err != nil {

@@ -84,7 +84,9 @@ func nullStr(s string) any {
 func (s *Store) StartSession(ctx context.Context, in hep.SessionStart) (hep.Session, error) {
 	var sess hep.Session
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		a, err := getAccount(ctx, tx, in.AccountID)
+		// FOR SHARE: a concurrent disable (UpdateAccount) waits for this
+		// session to commit, and then revokes it too.
+		a, err := getAccount(ctx, tx, in.AccountID, "FOR SHARE")
 		if err != nil {
 			return err
 		}
@@ -117,6 +119,10 @@ func asPrincipal(ctx context.Context, sess hep.Session) context.Context {
 }
 
 // RotateRefreshToken implements hep.Store.
+//
+// The token's row is locked first (FOR UPDATE): of two replicas rotating
+// the same token at once, the second waits for the first to commit and
+// then finds the token used, a reuse.
 //
 // A used token presented again means two parties hold the token family (the
 // legitimate client and a thief) and the store cannot tell which is which,

@@ -23,10 +23,6 @@ import (
 
 func resSync(patientID string) string { return "patients/" + patientID + "/sync" }
 
-// lockPatientQuery locks a patient's row: the lock of the patient's data
-// (doc.go, "Lock order").
-const lockPatientQuery = "SELECT 1 FROM patients WHERE id = $1 FOR NO KEY UPDATE"
-
 // bumpQuery allocates the patient's next change sequence value.
 const bumpQuery = "UPDATE patients SET change_seq = change_seq + 1 WHERE id = $1 RETURNING change_seq"
 
@@ -126,10 +122,10 @@ func (s *Store) bumpHolders(ctx context.Context, tx *sql.Tx, exerciseID string) 
 	if err := closeRows(rows); err != nil {
 		return err
 	}
+	if err := lockPatients(ctx, tx, patients); err != nil {
+		return err
+	}
 	for _, p := range patients {
-		if err := lockPatient(ctx, tx, p); err != nil {
-			return err
-		}
 		if _, err := s.bump(ctx, tx, p, hep.KindCatalog, exerciseID, false); err != nil {
 			return err
 		}
@@ -464,11 +460,11 @@ func (s *Store) PurgeTombstones(ctx context.Context, cutoff time.Time) (int, err
 			ids = append(ids, p)
 		}
 		slices.Sort(ids)
+		if err := lockPatients(ctx, tx, ids); err != nil {
+			return err
+		}
 		for _, p := range ids {
 			seq := purged[p]
-			if err := lockPatient(ctx, tx, p); err != nil {
-				return err
-			}
 			if _, err := tx.ExecContext(ctx, "UPDATE patients SET purged_seq = GREATEST(purged_seq, $1) WHERE id = $2", seq, p); err != nil {
 				return err
 			}
