@@ -51,9 +51,27 @@ func TestReplicasKill(t *testing.T) {
 
 	// The live replicas; pick gives each new connection the next one.
 	var mu sync.Mutex
+	var all []*server // every replica started, for the log of a failure
+	start := func() *server {
+		s := startCrashServer(t, db)
+		all = append(all, s)
+		return s
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for i, s := range all {
+			for _, line := range strings.Split(s.stderr.String(), "\n") {
+				if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"code":"Internal"`) {
+					t.Logf("replica %d: %s", i+1, line)
+				}
+			}
+		}
+	})
 	live := make([]*server, 3)
 	for i := range live {
-		live[i] = startCrashServer(t, db)
+		live[i] = start()
 	}
 	var next atomic.Uint64
 	pick := func() string {
@@ -113,7 +131,7 @@ func TestReplicasKill(t *testing.T) {
 		if ws, ok := victim.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 			t.Errorf("kill %d: hepd ended with %v before the SIGKILL\nstderr (tail):\n%s", k, victim.cmd.ProcessState, tail(victim.stderr.String(), 4<<10))
 		}
-		replacement := startCrashServer(t, db)
+		replacement := start()
 		mu.Lock()
 		live[i] = replacement
 		mu.Unlock()
