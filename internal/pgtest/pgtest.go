@@ -13,8 +13,8 @@
 //		url := pgtest.NewDatabase(t, tmpl) // dropped when t ends
 //	}
 //
-// The binaries are found on PATH or under /usr/lib/postgresql/*/bin (the
-// newest). Without them, a test that asks for a database is skipped with a
+// The binaries are found in $HEP_PGTEST_BINDIR if set, else on PATH or
+// under /usr/lib/postgresql/*/bin (the newest). Without them, a test that asks for a database is skipped with a
 // message, except under CI=true, where it fails: CI must not pass by
 // skipping the PostgreSQL store.
 //
@@ -311,6 +311,14 @@ func (e notFound) Error() string { return e.msg }
 // findBin finds the directory of initdb and pg_ctl: on PATH, or the newest
 // /usr/lib/postgresql/N/bin.
 func findBin() (string, error) {
+	if d := os.Getenv("HEP_PGTEST_BINDIR"); d != "" {
+		// An explicit choice (a PostgreSQL built elsewhere; or a
+		// directory without it, to check the skip).
+		if fileExists(filepath.Join(d, "initdb")) && fileExists(filepath.Join(d, "pg_ctl")) {
+			return d, nil
+		}
+		return "", notFound{"no initdb and pg_ctl in HEP_PGTEST_BINDIR=" + d}
+	}
 	if p, err := exec.LookPath("initdb"); err == nil {
 		if _, err := exec.LookPath("pg_ctl"); err == nil {
 			return filepath.Dir(p), nil

@@ -105,7 +105,7 @@ func isConnErr(err error) bool {
 	}
 	// pgx reports a session it gave up on mid-protocol in words.
 	msg := err.Error()
-	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "conn busy") ||
+	return strings.Contains(msg, "conn closed") ||
 		strings.Contains(msg, "failed to deallocate cached statement")
 }
 
