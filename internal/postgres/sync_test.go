@@ -214,3 +214,38 @@ func BenchmarkPush500(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "logs/s")
 }
+
+// BenchmarkPush500Raw is BenchmarkPush500's limit in the same run: the
+// same 500 rows per transaction, one unnest INSERT (insertLogsQuery) with
+// none of Push's checks, locks, sequence, results or audit row.
+func BenchmarkPush500Raw(b *testing.B) {
+	f := newSyncFixture(b)
+	var next int64
+	if err := f.s.db.QueryRowContext(b.Context(), "SELECT change_seq FROM patients WHERE id = $1", f.patient).Scan(&next); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		var cols logColumnsOf
+		now := *f.clock
+		for range 500 {
+			l := f.log("")
+			next++
+			seq := next
+			cols.add(&l, strings.Repeat("0", 64), &seq)
+		}
+		tx, err := f.s.db.BeginTx(b.Context(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.ExecContext(b.Context(), insertLogsQuery, f.patient, f.device, ts(now),
+			cols.id, cols.exercise, cols.planVersion, cols.perform, cols.corrected, cols.sets, cols.reps, cols.hold,
+			cols.duration, cols.before, cols.after, cols.difficulty, cols.note, cols.suspended, cols.hash, cols.seq); err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "logs/s")
+}
