@@ -28,7 +28,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	applied, err := sqlite.Migrate(ctx, *db)
+	applied, err := migrateDB(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func cmdAdminCreate(ctx context.Context, args []string, stdin io.Reader, stdout,
 	if err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, *db)
+	store, err := openStore(ctx, *db, openOptions{})
 	if err != nil {
 		return err
 	}
@@ -109,6 +109,9 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *out == "" {
 		return fmt.Errorf("%w: --out is required", errUsage)
+	}
+	if isPostgres(*db) {
+		return fmt.Errorf("%w: hepd backup copies an SQLite file; back up PostgreSQL with pg_dump or the cluster's base backups and WAL archive (docs/operations.md)", errUsage)
 	}
 	for _, p := range []string{*out, sqlite.ReadsPath(*out)} {
 		if _, err := os.Stat(p); err == nil {

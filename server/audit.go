@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/hepclinic/hep/internal/hep"
-	"github.com/hepclinic/hep/internal/sqlite"
 )
 
 // The audit trail's checkpoints: hepd signs the heads of its chains with an
@@ -115,7 +114,7 @@ func cmdAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 			cps = append(cps, got...)
 		}
 	}
-	store, err := sqlite.Open(ctx, *db)
+	store, err := openStore(ctx, *db, openOptions{})
 	if err != nil {
 		return err
 	}
@@ -195,7 +194,7 @@ func cmdAuditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Wr
 	if signer == nil {
 		return fmt.Errorf("%w: signing a checkpoint needs the audit key: --audit-key-file FILE or %s", errUsage, envAuditKey)
 	}
-	store, err := sqlite.Open(ctx, *db)
+	store, err := openStore(ctx, *db, openOptions{})
 	if err != nil {
 		return err
 	}
@@ -282,6 +281,7 @@ type checkpointer struct {
 	signer   *hep.CheckpointSigner
 	file     string // "" logs them only
 	interval time.Duration
+	gate     *leaderGate // one replica of several signs them
 
 	mu   sync.Mutex
 	last hep.Checkpoint
@@ -295,6 +295,9 @@ type checkpointer struct {
 func (c *checkpointer) write(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.gate.ok(ctx) {
+		return nil
+	}
 	cp, signed, err := signHeads(ctx, c.r, c.signer, time.Now())
 	if err != nil {
 		return err
@@ -352,6 +355,7 @@ func (c *checkpointer) stop() {
 	if err := c.write(ctx); err != nil {
 		c.log.Error("final audit checkpoint failed", "err", err.Error())
 	}
+	c.gate.drop()
 }
 
 // checkLastCheckpoint compares the newest checkpoint in file with the

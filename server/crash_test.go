@@ -303,9 +303,16 @@ type crashPhone struct {
 // address in addr: hepd gets a new port at every start.
 func dialCrashPhone(t *testing.T, state string, addr *atomic.Value, inflight *atomic.Int64) *hepclient.Client {
 	t.Helper()
+	return dialPhoneTo(t, state, func() string { return addr.Load().(string) }, inflight)
+}
+
+// dialPhoneTo is dialCrashPhone with the address of each new connection
+// chosen by pick.
+func dialPhoneTo(t *testing.T, state string, pick func() string, inflight *atomic.Int64) *hepclient.Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
 	defer cancel()
-	c, err := hepclient.Dial(ctx, addr.Load().(string), hepclient.Options{
+	c, err := hepclient.Dial(ctx, pick(), hepclient.Options{
 		StatePath:   state,
 		CallTimeout: 5 * time.Second,
 		Retry:       hepclient.Backoff{Base: 5 * time.Millisecond, Max: 40 * time.Millisecond, Attempts: 4},
@@ -321,7 +328,7 @@ func dialCrashPhone(t *testing.T, state string, addr *atomic.Value, inflight *at
 		DialOptions: []grpc.DialOption{
 			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
 				var d net.Dialer
-				return d.DialContext(ctx, "tcp", addr.Load().(string))
+				return d.DialContext(ctx, "tcp", pick())
 			}),
 			// Reconnect quickly once hepd is back.
 			grpc.WithConnectParams(grpc.ConnectParams{
@@ -838,14 +845,15 @@ func copyFile(from, to string) error {
 // server's connections with closeAPI.
 func startCrashServer(t *testing.T, db string) *server {
 	t.Helper()
+	dbArgs, dbEnv := dbArgs(db)
 	s := &server{
 		t: t, db: db,
-		cmd:    exec.Command(hepdBin, "serve", "--listen", "127.0.0.1:0", "--db", db, "--shutdown-timeout", "10s"),
+		cmd:    exec.Command(hepdBin, append([]string{"serve", "--listen", "127.0.0.1:0", "--shutdown-timeout", "10s"}, dbArgs...)...),
 		stdout: &listenWatcher{addr: make(chan string, 1)},
 		stderr: &syncBuffer{},
 		exited: make(chan struct{}),
 	}
-	s.cmd.Env = hepdEnv()
+	s.cmd.Env = append(hepdEnv(), dbEnv...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	s.cmd.WaitDelay = 5 * time.Second
 	if err := s.cmd.Start(); err != nil {

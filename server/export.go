@@ -12,7 +12,6 @@ import (
 	"github.com/hepclinic/hep/internal/export"
 	"github.com/hepclinic/hep/internal/export/partfile"
 	"github.com/hepclinic/hep/internal/hep"
-	"github.com/hepclinic/hep/internal/sqlite"
 )
 
 const exportUsage = "hepd export [--db PATH] PATIENT_ID --format fhir|csv|pdf [--from YYYY-MM-DD] [--to YYYY-MM-DD] -o FILE [--force]"
@@ -62,15 +61,13 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%w: -o FILE is required", errUsage)
 	}
 
-	v, err := sqlite.SchemaVersionOf(ctx, *db)
-	if err != nil {
+	if err := checkDBFlag(fs, *db); err != nil {
 		return err
 	}
-	if latest := sqlite.LatestVersion(); v < latest {
-		return fmt.Errorf("the database %s has schema version %d, this hepd needs %d: run \"hepd migrate --db %s\" first (export never migrates)",
-			*db, v, latest, *db)
+	if err := checkSchemaCurrent(ctx, *db, "export"); err != nil {
+		return err
 	}
-	store, err := sqlite.Open(ctx, *db)
+	store, err := openStore(ctx, *db, openOptions{})
 	if err != nil {
 		return err
 	}

@@ -125,7 +125,7 @@ func must(t testing.TB, what string, err error) {
 // createAdmin runs "hepd admin create" on db, password on standard input.
 func createAdmin(t testing.TB, db string) cliResult {
 	t.Helper()
-	return runHepd(t, adminPassword+"\n", "admin", "create", "--db", db, "--email", adminEmail, "--password-file", "-")
+	return runHepdDB(t, adminPassword+"\n", db, []string{"admin", "create"}, "--email", adminEmail, "--password-file", "-")
 }
 
 // clinic is a running server with an admin and a clinician signed in.

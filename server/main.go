@@ -52,7 +52,8 @@ Commands:
   audit verify   check the audit trail's hash chains (and, with --checkpoint, that none was cut or rewritten)
   audit checkpoint  print a signed checkpoint of the audit trail's heads
   audit keygen   make the key pair that signs audit checkpoints
-  backup         write a consistent copy of the database
+  backup         write a consistent copy of the database (SQLite)
+  copy           move a clinic from an SQLite file to an empty PostgreSQL database
   export         write a patient's export (FHIR, CSV or PDF) from the database file
   version        print the version
 
@@ -97,6 +98,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdBackup(ctx, rest, stdout, stderr)
 	case "export":
 		return cmdExport(ctx, rest, stdout, stderr)
+	case "copy":
+		return cmdCopy(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "hepd %s\n", version)
 		return nil
@@ -133,9 +136,12 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
+	if db := fs.Lookup("db"); db != nil {
+		return checkDBFlag(fs, db.Value.String())
+	}
 	return nil
 }
 
 func dbFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", envOr("HEP_DB", "./hep.db"), "SQLite database file (env HEP_DB)")
+	return fs.String("db", envOr("HEP_DB", "./hep.db"), "SQLite database file, or a postgres:// URL without its password (env HEP_DB)")
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hepclinic/hep/internal/rpc"
-	"github.com/hepclinic/hep/internal/sqlite"
 )
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -72,7 +71,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer flushTraces()
 
-	store, err := sqlite.Open(ctx, *db, sqlite.WithLogger(log), sqlite.WithTelemetry(tel))
+	store, err := openStore(ctx, *db, openOptions{log: log, tel: tel})
 	if err != nil {
 		return fmt.Errorf("opening database: %w", err)
 	}
@@ -91,7 +90,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *cpFile != "" {
 			checkLastCheckpoint(ctx, log, store, signer, *cpFile)
 		}
-		cp := &checkpointer{log: log, r: store, signer: signer, file: *cpFile, interval: *cpEvery}
+		cp := &checkpointer{log: log, r: store, signer: signer, file: *cpFile, interval: *cpEvery, gate: newLeaderGate(store, "hep.audit_checkpoint", log)}
 		cp.start(context.WithoutCancel(ctx))
 		defer cp.stop()
 	}
@@ -100,7 +99,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else if n == 0 {
 		fmt.Fprintf(stderr, "hepd: this database has no admin account yet. Create one with:\n"+
 			"  hepd admin create --db %s --email you@clinic.example --password-file -\n"+
-			"(type the password on standard input; it is never taken from the command line)\n", *db)
+			"(type the password on standard input; it is never taken from the command line)\n", displayDB(*db))
 	}
 
 	srv, err := rpc.New(ctx, rpc.Config{Store: store, Logger: log, Telemetry: tel})
@@ -122,12 +121,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	log.Info("serving", "addr", lis.Addr().String(), "tls", useTLS, "db", *db)
+	log.Info("serving", "addr", lis.Addr().String(), "tls", useTLS, "db", displayDB(*db))
 	fmt.Fprintf(stdout, "hepd listening on %s\n", lis.Addr())
 
 	// The NON_ADHERENCE evaluator runs beside the server and stops before
 	// the database closes (this defer runs before the one above).
-	stopAdherence := startAdherenceLoop(ctx, log, *adherenceEvery, time.Now, store.EvaluateAdherence)
+	adherenceGate := newLeaderGate(store, "hep.evaluate_adherence", log)
+	defer adherenceGate.drop()
+	stopAdherence := startAdherenceLoop(ctx, log, *adherenceEvery, time.Now, adherenceGate.evaluator(store.EvaluateAdherence))
 	defer stopAdherence()
 
 	serveErr := make(chan error, 1)
@@ -151,6 +152,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // adherenceEvaluator is hep.Store.EvaluateAdherence.
 type adherenceEvaluator func(ctx context.Context, now time.Time) (int, error)
+
+// evaluator runs evaluate only on the replica that leads.
+func (g *leaderGate) evaluator(evaluate adherenceEvaluator) adherenceEvaluator {
+	return func(ctx context.Context, now time.Time) (int, error) {
+		if !g.ok(ctx) {
+			return 0, nil
+		}
+		n, err := evaluate(ctx, now)
+		if err != nil {
+			g.drop()
+		}
+		return n, err
+	}
+}
 
 // startAdherenceLoop evaluates adherence at once and then every interval
 // (nothing when interval is 0) until ctx ends or the returned stop is

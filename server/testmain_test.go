@@ -24,6 +24,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/hepclinic/hep/internal/pgtest"
 )
 
 // testVersion is stamped into the test binary, so that "hepd version" can be
@@ -61,7 +63,14 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: building hepd: %v\n%s", err, out)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	if err := pgtest.Shutdown(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: stopping PostgreSQL:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
 }
 
 // hepdEnv is the environment of hepd processes: the test's, without HEP_*
@@ -90,10 +99,16 @@ func (r cliResult) String() string {
 // runHepd runs "hepd args..." with stdin, bounded by cliTimeout.
 func runHepd(t testing.TB, stdin string, args ...string) cliResult {
 	t.Helper()
+	return runHepdEnv(t, stdin, nil, args...)
+}
+
+// runHepdEnv is runHepd with env added to hepd's environment.
+func runHepdEnv(t testing.TB, stdin string, env []string, args ...string) cliResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, hepdBin, args...)
-	cmd.Env = hepdEnv()
+	cmd.Env = append(hepdEnv(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -107,6 +122,24 @@ func runHepd(t testing.TB, stdin string, args ...string) cliResult {
 		t.Fatalf("hepd %s: %v", strings.Join(args, " "), err)
 	}
 	return cliResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// dbArgs is how a hepd command is given the database db: an SQLite file
+// as --db, a PostgreSQL URL (which holds the test cluster's password) in
+// HEP_DB, as hepd refuses a password on its command line.
+func dbArgs(db string) (args, env []string) {
+	if strings.HasPrefix(db, "postgres://") {
+		return nil, []string{"HEP_DB=" + db}
+	}
+	return []string{"--db", db}, nil
+}
+
+// runHepdDB runs "hepd cmd... [--db db] args..." with db passed as dbArgs
+// says.
+func runHepdDB(t testing.TB, stdin, db string, cmd []string, args ...string) cliResult {
+	t.Helper()
+	a, env := dbArgs(db)
+	return runHepdEnv(t, stdin, env, append(append(cmd, a...), args...)...)
 }
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
@@ -172,7 +205,9 @@ func startServer(t testing.TB, db string, extra ...string) *server {
 // startServerEnv is startServer with env added to hepd's environment.
 func startServerEnv(t testing.TB, db string, env []string, extra ...string) *server {
 	t.Helper()
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--db", db, "--shutdown-timeout", "10s"}, extra...)
+	dbArgs, dbEnv := dbArgs(db)
+	args := append(append([]string{"serve", "--listen", "127.0.0.1:0", "--shutdown-timeout", "10s"}, dbArgs...), extra...)
+	env = append(env, dbEnv...)
 	s := &server{
 		t: t, db: db,
 		cmd:    exec.Command(hepdBin, args...),
@@ -193,7 +228,7 @@ func startServerEnv(t testing.TB, db string, env []string, extra ...string) *ser
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
-			t.Logf("hepd serve --db %s stderr (last 8 KiB):\n%s", db, tail(s.stderr.String(), 8<<10))
+			t.Logf("hepd serve --db %s stderr (last 8 KiB):\n%s", displayDB(db), tail(s.stderr.String(), 8<<10))
 		}
 	})
 	select {

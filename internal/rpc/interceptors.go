@@ -138,8 +138,7 @@ func (s *Server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 		if actor.ID != "" && r.action != "" {
 			ev := hep.NewAuditEvent(actor, s.now(), actor.PatientID, "sessions/"+actor.SessionID, string(hep.CodeUnauthenticated))
 			if aerr := s.store.AppendAudit(ctx, ev); aerr != nil {
-				s.log.ErrorContext(ctx, "audit write failed", "request_id", rid, "err", aerr.Error())
-				return nil, statusWith(codes.Internal, "internal error", hep.ReasonInternal, nil)
+				return nil, s.auditFailed(ctx, rid, aerr)
 			}
 		}
 		return nil, toStatus(ctx, s.log, err)
@@ -159,11 +158,22 @@ func (s *Server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 			ev.Outcome = ce
 		}
 		if aerr := s.store.AppendAudit(ctx, ev); aerr != nil {
-			s.log.ErrorContext(ctx, "audit write failed", "request_id", rid, "err", aerr.Error())
-			return nil, statusWith(codes.Internal, "internal error", hep.ReasonInternal, nil)
+			return nil, s.auditFailed(ctx, rid, aerr)
 		}
 	}
 	return resp, toStatus(ctx, s.log, err)
+}
+
+// auditFailed is the answer to a call whose failure could not be audited.
+// The call changed nothing either way. A database that is unavailable (a
+// restart, a failover) is UNAVAILABLE, which the client retries; anything
+// else is an internal error.
+func (s *Server) auditFailed(ctx context.Context, rid string, aerr error) error {
+	s.log.ErrorContext(ctx, "audit write failed", "request_id", rid, "err", aerr.Error())
+	if hep.ErrorCode(aerr) == hep.CodeUnavailable {
+		return toStatus(ctx, s.log, aerr)
+	}
+	return statusWith(codes.Internal, "internal error", hep.ReasonInternal, nil)
 }
 
 // grpcCodeOf names the failure of errors that are already gRPC statuses.

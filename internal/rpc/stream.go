@@ -70,8 +70,7 @@ func (s *Server) serveStream(srv any, ss grpc.ServerStream, info *grpc.StreamSer
 		if actor.ID != "" && r.action != "" {
 			ev := hep.NewAuditEvent(actor, s.now(), actor.PatientID, "sessions/"+actor.SessionID, string(hep.CodeUnauthenticated))
 			if aerr := s.store.AppendAudit(ctx, ev); aerr != nil {
-				s.log.ErrorContext(ctx, "audit write failed", "request_id", rid, "err", aerr.Error())
-				return statusWith(codes.Internal, "internal error", hep.ReasonInternal, nil)
+				return s.auditFailed(ctx, rid, aerr)
 			}
 		}
 		return toStatus(ctx, s.log, err)
@@ -97,8 +96,7 @@ func (s *Server) serveStream(srv any, ss grpc.ServerStream, info *grpc.StreamSer
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if aerr := s.store.AppendAudit(actx, ev); aerr != nil {
-			s.log.ErrorContext(ctx, "audit write failed", "request_id", rid, "err", aerr.Error())
-			return statusWith(codes.Internal, "internal error", hep.ReasonInternal, nil)
+			return s.auditFailed(ctx, rid, aerr)
 		}
 	}
 	return st
