@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -58,23 +59,29 @@ type pgReplica struct {
 // the API and spread round robin over the replicas (device i talks to
 // replica i mod n).
 type pgCluster struct {
+	url      string
 	replicas []*pgReplica
 	devs     []*benchDevice
 }
 
 // newPGCluster starts n replicas on a fresh database and enrolls devices
 // phones, each for a patient of its own, each with its own connection.
-func newPGCluster(b *testing.B, n, devices int) *pgCluster {
+// maxConns bounds each replica's pool (0: the store's default).
+func newPGCluster(b *testing.B, n int, maxConns int32, devices int) *pgCluster {
 	b.Helper()
 	ctx := context.Background()
 	url := pgtest.NewDatabase(b, pgMigrated(b))
-	c := &pgCluster{}
+	c := &pgCluster{url: url}
 	lim := DefaultLimits
 	lim.PublicPerMinute = 0
 	lim.MaxConcurrentStreams = 1000
 	for range n {
 		tel := benchTelemetry(b)
-		st, err := postgres.Open(ctx, url, postgres.WithTelemetry(tel))
+		opts := []postgres.Option{postgres.WithTelemetry(tel)}
+		if maxConns > 0 {
+			opts = append(opts, postgres.WithMaxConns(maxConns))
+		}
+		st, err := postgres.Open(ctx, url, opts...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -160,6 +167,8 @@ func (c *pgCluster) push(b *testing.B, batches [][][]*hepv1.Mutation) (float64, 
 		}
 	}
 	var wg sync.WaitGroup
+	stopWaits := c.sampleWaits(b)
+	defer stopWaits()
 	start := time.Now()
 	for d, dev := range c.devs {
 		wg.Go(func() {
@@ -189,6 +198,82 @@ func (c *pgCluster) push(b *testing.B, batches [][][]*hepv1.Mutation) (float64, 
 		b.Fatal(err)
 	}
 	return float64(records) / elapsed.Seconds(), slices.Concat(lat...)
+}
+
+// sampleWaits, with HEP_BENCH_PGWAITS=1, samples what the database's
+// backends are doing every 20 ms until the returned function is called,
+// which logs the shares: active on CPU, active waiting (Lock:..., IO:...,
+// LWLock:...), or idle in transaction (waiting for the client: the Go
+// side's work between statements, with the transaction's locks held).
+func (c *pgCluster) sampleWaits(b *testing.B) func() {
+	if os.Getenv("HEP_BENCH_PGWAITS") != "1" {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	conn, err := pgx.Connect(ctx, c.url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	counts, locks := map[string]int{}, map[string]int{}
+	rounds := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			rows, err := conn.Query(ctx, `SELECT state || coalesce(' ' || wait_event_type || ':' || wait_event, ' CPU'), count(*)
+				FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+					AND state IN ('active', 'idle in transaction') GROUP BY 1`)
+			if err != nil {
+				return
+			}
+			for rows.Next() {
+				var k string
+				var n int
+				if rows.Scan(&k, &n) == nil {
+					counts[k] += n
+				}
+			}
+			rows.Close()
+			// Whose row the tuple-lock waiters queue on.
+			rows, err = conn.Query(ctx, `SELECT 'tuple lock on ' || l.relation::regclass::text, count(*)
+				FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+				WHERE l.locktype = 'tuple' AND d.datname = current_database() GROUP BY 1`)
+			if err != nil {
+				return
+			}
+			for rows.Next() {
+				var k string
+				var n int
+				if rows.Scan(&k, &n) == nil {
+					locks[k] += n
+				}
+			}
+			rows.Close()
+			rounds++
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		conn.Close(context.Background())
+		total := 0
+		keys := make([]string, 0, len(counts))
+		for k, n := range counts {
+			total += n
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(x, y string) int { return counts[y] - counts[x] })
+		var parts []string
+		for _, k := range keys[:min(len(keys), 8)] {
+			parts = append(parts, fmt.Sprintf("%s %.0f%%", k, 100*float64(counts[k])/float64(total)))
+		}
+		for k, n := range locks {
+			parts = append(parts, fmt.Sprintf("%s: %.1f", k, float64(n)/float64(max(1, rounds))))
+		}
+		b.Logf("%d replicas (pools of %d): shares of busy backends over %d samples (%.1f busy per sample): %s (waiters per sample)",
+			len(c.replicas), c.replicas[0].store.Pool().Config().MaxConns, rounds, float64(total)/float64(max(1, rounds)), strings.Join(parts, ", "))
+	}
 }
 
 // pgRawColumns are the columns the raw limit writes into exercise_logs:
@@ -379,24 +464,36 @@ func pgRaw(b *testing.B, mode pgRawMode, batches [][][]*hepv1.Mutation, now time
 	return float64(n) / elapsed.Seconds(), slices.Concat(lat...)
 }
 
-// pgPushRuns counts the runs of BenchmarkPostgresPush's cases, to
-// alternate which replica count goes first.
+// pgPushSetups are the replica set-ups BenchmarkPostgresPush measures:
+// 1 replica, 3 replicas (each with the store's default pool of 10
+// connections), and 3 replicas with pools of 3 (9 connections in all,
+// about what 1 replica holds).
+var pgPushSetups = []struct {
+	name     string
+	replicas int
+	maxConns int32
+}{{"r1", 1, 0}, {"r3", 3, 0}, {"r3p3", 3, 3}}
+
+// pgPushRuns counts the runs of BenchmarkPostgresPush's cases, to rotate
+// which set-up goes first.
 var pgPushRuns int
 
 // BenchmarkPostgresPush pushes new logs through gRPC Push from concurrent
-// devices (each its own patient) through 1 and through 3 replicas on one
-// PostgreSQL database, and compares the rates with two raw limits of the
-// same rows into the same schema (pgRaw): a batched insert (pgx.Batch),
-// COPY, and the store's own statement shape (one INSERT from unnest of
-// column arrays). In each case the raw limits run before and after the pushes
-// (each into a fresh database; the mean is compared), and each replica
-// count pushes into a fresh database; the order of 1 and 3 alternates
-// between runs. b.N scales the record budget (benchRecords per b.N) of
-// each of the eight phases.
+// devices (each its own patient, device i on replica i mod n) through the
+// replica set-ups of pgPushSetups on one PostgreSQL database, and compares
+// the rates with three raw limits of the same rows into the same schema
+// (pgRaw): a batched insert (pgx.Batch), COPY, and the store's own
+// statement shape (one INSERT from unnest of column arrays). The raw
+// limits run before and after the pushes (each into a fresh database; the
+// mean is compared), each set-up pushes into a fresh database, and the
+// order of the set-ups rotates between runs. b.N scales the record budget
+// (benchRecords per b.N) of each of the nine phases.
 //
 // On one small machine the replicas, the phones and PostgreSQL share the
-// cores: scale (3 replicas' rate / 1 replica's) shows the database's
-// ceiling there, not what replicas on machines of their own would give.
+// cores: scale_3/1 (3 replicas' rate over 1 replica's) shows the
+// database's ceiling there, not what replicas on machines of their own
+// would give. HEP_BENCH_PGWAITS=1 logs what the backends were doing
+// during each push phase (sampleWaits).
 func BenchmarkPostgresPush(b *testing.B) {
 	pgtest.Get(b) // skips without PostgreSQL
 	for _, size := range []int{100, 500} {
@@ -410,15 +507,14 @@ func BenchmarkPostgresPush(b *testing.B) {
 				ins1, insLat := pgRaw(b, pgRawBatch, batches, now)
 				copy1, copyLat := pgRaw(b, pgRawCopy, batches, now)
 				un1, unLat := pgRaw(b, pgRawUnnest, batches, now)
-				order := []int{1, 3}
-				if pgPushRuns%2 == 1 {
-					order = []int{3, 1}
-				}
+				// The order of the three set-ups rotates between runs.
+				k := pgPushRuns % len(pgPushSetups)
 				pgPushRuns++
-				rates, lats := map[int]float64{}, map[int][]time.Duration{}
-				for _, n := range order {
-					c := newPGCluster(b, n, devices)
-					rates[n], lats[n] = c.push(b, batches)
+				rates, lats := map[string]float64{}, map[string][]time.Duration{}
+				for i := range pgPushSetups {
+					su := pgPushSetups[(k+i)%len(pgPushSetups)]
+					c := newPGCluster(b, su.replicas, su.maxConns, devices)
+					rates[su.name], lats[su.name] = c.push(b, batches)
 				}
 				un2, unLat2 := pgRaw(b, pgRawUnnest, batches, now)
 				copy2, copyLat2 := pgRaw(b, pgRawCopy, batches, now)
@@ -429,15 +525,17 @@ func BenchmarkPostgresPush(b *testing.B) {
 				b.ReportMetric(ins, "insert_rec/s")
 				b.ReportMetric(cp, "copy_rec/s")
 				b.ReportMetric(un, "unnest_rec/s")
-				for _, n := range []int{1, 3} {
-					b.ReportMetric(rates[n], fmt.Sprintf("r%d_rec/s", n))
-					b.ReportMetric(rates[n]/ins, fmt.Sprintf("r%d_ratio", n))
-					b.ReportMetric(rates[n]/cp, fmt.Sprintf("r%d_copy_ratio", n))
-					b.ReportMetric(rates[n]/un, fmt.Sprintf("r%d_unnest_ratio", n))
-					b.ReportMetric(percentile(lats[n], 50), fmt.Sprintf("r%d_p50_ms", n))
-					b.ReportMetric(percentile(lats[n], 99), fmt.Sprintf("r%d_p99_ms", n))
+				for _, su := range pgPushSetups {
+					n := su.name
+					b.ReportMetric(rates[n], n+"_rec/s")
+					b.ReportMetric(rates[n]/ins, n+"_ratio")
+					b.ReportMetric(rates[n]/cp, n+"_copy_ratio")
+					b.ReportMetric(rates[n]/un, n+"_unnest_ratio")
+					b.ReportMetric(percentile(lats[n], 50), n+"_p50_ms")
+					b.ReportMetric(percentile(lats[n], 99), n+"_p99_ms")
 				}
-				b.ReportMetric(rates[3]/rates[1], "scale_3/1")
+				b.ReportMetric(rates["r3"]/rates["r1"], "scale_3/1")
+				b.ReportMetric(rates["r3p3"]/rates["r1"], "scale_3p3/1")
 				b.ReportMetric(percentile(insLat, 50), "insert_tx_p50_ms")
 				b.ReportMetric(percentile(copyLat, 50), "copy_tx_p50_ms")
 				b.ReportMetric(percentile(unLat, 50), "unnest_tx_p50_ms")
