@@ -225,6 +225,11 @@ type rvGen struct {
 	seq      int64
 	nlogs    int
 	worsen   bool
+	// openFlare: the exercises with an open PAIN_FLARE alert. Alerts are
+	// coalesced (one open alert per patient, kind and subject: the index
+	// alerts_open_key), so a later flare with the same exercise while one
+	// is open is written acknowledged.
+	openFlare map[string]bool
 }
 
 func (g *rvGen) date(d int) hep.Date { return g.first.AddDays(d) }
@@ -363,12 +368,17 @@ func (g *rvGen) day(d int, clinician string, today hep.Date) rvDayRows {
 		if flare {
 			created := receive.Add(time.Minute)
 			status, ackBy, ackNote, ackTime := "OPEN", any(nil), "", any(nil)
-			if date.DaysUntil(today) > 14 && g.rng.Float64() >= 0.05 {
+			if (date.DaysUntil(today) > 14 && g.rng.Float64() >= 0.05) || g.openFlare[ex] {
 				status, ackBy, ackNote, ackTime = "ACKNOWLEDGED", clinician, "seen", rvTS(created.Add(20*time.Hour))
+			} else {
+				if g.openFlare == nil {
+					g.openFlare = map[string]bool{}
+				}
+				g.openFlare[ex] = true
 			}
 			out.alerts = append(out.alerts, []any{rvUUID(created, g.rng), g.p.id, "PAIN_FLARE", "ROUTINE", status,
 				fmt.Sprintf("Pain rose from %d to %d during %s", before, after, ex), rvTS(created), ackBy, ackNote, ackTime,
-				"exercise_logs/" + id})
+				"exercise_logs/" + id, ex})
 		}
 	}
 	if g.rng.Float64() < 0.9 {
@@ -379,8 +389,9 @@ func (g *rvGen) day(d int, clinician string, today hep.Date) rvDayRows {
 	}
 	if d == rvDays-3 && g.idx%25 == 0 {
 		created := start.Add(12 * time.Hour)
+		report := rvUUID(created, g.rng)
 		out.alerts = append(out.alerts, []any{rvUUID(created, g.rng), g.p.id, "RED_FLAG", "URGENT", "OPEN",
-			"Red flag reported: new numbness", rvTS(created), nil, "", nil, ""})
+			"Red flag reported: new numbness", rvTS(created), nil, "", nil, "", "red_flag_reports/" + report})
 	}
 	return out
 }
@@ -444,7 +455,7 @@ const (
 	rvInsertCheckins = `INSERT INTO pain_checkins (id, patient_id, device_id, record_time, corrected_record_time, receive_time,
 		score, location, red_flags, note, content_hash) VALUES `
 	rvInsertAlerts = `INSERT INTO alerts (id, patient_id, kind, severity, status, summary, create_time, ack_by, ack_note,
-		ack_time, "trigger") VALUES `
+		ack_time, "trigger", subject) VALUES `
 )
 
 // write builds the database at f.base: the schema by opening the store,
@@ -595,7 +606,7 @@ func (f *reviewFixture) write(now time.Time) error {
 		if err != nil {
 			return err
 		}
-		alerts, err := newRVInserter(tx, rvInsertAlerts, 11, 8)
+		alerts, err := newRVInserter(tx, rvInsertAlerts, 12, 8)
 		if err != nil {
 			return err
 		}
